@@ -1,0 +1,128 @@
+"""`chorusline <verb>`: a thin shell over the stages; no detection logic lives here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chorusline.engine import DEFAULT_DB, EngineError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Find coordinated influence operations in LLM API logs and social-media activity.")
+console = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[str, typer.Option("--db", help="store: a DuckDB file, or spark://local[2] for Spark")]
+WarehouseOption = Annotated[
+    Path | None, typer.Option("--warehouse", help="folder of the Spark store's Parquet tables (Spark only)")
+]
+
+
+def _open_store(db: str, warehouse: Path | None):
+    from chorusline.store import Store
+
+    try:
+        return Store.open(db, warehouse=warehouse)
+    except EngineError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="files to load (gzip/zstd work)")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="input format; see `chorusline formats`")] = "canonical",
+    db: DbOption = DEFAULT_DB,
+    table: Annotated[str | None, typer.Option(help="canonical format: the table the files hold")] = None,
+    platform: Annotated[str | None, typer.Option(help="platform name to record (default: the format's)")] = None,
+    object_type: Annotated[str, typer.Option(help="coortweet format: what object_id is")] = "repost",
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Load files into the store; malformed records go to the quarantine table."""
+    from chorusline.ingest import FormatError, IngestOptions, adapter_for, ingest_files
+
+    try:
+        adapter = adapter_for(fmt)
+    except FormatError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    store = _open_store(db, warehouse)
+    options = IngestOptions(platform=platform, table=table, object_type=object_type)
+    report = ingest_files(store, adapter, paths, options)
+    for f in report.files:
+        if f.error:
+            err.print(f"[red]error:[/red] {f.error}")
+        if f.skipped:
+            reasons = "; ".join(f"{n} {reason}" for reason, n in sorted(f.skipped.items()))
+            console.print(f"{f.path}: skipped {sum(f.skipped.values())} record(s) with nothing to load ({reasons})")
+    summary = Table(title=f"ingest ({adapter.name})")
+    for column in ("table", "valid", "new", "quarantined"):
+        summary.add_column(column, justify="left" if column == "table" else "right")
+    for name, counts in sorted(report.totals().items()):
+        summary.add_row(name, str(counts["valid"]), str(counts["inserted"]), str(counts["quarantined"]))
+    console.print(summary)
+    if any(sum(f.quarantined.values()) for f in report.files):
+        console.print("quarantined records: `chorusline quarantine --db " + db + "`")
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def status(db: DbOption = DEFAULT_DB, warehouse: WarehouseOption = None) -> None:
+    """Row counts per table, time span and quarantine count."""
+    store = _open_store(db, warehouse)
+    out = Table(title=f"store {db}")
+    for column in ("table", "rows", "first", "last"):
+        out.add_column(column, justify="right" if column == "rows" else "left")
+    for row in store.status():
+        out.add_row(row.table, f"{row.rows:,}", _when(row.first), _when(row.last))
+    console.print(out)
+
+
+@app.command()
+def quarantine(
+    db: DbOption = DEFAULT_DB,
+    limit: Annotated[int, typer.Option(help="rows to show")] = 20,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Show quarantined records: file, line and reason."""
+    store = _open_store(db, warehouse)
+    q = store.table("quarantine")
+    rows = q.order_by(["source_file", "line"]).limit(limit).to_pyarrow().to_pylist()
+    out = Table(title=f"quarantine ({store.count('quarantine'):,} rows)")
+    for column in ("file", "line", "table", "reason"):
+        out.add_column(column)
+    for r in rows:
+        out.add_row(Path(r["source_file"]).name, str(r["line"]), r["table_name"], r["reason"])
+    console.print(out)
+
+
+@app.command()
+def formats() -> None:
+    """List the input formats `ingest` reads."""
+    from chorusline.ingest import ADAPTERS
+
+    out = Table(title="input formats")
+    out.add_column("--format")
+    out.add_column("tables")
+    out.add_column("what")
+    for name, cls in ADAPTERS.items():
+        out.add_row(name, ", ".join(cls.tables), cls.summary)
+    console.print(out)
+
+
+def _when(value) -> str:
+    if value is None:
+        return "–"
+    return str(value)[:19]
+
+
+def main() -> None:  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":
+    main()

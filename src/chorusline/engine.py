@@ -1,0 +1,94 @@
+"""Connect to the one engine every stage runs on: DuckDB (embedded default) or PySpark.
+
+Targets understood by :func:`connect`:
+
+* ``chorusline.duckdb`` / ``duckdb:///path/to/file.duckdb`` / ``:memory:`` – an embedded DuckDB file;
+* ``spark://local[2]`` (or ``spark://local[*]``) – a local Spark session; the store is a folder of
+  Parquet tables (``warehouse``, default ``./chorusline-warehouse``) that is re-registered on
+  every connect, so a Spark store survives between commands like a DuckDB file does;
+* an existing ``pyspark.sql.SparkSession`` – used as it is (tables are created in its warehouse).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import ibis
+
+DEFAULT_DB = "chorusline.duckdb"
+DEFAULT_WAREHOUSE = "chorusline-warehouse"
+
+
+class EngineError(RuntimeError):
+    """A store target that cannot be opened."""
+
+
+def is_spark(backend: Any) -> bool:
+    return getattr(backend, "name", "") == "pyspark"
+
+
+def connect(target: Any = DEFAULT_DB, *, warehouse: str | os.PathLike | None = None) -> Any:
+    """Return an Ibis backend for ``target`` (see the module docstring)."""
+    if target is None:
+        target = DEFAULT_DB
+    if not isinstance(target, (str, os.PathLike)):
+        if type(target).__name__ == "SparkSession":
+            return _wrap_spark(target, warehouse=None)
+        raise EngineError(f"cannot connect to {target!r}: expected a path, a URL or a SparkSession")
+    text = str(target)
+    if text.startswith("spark://"):
+        master = text[len("spark://"):] or "local[2]"
+        return _wrap_spark(spark_session(master, warehouse or DEFAULT_WAREHOUSE), warehouse or DEFAULT_WAREHOUSE)
+    if text.startswith("duckdb://"):
+        text = text[len("duckdb://"):]
+        text = text[1:] if text.startswith("//") else text
+    if text in ("", ":memory:"):
+        return ibis.duckdb.connect()
+    path = Path(text)
+    if path.parent and not path.parent.exists():
+        raise EngineError(f"cannot open {path}: folder {path.parent} does not exist")
+    return ibis.duckdb.connect(str(path))
+
+
+def spark_session(master: str = "local[2]", warehouse: str | os.PathLike = DEFAULT_WAREHOUSE):
+    """A local SparkSession set up for this machine: loopback only, no UI, UTC, few partitions."""
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
+    from pyspark.sql import SparkSession
+
+    warehouse = Path(warehouse).resolve()
+    warehouse.mkdir(parents=True, exist_ok=True)
+    return (
+        SparkSession.builder.master(master)
+        .appName("chorusline")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.warehouse.dir", str(warehouse))
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+
+
+def _wrap_spark(session, warehouse: str | os.PathLike | None):
+    backend = ibis.pyspark.connect(session)
+    if warehouse is not None:
+        _register_warehouse_tables(session, Path(warehouse).resolve())
+    return backend
+
+
+def _register_warehouse_tables(session, warehouse: Path) -> None:
+    """Spark's default catalog forgets tables between sessions; the Parquet folders stay."""
+    known = {t.name for t in session.catalog.listTables()}
+    for folder in sorted(p for p in warehouse.iterdir() if p.is_dir()):
+        if folder.name in known or folder.name.startswith((".", "_")):
+            continue
+        if not any(folder.glob("*.parquet")):
+            continue
+        session.sql(f"CREATE TABLE IF NOT EXISTS `{folder.name}` USING parquet LOCATION '{folder.as_posix()}'")
