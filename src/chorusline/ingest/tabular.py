@@ -43,5 +43,8 @@ def json_objects(table: pa.Table, names: list[str]) -> pa.Array:
         parts.append(pc.if_else(present(col), item, pa.scalar(None, pa.string())))
     if not parts:
         return pa.nulls(table.num_rows, pa.string())
-    joined = pc.binary_join_element_wise(*parts, ",", null_handling="skip")
+    # null_handling="skip" returns a wrong-length array in pyarrow 26 when a part is all-null, so
+    # join with empty strings for nulls and squeeze the separators instead.
+    joined = pc.binary_join_element_wise(*parts, ",", null_handling="replace", null_replacement="")
+    joined = pc.replace_substring_regex(pc.replace_substring_regex(joined, ",{2,}", ","), "^,|,$", "")
     return pc.if_else(present(joined), pc.binary_join_element_wise("{", joined, "}", ""), pa.scalar(None, pa.string()))

@@ -48,8 +48,7 @@ class XArchiveAdapter(TabularAdapter):
         col = lambda name: column_or_null(table, name)  # noqa: E731
         userid = col("userid")
         hashed = pc.fill_null(pc.match_substring_regex(userid, _HASHED), False)
-        account_attrs = json_objects(table, _ACCOUNT_ATTRS)
-        hashed_attr = pc.if_else(hashed, '{"id_is_hashed":true}', pa.scalar(None, pa.string()))
+        flags = table.append_column("id_is_hashed", pc.if_else(hashed, "true", pa.scalar(None, pa.string())))
         accounts = {
             "account_id": userid,
             "handle": col("user_screen_name"),
@@ -60,7 +59,7 @@ class XArchiveAdapter(TabularAdapter):
             "followers": col("follower_count"),
             "following": col("following_count"),
             "created_at": col("account_creation_date"),
-            "attrs": pc.coalesce(_merge_json(hashed_attr, account_attrs), hashed_attr, account_attrs),
+            "attrs": json_objects(flags, ["id_is_hashed", *_ACCOUNT_ATTRS]),
         }
         yield Piece("accounts", pa.table(accounts), lines, defaults=platform)
         if "tweetid" not in table.column_names:
@@ -93,11 +92,3 @@ class XArchiveAdapter(TabularAdapter):
         }
         yield Piece("posts", pa.table(posts), lines, defaults=platform)
 
-
-def _merge_json(a: pa.Array, b: pa.Array) -> pa.Array:
-    """'{x}' + '{y}' -> '{x,y}' where both hold an object."""
-    both = pc.and_(pc.is_valid(a), pc.is_valid(b))
-    inner_a = pc.utf8_slice_codeunits(a, 1, -1)
-    inner_b = pc.utf8_slice_codeunits(b, 1, -1)
-    merged = pc.binary_join_element_wise("{", inner_a, ",", inner_b, "}", "")
-    return pc.if_else(both, merged, pa.scalar(None, pa.string()))

@@ -1,0 +1,42 @@
+# chorusline: `make demo` and `make test` work on a fresh machine from nothing.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export SPARK_LOCAL_IP := 127.0.0.1
+export PYSPARK_PYTHON := $(abspath $(BIN)/python)
+
+.PHONY: setup demo test test-fast test-spark bench clean system
+
+setup: $(STAMP)
+
+# System packages the project needs: Java 17 for PySpark (present on this machine kind; installed if not).
+system:
+	@command -v java >/dev/null 2>&1 || { echo "installing Java 17 for PySpark"; \
+	  apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+
+$(STAMP): requirements.txt pyproject.toml | system
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m chorusline.demo
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not spark"
+
+test-spark: $(STAMP)
+	$(BIN)/pytest -q -m spark
+
+bench: $(STAMP)
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) demo-output chorusline-warehouse spark-warehouse .pytest_cache
