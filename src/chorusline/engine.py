@@ -60,7 +60,7 @@ def spark_session(master: str = "local[2]", warehouse: str | os.PathLike = DEFAU
 
     warehouse = Path(warehouse).resolve()
     warehouse.mkdir(parents=True, exist_ok=True)
-    return (
+    session = (
         SparkSession.builder.master(master)
         .appName("chorusline")
         .config("spark.ui.enabled", "false")
@@ -74,6 +74,8 @@ def spark_session(master: str = "local[2]", warehouse: str | os.PathLike = DEFAU
         .config("spark.driver.memory", "2g")
         .getOrCreate()
     )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def _wrap_spark(session, warehouse: str | os.PathLike | None):
