@@ -148,8 +148,9 @@ LABELS = TableSpec(
 QUARANTINE = TableSpec(
     name="quarantine",
     row="an input record that could not be loaded, kept with where it came from and why",
-    # One record of one file is quarantined once, however often the file is re-ingested.
-    key=("source_file", "line", "table_name"),
+    # A record of a file is quarantined once per problem, however often the file is re-ingested
+    # (one line of a page format can hold several bad items, each with its own reason).
+    key=("source_file", "line", "table_name", "reason"),
     columns=(
         ("source_file", STR),
         ("line", INT),
