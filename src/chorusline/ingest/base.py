@@ -29,6 +29,7 @@ from chorusline.ingest.readers import (
     csv_batches,
     json_lines,
     parquet_batches,
+    parquet_file,
     read_header,
 )
 from chorusline.schema import ALL_TABLES
@@ -88,9 +89,7 @@ class TabularAdapter(Adapter):
 
     def read(self, path: Path, options: IngestOptions) -> Iterator[Piece | Rejected | str]:
         if is_parquet(path):
-            import pyarrow.parquet as pq
-
-            self.check_header(path, pq.read_schema(path).names, options)
+            self.check_header(path, parquet_file(path).schema_arrow.names, options)
             for first_row, table in parquet_batches(path):
                 lines = pa.array(range(first_row, first_row + table.num_rows), pa.int64())
                 yield from self.map_batch(table, lines, options)

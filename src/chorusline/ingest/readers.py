@@ -228,6 +228,20 @@ def json_lines(path: Path) -> Iterator[JsonRecord]:
                 yield JsonRecord(number, stripped.decode("utf-8", "replace"), None, f"invalid JSON: {exc}")
 
 
+def is_empty(path: Path) -> bool:
+    """No content but whitespace (and a byte-order mark), after decompression."""
+    with open_binary(path, progress=False) as fh:
+        while chunk := fh.read(1 << 16):
+            if chunk.replace(b"\xef\xbb\xbf", b"").strip():
+                return False
+    return True
+
+
+def one_line(message: str) -> str:
+    """Errors are printed as one line; parsers (ijson, Arrow) sometimes draw pictures."""
+    return " ".join(message.split())
+
+
 def first_char(path: Path) -> str:
     with open_binary(path, progress=False) as fh:
         head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -275,16 +289,28 @@ def json_document(path: Path) -> JsonRecord:
 # --- Parquet ----------------------------------------------------------------------------------------
 
 
-def parquet_batches(path: Path) -> Iterator[tuple[int, pa.Table]]:
-    """(first row number, batch) for each batch; row numbers are 1-based."""
+def parquet_file(path: Path) -> pq.ParquetFile:
     try:
-        reader = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise FormatError(f"{path}: not a Parquet file ({exc})") from exc
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise FormatError(f"{path}: line 1: not a readable Parquet file ({one_line(str(exc))})") from None
+
+
+def parquet_batches(path: Path) -> Iterator[tuple[int, pa.Table]]:
+    """(first row number, batch) for each batch; row numbers are 1-based. Damaged data cannot be
+    split into good and bad records, so it fails the file (which then loads nothing)."""
+    reader = parquet_file(path)
     bar = tqdm(total=reader.metadata.num_rows, unit="rows", desc=Path(path).name, delay=PROGRESS_DELAY_S, leave=False)
     row = 1
+    batches = reader.iter_batches(batch_size=BATCH_ROWS)
     try:
-        for batch in reader.iter_batches(batch_size=BATCH_ROWS):
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            except (pa.ArrowException, OSError) as exc:
+                raise FormatError(f"{path}: row {row}: damaged Parquet data ({one_line(str(exc))})") from None
             yield row, pa.Table.from_batches([batch])
             row += batch.num_rows
             bar.update(batch.num_rows)

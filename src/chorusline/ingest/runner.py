@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from chorusline.ingest.base import RESTART, Adapter, IngestOptions, Piece, Rejected, Skipped
 from chorusline.ingest.conform import conform
-from chorusline.ingest.readers import FormatError
+from chorusline.ingest.readers import FormatError, is_empty, one_line
 from chorusline.schema import ALL_TABLES, QUARANTINE
 from chorusline.store import Stage, Store
 
@@ -62,6 +62,10 @@ def ingest_file(store: Store, adapter: Adapter, path: Path, options: IngestOptio
     if path.is_dir():
         report.error = f"{path}: is a folder; name the files"
         return report
+    if is_empty(path):
+        _store_quarantine(store, source, adapter.name, [(0, adapter.tables[0], "empty file: no records", "")])
+        report.quarantined[adapter.tables[0]] += 1
+        return report
     stages: dict[str, Stage] = {}
     quarantine: list[tuple[int, str, str, str]] = []  # line, table, reason, raw
     try:
@@ -97,7 +101,7 @@ def ingest_file(store: Store, adapter: Adapter, path: Path, options: IngestOptio
         for stage in stages.values():
             stage.discard()
         report.valid.clear()
-        report.error = str(exc)
+        report.error = one_line(str(exc))
         return report
     except Exception:
         for stage in stages.values():
