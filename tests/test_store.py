@@ -58,3 +58,10 @@ def test_status_counts_and_spans(any_store):
     assert status["posts"].rows == 2
     assert str(status["posts"].first)[:10] == "2025-01-01"
     assert status["llm_calls"].rows == 0
+
+
+def test_one_line_yielding_a_key_twice_inserts_it_once(any_store):
+    stage = any_store.stage(POSTS)
+    stage.append(_posts(["7", "7"], ["same", "same"]), pa.array([1, 1]))
+    assert stage.commit() == (1, [])
+    assert any_store.count("posts") == 1

@@ -14,7 +14,11 @@ from chorusline.engine import DEFAULT_DB, EngineError
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Find coordinated influence operations in LLM API logs and social-media activity.")
 console = Console()
-err = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    """An error is one unwrapped line on stderr, so scripts and people can grep it."""
+    typer.echo(f"error: {message}", err=True)
 
 DbOption = Annotated[str, typer.Option("--db", help="store: a DuckDB file, or spark://local[2] for Spark")]
 WarehouseOption = Annotated[
@@ -28,7 +32,7 @@ def _open_store(db: str, warehouse: Path | None):
     try:
         return Store.open(db, warehouse=warehouse)
     except EngineError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        fail(str(exc))
         raise typer.Exit(2) from None
 
 
@@ -48,14 +52,14 @@ def ingest(
     try:
         adapter = adapter_for(fmt)
     except FormatError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        fail(str(exc))
         raise typer.Exit(2) from None
     store = _open_store(db, warehouse)
     options = IngestOptions(platform=platform, table=table, object_type=object_type)
     report = ingest_files(store, adapter, paths, options)
     for f in report.files:
         if f.error:
-            err.print(f"[red]error:[/red] {f.error}")
+            fail(f.error)
         if f.skipped:
             reasons = "; ".join(f"{n} {reason}" for reason, n in sorted(f.skipped.items()))
             console.print(f"{f.path}: skipped {sum(f.skipped.values())} record(s) with nothing to load ({reasons})")

@@ -45,11 +45,20 @@ def connect(target: Any = DEFAULT_DB, *, warehouse: str | os.PathLike | None = N
         text = text[len("duckdb://"):]
         text = text[1:] if text.startswith("//") else text
     if text in ("", ":memory:"):
-        return ibis.duckdb.connect()
+        return _tuned(ibis.duckdb.connect())
     path = Path(text)
     if path.parent and not path.parent.exists():
         raise EngineError(f"cannot open {path}: folder {path.parent} does not exist")
-    return ibis.duckdb.connect(str(path))
+    try:
+        return _tuned(ibis.duckdb.connect(str(path)))
+    except Exception as exc:  # duckdb raises its own IOException / InvalidInputException types
+        raise EngineError(f"cannot open {path}: {' '.join(str(exc).split())}") from None
+
+
+def _tuned(backend):
+    # Row order carries no meaning in any table here (keys do), and keeping it serialises inserts.
+    backend.raw_sql("SET preserve_insertion_order = false")
+    return backend
 
 
 def spark_session(master: str = "local[2]", warehouse: str | os.PathLike = DEFAULT_WAREHOUSE):

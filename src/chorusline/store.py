@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
+import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ibis
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from chorusline.engine import connect, is_spark
 from chorusline.schema import ALL_TABLES, TIME_COLUMN, TableSpec
@@ -23,9 +28,12 @@ _stage_ids = itertools.count()
 
 
 class Store:
-    def __init__(self, backend: Any):
+    def __init__(self, backend: Any, staging_dir: str | None = None):
         self.backend = backend
         self.spark = is_spark(backend)
+        # Where staged loads wait for their commit. Spark in local mode reads it like any local path;
+        # on a cluster point it at storage every executor sees.
+        self.staging_dir = staging_dir
 
     @classmethod
     def open(cls, target: Any = None, *, warehouse=None) -> Store:
@@ -94,6 +102,7 @@ class TableStatus:
 
 
 LINE = "_line"  # staging column: where each row came from, so conflicts can be quarantined
+SEQ = "_seq"  # staging column: arrival order, unique (one line can hold several rows)
 
 
 @dataclass
@@ -104,61 +113,98 @@ class Conflict:
 
 
 class Stage:
-    """Rows of one table from one source, held aside until :meth:`commit`."""
+    """Rows of one table from one source, held aside until :meth:`commit`.
+
+    Batches are appended to a Parquet file (Arrow writes it in bounded memory; both engines read
+    it in parallel); :meth:`commit` then runs the de-duplicating insert as engine expressions."""
 
     def __init__(self, store: Store, spec: TableSpec):
         self.store = store
         self.spec = spec
         self.name = f"_stage_{spec.name}_{next(_stage_ids)}"
         self.rows = 0
-        self._created = False
-        self._schema = pa.schema(list(spec.arrow_schema) + [pa.field(LINE, pa.int64())])
+        self._schema = pa.schema(list(spec.arrow_schema) + [pa.field(LINE, pa.int64()), pa.field(SEQ, pa.int64())])
+        self._folder: Path | None = None
+        self._writer: pq.ParquetWriter | None = None
+        # Arrow writes without the GIL: one background writer overlaps staging with reading the next
+        # batch; at most two batches wait, so memory stays bounded.
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[Future] = []
+
+    @property
+    def _path(self) -> Path:
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="chorusline-stage-", dir=self.store.staging_dir))
+        return self._folder / f"{self.name}.parquet"
 
     def append(self, batch: pa.Table, lines: pa.Array | None = None) -> None:
         if batch.num_rows == 0:
             return
         if lines is None:
             lines = pa.array(range(self.rows + 1, self.rows + 1 + batch.num_rows), pa.int64())
-        batch = batch.select(self.spec.column_names).cast(self.spec.arrow_schema).append_column(LINE, lines)
+        seq = pa.array(range(self.rows, self.rows + batch.num_rows), pa.int64())
+        batch = batch.select(self.spec.column_names).cast(self.spec.arrow_schema)
+        batch = batch.append_column(LINE, lines.cast(pa.int64())).append_column(SEQ, seq)
+        if self._writer is None:
+            # Read back once, soon: speed over size.
+            self._writer = pq.ParquetWriter(self._path, self._schema, compression="none")
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage")
+        while len(self._pending) >= 2:
+            self._pending.pop(0).result()
+        self._pending.append(self._pool.submit(self._writer.write_table, batch))
         self.rows += batch.num_rows
-        backend = self.store.backend
-        if self.store.spark:
-            frame = backend._session.createDataFrame(batch)
-            frame.write.mode("append").format("parquet").saveAsTable(self.name)
-            self._created = True
-            return
-        if not self._created:
-            backend.create_table(self.name, schema=ibis.Schema.from_pyarrow(self._schema), temp=True)
-            self._created = True
-        backend.insert(self.name, batch)
+
+    def _drain(self) -> None:
+        for future in self._pending:
+            future.result()
+        self._pending = []
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def commit(self) -> tuple[int, list[Conflict]]:
         """Insert staged rows whose key is new. Returns (rows inserted, conflicts): rows that repeat
         a key with different values, within this source or against the store. Identical repeats
         are the idempotence of re-ingesting and are not reported."""
-        if not self._created:
+        if self._writer is None:
             return 0, []
+        self._drain()
+        self._writer.close()
+        self._writer = None
         backend = self.store.backend
+        try:
+            return self._commit(backend)
+        finally:
+            self.discard()
+
+    def _commit(self, backend) -> tuple[int, list[Conflict]]:
         keys = list(self.spec.key)
-        staged = backend.table(self.name)
+        staged = backend.read_parquet(self._path, table_name=self.name)
         target = backend.table(self.spec.name)
-        ranked = staged.mutate(_rank=ibis.row_number().over(group_by=keys, order_by=staged[LINE]))
-        first = ranked.filter(ranked._rank == 0).drop("_rank")
-        later = ranked.filter(ranked._rank > 0).drop("_rank")
+        # The first occurrence of each key (arrival order) wins; hash aggregation, not a sort.
+        firsts = staged.group_by(keys).aggregate(_first=staged[SEQ].min(), _n=staged.count())
+        stats = firsts.aggregate(n_keys=firsts.count(), repeated=(firsts._n > 1).cast("int64").sum()).execute()
+        n_keys, repeated = int(stats["n_keys"].iloc[0]), int(stats["repeated"].fillna(0).iloc[0])
+        on_first = [*(staged[k] == firsts[k] for k in keys), staged[SEQ] == firsts._first]
+        first = staged.semi_join(firsts, on_first) if repeated else staged
+        store_rows = int(target.count().execute())
+        overlap = int(first.semi_join(target, keys).count().execute()) if store_rows else 0
         conflicts: list[Conflict] = []
         if not self.spec.snapshots:
-            conflicts += self._differing(later, first, "repeats the key of line {other} with different values")
-            conflicts += self._differing(first, target, "key already in the store with different values")
-        new_rows = first.anti_join(target, keys).select(self.spec.column_names)
-        if self.store.spark:
-            # Spark plans lazily: materialise before inserting into a table the plan reads.
-            new_rows = backend.create_table(f"{self.name}_new", new_rows)
-        inserted = int(new_rows.count().execute())
+            if repeated:
+                later = staged.anti_join(firsts, on_first)
+                conflicts += self._differing(later, first, "repeats the key of line {other} with different values")
+            if overlap:
+                conflicts += self._differing(first, target, "key already in the store with different values")
+        inserted = n_keys - overlap
         if inserted:
+            new_rows = (first.anti_join(target, keys) if overlap else first).select(self.spec.column_names)
+            if self.store.spark:
+                # Spark plans lazily: materialise before inserting into a table the plan reads.
+                new_rows = backend.create_table(f"{self.name}_new", new_rows)
             backend.insert(self.spec.name, new_rows)
-        if self.store.spark:
-            backend.drop_table(f"{self.name}_new", force=True)
-        self.discard()
+            if self.store.spark:
+                backend.drop_table(f"{self.name}_new", force=True)
         return inserted, conflicts
 
     def _differing(self, rows: ibis.Table, others: ibis.Table, reason: str) -> list[Conflict]:
@@ -185,7 +231,20 @@ class Stage:
         return out
 
     def discard(self) -> None:
-        if self._created:
-            self.store.backend.drop_table(self.name, force=True)
-            self._created = False
+        try:
+            self._drain()
+        finally:
+            self._close_writer()
+        try:
+            self.store.backend.drop_view(self.name, force=True)
+        except Exception:  # noqa: BLE001 - the view exists only after a commit began
+            pass
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
         self.rows = 0
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

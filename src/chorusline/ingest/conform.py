@@ -36,10 +36,19 @@ def empty_rejects() -> pa.Table:
     return REJECT_SCHEMA.empty_table()
 
 
-def _clean_strings(arr: pa.Array) -> pa.Array:
-    """Strings trimmed, empty strings as null (CSV writes missing values as empty fields)."""
-    arr = pc.utf8_trim_whitespace(arr)
-    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+# Free text keeps its whitespace (it is evidence: copy-pasted text keeps its quirks); ids and
+# codes are trimmed.
+CONTENT_COLUMNS = frozenset({"text", "prompt", "output", "bio", "display_name", "raw", "label"})
+
+
+def _clean_strings(arr: pa.Array, trim: bool = True) -> pa.Array:
+    """Empty strings as null (CSV writes missing values as empty fields); trimmed unless content."""
+    if trim:
+        arr = pc.utf8_trim_whitespace(arr)
+    empty = pc.equal(arr, "")
+    if not pc.any(empty).as_py():
+        return arr
+    return pc.if_else(empty, pa.scalar(None, pa.string()), arr)
 
 
 def parse_timestamps(arr: pa.Array) -> pa.Array:
@@ -116,9 +125,9 @@ def _to_float(arr: pa.Array) -> pa.Array:
     return pc.if_else(ok, s, pa.scalar(None, pa.string())).cast(pa.float64())
 
 
-def _to_string(arr: pa.Array) -> pa.Array:
+def _to_string(arr: pa.Array, trim: bool = True) -> pa.Array:
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-        return _clean_strings(arr.cast(pa.string()))
+        return _clean_strings(arr.cast(pa.string()), trim)
     if pa.types.is_null(arr.type):
         return arr.cast(pa.string())
     if pa.types.is_nested(arr.type):
@@ -225,11 +234,15 @@ def conform(
         word = _type_word(dtype)
         if word == "list":
             converted = parse_string_lists(source, list_separator)
+        elif word == "string":
+            converted = _to_string(source, trim=column not in CONTENT_COLUMNS)
         else:
             converted = _CONVERTERS[word](source)
-        if word != "list" and not pa.types.is_null(source.type):
-            was_given = pc.is_valid(_clean_strings(source.cast(pa.string()))) if word != "string" else None
-            if was_given is not None:
+        if word not in ("list", "string") and not pa.types.is_null(source.type):
+            # A typed source (Parquet) needs no text check; only text can hold an unparsable value.
+            is_text = pa.types.is_string(source.type) or pa.types.is_large_string(source.type)
+            was_given = pc.is_valid(_clean_strings(source)) if is_text else pc.is_valid(source)
+            if pc.any(pc.and_(was_given, pc.is_null(converted))).as_py():
                 shown = pc.utf8_slice_codeunits(source.cast(pa.string()), 0, 60)
                 message = pc.binary_join_element_wise(f"{column}: not a valid {word}: '", shown, "'", "")
                 flag(pc.and_(was_given, pc.is_null(converted)), message)

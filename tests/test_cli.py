@@ -1,0 +1,90 @@
+"""The command line: verbs, summaries, exit codes, one-line errors."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from chorusline.cli import app
+from conftest import EXAMPLES
+
+runner = CliRunner()
+POSTS = str(EXAMPLES / "canonical" / "posts.csv")
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args], terminal_width=200)
+
+
+def test_help_lists_every_verb():
+    out = run("--help").output
+    for verb in ("ingest", "status", "quarantine", "formats"):
+        assert verb in out
+
+
+def test_ingest_then_status_then_reingest(tmp_path):
+    db = tmp_path / "s.duckdb"
+    first = run("ingest", "--db", db, POSTS)
+    assert first.exit_code == 0, first.output
+    assert "posts" in first.output and "│     3 │   3 │" in first.output.replace("  3 │", "  3 │")
+    status = run("status", "--db", db)
+    assert status.exit_code == 0 and "posts" in status.output and "2025-03-04" in status.output
+    again = run("ingest", "--db", db, POSTS)
+    assert again.exit_code == 0 and "│   0 │" in again.output  # nothing new
+
+
+def test_bad_rows_are_quarantined_and_shown(tmp_path):
+    db, path = tmp_path / "s.duckdb", tmp_path / "posts.csv"
+    path.write_text("platform,post_id,account_id,ts\nx,1,a,2025-01-01\nx,2,a,never\n")
+    result = run("ingest", "--db", db, path)
+    assert result.exit_code == 0 and "quarantine" in result.output
+    shown = run("quarantine", "--db", db)
+    assert "posts.csv" in shown.output and "ts: not a valid timestamp: 'never'" in shown.output
+    assert "│ 3 " in shown.output
+
+
+def test_wrong_format_fails_fast_with_one_line(tmp_path):
+    db = tmp_path / "s.duckdb"
+    result = run("ingest", "--db", db, "--format", "bluesky-jetstream", POSTS)
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "line 1: not bluesky-jetstream" in errors[0]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--format", "nope", POSTS], "unknown format 'nope'"),
+    (["/no/such/file.csv"], "no such file"),
+])
+def test_bad_arguments_exit_2_with_a_message(tmp_path, args, message):
+    result = run("ingest", "--db", tmp_path / "s.duckdb", *args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_store_in_a_missing_folder_is_a_clear_error(tmp_path):
+    result = run("status", "--db", tmp_path / "nope" / "s.duckdb")
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_formats_lists_every_adapter():
+    from chorusline.ingest import ADAPTERS
+
+    out = run("formats").output
+    assert all(name in out for name in ADAPTERS)
+
+
+@pytest.mark.spark
+def test_spark_store_persists_between_commands(tmp_path):
+    """Two processes: Spark's catalog forgets tables, the warehouse folder does not."""
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    base = [sys.executable, "-m", "chorusline.cli"]
+    target = ["--db", "spark://local[2]", "--warehouse", str(tmp_path / "wh")]
+    ingest = subprocess.run([*base, "ingest", *target, "-f", "bedrock", str(EXAMPLES / "formats" / "bedrock_invocations.jsonl")],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert ingest.returncode == 0, ingest.stderr[-2000:]
+    status = subprocess.run([*base, "status", *target], capture_output=True, text=True, env=env, cwd=tmp_path,
+                            timeout=300)
+    assert status.returncode == 0, status.stderr[-2000:]
+    line = next(row for row in status.stdout.splitlines() if "llm_calls" in row)
+    assert "│    3 │" in line
