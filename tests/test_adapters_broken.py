@@ -154,3 +154,19 @@ def test_broken_input(case, duck_store, tmp_path):
     for q in quarantine(duck_store):
         assert q["source_file"] == str(path.resolve()) and q["format"] == case.fmt
     assert report.exit_code == (0 if case.loaded else 2)
+
+
+@pytest.mark.parametrize("fmt,body", [
+    ("otel-genai", '{"resourceSpans": true}\n' + json.dumps(span()) + "\n"),
+    ("x-v2", '{"data": [{"id": "1", "author_id": "a", "created_at": "2025-01-01T00:00:00Z", "entities": {"urls": 5}}]}\n'
+     + json.dumps({"data": [TWEET]}) + "\n"),
+    ("bluesky-jetstream", json.dumps({**EVENT, "commit": {**EVENT["commit"], "record": {**EVENT["commit"]["record"],
+                                                                                      "facets": [7]}}}) + "\n"
+     + json.dumps(EVENT) + "\n"),
+])
+def test_misplaced_scalars_quarantine_one_record(fmt, body, duck_store, tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text(body)
+    report = load(duck_store, fmt, path)
+    assert report.files[0].error is None and report.exit_code == 0
+    assert [q["line"] for q in quarantine(duck_store)] == [1]

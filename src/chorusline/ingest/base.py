@@ -152,6 +152,10 @@ class RecordAdapter(Adapter):
                     reason = None
                 except RecordError as exc:
                     rows, reason = None, str(exc)
+                except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:
+                    # A record whose nesting is not the format's (a scalar where an object belongs…)
+                    # is a bad record like any other, not a reason to stop the load.
+                    rows, reason = None, f"unexpected structure ({type(exc).__name__}: {exc})"
             if rows is None:
                 first_failure = first_failure or (record.line, reason)
                 rejected.append((record.line, reason, record.raw))

@@ -126,3 +126,8 @@ def mapping(obj: Any, what: str) -> dict:
     if not isinstance(obj, dict):
         raise RecordError(f"{what}: expected a JSON object, found {type(obj).__name__}")
     return obj
+
+
+def as_list(value: Any) -> list:
+    """A JSON array, or [] for anything else (records must not crash on a misplaced scalar)."""
+    return value if isinstance(value, list) else []

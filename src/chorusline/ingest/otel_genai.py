@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chorusline.ingest.base import REJECT, SKIP, IngestOptions, RecordAdapter
-from chorusline.ingest.fields import attrs, epoch_time, mapping, text
+from chorusline.ingest.fields import as_list, attrs, epoch_time, mapping, text
 from chorusline.ingest.llm_text import messages_text
 from chorusline.ingest.readers import JsonRecord, RecordError, is_json_lines, json_document, json_lines
 
@@ -84,17 +84,20 @@ class OtelGenAIAdapter(RecordAdapter):
         request = mapping(value, "record")
         if "resourceSpans" not in request and "resourceLogs" not in request:
             raise RecordError("no resourceSpans or resourceLogs (not an OTLP/JSON export request)")
-        for resource in request.get("resourceSpans") or []:
+        for key in ("resourceSpans", "resourceLogs"):
+            if key in request and not isinstance(request[key], list):
+                raise RecordError(f"{key}: expected a JSON array, found {type(request[key]).__name__}")
+        for resource in as_list(request.get("resourceSpans")):
             resource_attrs = otlp_attributes(((resource or {}).get("resource") or {}).get("attributes"))
-            for scope_spans in (resource or {}).get("scopeSpans") or []:
+            for scope_spans in as_list((resource or {}).get("scopeSpans")):
                 scope = (scope_spans or {}).get("scope") or {}
-                for span in (scope_spans or {}).get("spans") or []:
+                for span in as_list((scope_spans or {}).get("spans")):
                     yield from self._call(span, span.get("attributes"), resource_attrs, scope, "span")
-        for resource in request.get("resourceLogs") or []:
+        for resource in as_list(request.get("resourceLogs")):
             resource_attrs = otlp_attributes(((resource or {}).get("resource") or {}).get("attributes"))
-            for scope_logs in (resource or {}).get("scopeLogs") or []:
+            for scope_logs in as_list((resource or {}).get("scopeLogs")):
                 scope = (scope_logs or {}).get("scope") or {}
-                for log in (scope_logs or {}).get("logRecords") or []:
+                for log in as_list((scope_logs or {}).get("logRecords")):
                     if (log or {}).get("eventName") == _GENAI_EVENT:
                         yield from self._call(log, log.get("attributes"), resource_attrs, scope, "event")
                     else:
