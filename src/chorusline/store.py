@@ -135,7 +135,7 @@ class Stage:
     def _path(self) -> Path:
         if self._folder is None:
             self._folder = Path(tempfile.mkdtemp(prefix="chorusline-stage-", dir=self.store.staging_dir))
-        return self._folder / f"{self.name}.parquet"
+        return self._folder / "staged.parquet"  # no leading "_": Spark skips such files as hidden
 
     def append(self, batch: pa.Table, lines: pa.Array | None = None) -> None:
         if batch.num_rows == 0:
