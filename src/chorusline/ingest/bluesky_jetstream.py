@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from chorusline.ingest.base import SKIP, IngestOptions, RecordAdapter
-from chorusline.ingest.fields import attrs, dig, epoch_time, ident, iso_time, mapping, str_list, text
+from chorusline.ingest.fields import attrs, lenient, dig, epoch_time, ident, iso_time, mapping, str_list, text
 from chorusline.ingest.readers import RecordError
 
 POST = "app.bsky.feed.post"
@@ -70,7 +70,7 @@ class BlueskyJetstreamAdapter(RecordAdapter):
         elif collection == "app.bsky.actor.profile":
             yield "accounts", {
                 "account_id": did, "display_name": text(record.get("displayName")),
-                "bio": text(record.get("description")), "created_at": _maybe_time(record.get("createdAt")),
+                "bio": text(record.get("description")), "created_at": lenient(iso_time, record.get("createdAt"), "createdAt"),
                 "attrs": attrs(avatar=dig(record, "avatar", "ref", "$link"), banner=dig(record, "banner", "ref", "$link"),
                                pinned_post=dig(record, "pinnedPost", "uri")),
             }
@@ -111,9 +111,3 @@ def _post(did: str, uri: str, ts, record: dict, provenance: dict) -> dict:
                        reply_root=dig(record, "reply", "root", "uri")),
     }
 
-
-def _maybe_time(value):
-    try:
-        return iso_time(value, "createdAt")
-    except RecordError:
-        return None

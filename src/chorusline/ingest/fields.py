@@ -131,3 +131,12 @@ def mapping(obj: Any, what: str) -> dict:
 def as_list(value: Any) -> list:
     """A JSON array, or [] for anything else (records must not crash on a misplaced scalar)."""
     return value if isinstance(value, list) else []
+
+
+def lenient(convert, value: Any, what: str) -> Any:
+    """``convert(value, what)``, or None when the value is bad: for optional profile fields, where
+    one bad creation date must not cost us the whole account."""
+    try:
+        return convert(value, what)
+    except RecordError:
+        return None

@@ -4,7 +4,6 @@ it. The account is the end user when the request named one, else the key's user,
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 from chorusline.ingest.base import IngestOptions, RecordAdapter
 from chorusline.ingest.fields import attrs, epoch_time, ident, integer, iso_time, mapping, text
 from chorusline.ingest.llm_text import content_text, messages_text
-from chorusline.ingest.readers import JsonRecord, RecordError, first_char, json_items, json_lines, open_text
+from chorusline.ingest.readers import JsonRecord, RecordError, csv_records, first_char, json_items, json_lines
 
 
 class LiteLLMAdapter(RecordAdapter):
@@ -90,17 +89,11 @@ def _response_text(response: Any) -> str | None:
 
 
 def _csv_records(path: Path) -> Iterator[JsonRecord]:
-    with open_text(path) as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if not header:
-            return
-        start = reader.line_num + 1
-        for record in reader:
-            raw = ",".join(record)
-            if len(record) != len(header):
-                if record:
-                    yield JsonRecord(start, raw, None, f"expected {len(header)} fields, found {len(record)}")
-            else:
-                yield JsonRecord(start, raw, dict(zip(header, record)))
-            start = reader.line_num + 1
+    records = csv_records(path)
+    _, header, _ = next(records, (None, None, None))
+    for line, record, error in records:
+        if error is not None:
+            reason, _, raw = error.partition(": ")
+            yield JsonRecord(line, raw, None, reason)
+        else:
+            yield JsonRecord(line, ",".join(record), dict(zip(header, record)))

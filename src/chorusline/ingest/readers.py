@@ -156,32 +156,46 @@ def _arrow_csv_batches(path, delimiter):
         stream.close()
 
 
-def _python_csv_batches(path, delimiter):
+def csv_records(path: Path, delimiter: str = ",") -> Iterator[tuple[int, list[str] | None, str | None]]:
+    """The exact reader: (line, fields, None) per record, or (line, None, reason) for a record with
+    the wrong number of fields. The header is yielded first as (1, header, None)."""
     with open_text(path) as fh:
         reader = csv.reader(fh, delimiter=delimiter)
-        try:
-            header = next(reader)
-        except StopIteration:
+        header = next(reader, None)
+        if header is None:
             return
+        yield 1, header, None
         width = len(header)
-        columns: list[list] = [[] for _ in header]
-        lines: list[int] = []
-        rejects: list[tuple[int, str, str]] = []
         start = reader.line_num + 1
         for record in reader:
-            if len(record) != width:
-                if record:  # a blank line is not a record
-                    rejects.append((start, f"expected {width} fields, found {len(record)}", delimiter.join(record)))
-            else:
-                for i, value in enumerate(record):
-                    columns[i].append(value)
-                lines.append(start)
+            if len(record) == width:
+                yield start, record, None
+            elif record:  # a blank line is not a record
+                yield start, None, f"expected {width} fields, found {len(record)}: {delimiter.join(record)[:2000]}"
             start = reader.line_num + 1
-            if len(lines) >= BATCH_ROWS:
-                yield CsvBatch(_string_table(header, columns), pa.array(lines, pa.int64()), rejects)
-                columns, lines, rejects = [[] for _ in header], [], []
-        if lines or rejects:
+
+
+def _python_csv_batches(path, delimiter):
+    records = csv_records(path, delimiter)
+    _, header, _ = next(records, (None, None, None))
+    if header is None:
+        return
+    columns: list[list] = [[] for _ in header]
+    lines: list[int] = []
+    rejects: list[tuple[int, str, str]] = []
+    for line, record, error in records:
+        if error is not None:
+            reason, _, raw = error.partition(": ")
+            rejects.append((line, reason, raw))
+            continue
+        for i, value in enumerate(record):
+            columns[i].append(value)
+        lines.append(line)
+        if len(lines) >= BATCH_ROWS:
             yield CsvBatch(_string_table(header, columns), pa.array(lines, pa.int64()), rejects)
+            columns, lines, rejects = [[] for _ in header], [], []
+    if lines or rejects:
+        yield CsvBatch(_string_table(header, columns), pa.array(lines, pa.int64()), rejects)
 
 
 def _string_table(header, columns) -> pa.Table:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from chorusline.ingest.base import REJECT, IngestOptions, RecordAdapter
-from chorusline.ingest.fields import attrs, dig, ident, integer, iso_time, mapping, str_list, text
+from chorusline.ingest.fields import attrs, lenient, dig, ident, integer, iso_time, mapping, str_list, text
 from chorusline.ingest.readers import RecordError
 
 _KIND = {"retweeted": "repost", "replied_to": "reply", "quoted": "quote"}
@@ -86,28 +86,15 @@ def _account(user: dict) -> dict:
     metrics = user.get("public_metrics") or {}
     return {
         "account_id": text(user.get("id")),
-        "created_at": _maybe_time(user.get("created_at")),
+        "created_at": lenient(iso_time, user.get("created_at"), "created_at"),
         "handle": text(user.get("username")),
         "display_name": text(user.get("name")),
         "bio": text(user.get("description")),
         "claimed_location": text(user.get("location")),
-        "followers": _maybe_int(metrics.get("followers_count")),
-        "following": _maybe_int(metrics.get("following_count")),
+        "followers": lenient(integer, metrics.get("followers_count"), "followers_count"),
+        "following": lenient(integer, metrics.get("following_count"), "following_count"),
         "attrs": attrs(verified=user.get("verified"), verified_type=user.get("verified_type"),
                        protected=user.get("protected"), url=user.get("url"),
                        profile_image_url=user.get("profile_image_url"), tweet_count=metrics.get("tweet_count")),
     }
 
-
-def _maybe_time(value):
-    try:
-        return iso_time(value, "created_at")
-    except RecordError:
-        return None  # a profile's bad creation date must not cost us the account
-
-
-def _maybe_int(value):
-    try:
-        return integer(value, "count")
-    except RecordError:
-        return None
