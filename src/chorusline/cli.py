@@ -105,6 +105,32 @@ def quarantine(
 
 
 @app.command()
+def simulate(
+    scenario: Annotated[str, typer.Option(help="built-in name (seed-case, smoke, benign-heavy, multi-campaign, large) or a YAML file")] = "seed-case",
+    out: Annotated[Path, typer.Option(help="folder for the canonical Parquet tables and truth/")] = Path("sim-output"),
+    seed: Annotated[int | None, typer.Option(help="override the scenario's seed")] = None,
+    scale: Annotated[float | None, typer.Option(help="multiply every population size")] = None,
+) -> None:
+    """Generate a scenario with ground truth (canonical tables + truth/); ingest it with `ingest OUT/*.parquet`."""
+    from chorusline.sim import ScenarioError, load_scenario
+    from chorusline.sim import simulate as run_simulation
+
+    try:
+        spec = load_scenario(scenario, seed=seed, scale=scale)
+    except ScenarioError as exc:
+        fail(str(exc))
+        raise typer.Exit(2) from None
+    summary = run_simulation(spec, out)
+    table = Table(title=f"simulate {spec.name} (seed {spec.seed}) in {summary.seconds:.1f} s")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, n in summary.rows.items():
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+    console.print(f"written to {out}/ ; load with: chorusline ingest --db DB {out}/*.parquet")
+
+
+@app.command()
 def formats() -> None:
     """List the input formats `ingest` reads."""
     from chorusline.ingest import ADAPTERS
