@@ -100,7 +100,8 @@ def generate(rng, s: Scenario, c: Campaign, out: Tables, news: dict) -> None:
     own = text.PRO if c.stance == "pro" else text.ANTI
     stances = np.where(political, np.where(rng.random(m) < c.balanced_share, text.BALANCED, own), text.NEUTRAL)
     respond = political & ~spam & (rng.random(m) < c.news_response_share)
-    ts = _respond_to_news(rng, ts, topics, respond, news, c.news_response_hours, start, first_day[author], last_day[author])
+    # answering the news moves a political post in time, but never before the persona's pivot
+    ts = _respond_to_news(rng, ts, topics, respond, news, c.news_response_hours, start, pivot[author], last_day[author])
 
     # --- an LLM call wrote each non-spam post -------------------------------------------------------------
     linked: list[tuple[np.ndarray, np.ndarray]] = []  # (API account, persona) of every post an output became
@@ -154,8 +155,9 @@ def generate(rng, s: Scenario, c: Campaign, out: Tables, news: dict) -> None:
     src = np.repeat(amplified, k)
     amp_ts = ts[src] + (rng.exponential(c.amplification_lag_minutes, len(src)) * 60_000_000).astype(np.int64) + 5_000_000
     who = rng.integers(0, all_p, len(src))
-    ok = (who != author[src]) & ((amp_ts - start) // clock.DAY_US < last_day[who]) & \
-        ((amp_ts - start) // clock.DAY_US >= first_day[who])
+    amp_day = (amp_ts - start) // clock.DAY_US
+    # amplifiers are live personas past their own pivot (the content is political)
+    ok = (who != author[src]) & (amp_day < last_day[who]) & (amp_day >= pivot[who])
     src, amp_ts, who = src[ok], amp_ts[ok], who[ok]
     reply = rng.random(len(src)) < 0.3
     amp_text = np.full(len(src), None, dtype=object)
