@@ -88,3 +88,17 @@ def test_spark_store_persists_between_commands(tmp_path):
     assert status.returncode == 0, status.stderr[-2000:]
     line = next(row for row in status.stdout.splitlines() if "llm_calls" in row)
     assert "│    3 │" in line
+
+
+def test_simulate_then_ingest_loads_everything(tmp_path):
+    out = tmp_path / "sim"
+    result = run("simulate", "--scenario", "smoke", "--out", out, "--seed", 3)
+    assert result.exit_code == 0, result.output
+    assert (out / "truth" / "accounts.parquet").exists() and "posts" in result.output
+    loaded = run("ingest", "--db", tmp_path / "s.duckdb", *sorted(out.glob("*.parquet")))
+    assert loaded.exit_code == 0 and "quarantined records:" not in loaded.output
+
+
+def test_simulate_bad_scenario_is_one_line(tmp_path):
+    result = run("simulate", "--scenario", "nope", "--out", tmp_path)
+    assert result.exit_code == 2 and result.output.startswith("error: no scenario 'nope'")

@@ -174,3 +174,16 @@ def test_bad_scenarios_are_named_precisely(tmp_path, body, message):
 def test_unknown_builtin_is_a_clear_error():
     with pytest.raises(ScenarioError, match="built-in ones are"):
         load_scenario("nope")
+
+
+def test_scenarios_doc_names_every_setting():
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    from chorusline.sim.scenario import BanWave, Campaign, Evasion, Organic, Scenario
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "SCENARIOS.md").read_text()
+    missing = [f.name for cls in (Scenario, Organic, Campaign, BanWave, Evasion) for f in dataclasses.fields(cls)
+               if not re.search(rf"\b{f.name}\b", doc)]
+    assert missing == []

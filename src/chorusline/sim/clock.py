@@ -61,13 +61,12 @@ def office_times(rng: np.random.Generator, start_us: int, days: int, zone: str, 
     workday = np.zeros(7, dtype=bool)
     workday[list(work_days)] = True
     day = lo + (rng.random(n) * (hi - lo)).astype(np.int64)
-    # move days off work to the next working day (97 %); the rest is overtime
-    for _ in range(7):
-        off = ~workday[(first_weekday + day) % 7] & (rng.random(n) < 0.97)
-        if not off.any():
-            break
-        day = np.where(off, day + 1, day)
-    day = np.minimum(day, hi - 1)
+    # a day off becomes a random working day of the same week (97 %); the rest is overtime
+    weekday = (first_weekday + day) % 7
+    off = ~workday[weekday] & (rng.random(n) < 0.97)
+    target = np.array(sorted(work_days))[rng.integers(0, len(work_days), n)]
+    day = np.where(off, day - weekday + target, day)
+    day = np.clip(day, lo, hi - 1)
     hour = np.array(hours)[rng.integers(0, len(hours), n)]
     local = start_us + day * DAY_US + hour * HOUR_US + rng.integers(0, HOUR_US, n)
     if jitter_hours:

@@ -62,14 +62,24 @@ def simulate(s: Scenario, out_dir: str | Path) -> Summary:
     for c in s.campaigns:
         campaign.generate(rng, s, c, tables, news)
     rows = {}
+    end = pa.scalar(clock.epoch_us(s.start) + s.days * clock.DAY_US, pa.timestamp("us", tz="UTC"))
+    kept: dict[str, pa.Array] = {}
     for name in ("accounts", "llm_calls", "posts", "news_events"):
-        table = _sorted(tables.table(name), name)
+        table = tables.table(name)
+        if name in ("llm_calls", "posts"):
+            # the collection window ends with the scenario: late reposts and replies fall outside it
+            table = table.filter(pc.less(table.column("ts"), end))
+            kept[name] = table.column("call_id" if name == "llm_calls" else "post_id")
+        table = _sorted(table, name)
         _write(table, out_dir / f"{name}.parquet")
         rows[name] = table.num_rows
     truth = _truth_accounts(tables)
     _write(truth, out_dir / "truth" / "accounts.parquet")
     for name, source in (("links", "truth_links"), ("provenance", "truth_provenance")):
         table = tables.table(source, TRUTH_SCHEMAS[name])
+        if name == "provenance":
+            table = table.filter(pc.and_(pc.is_in(table.column("post_id"), kept["posts"]),
+                                         pc.is_in(table.column("call_id"), kept["llm_calls"])))
         _write(table.sort_by([(col, "ascending") for col in table.column_names[:4]]), out_dir / "truth" / f"{name}.parquet")
         rows[f"truth/{name}"] = table.num_rows
     rows["truth/accounts"] = truth.num_rows
@@ -117,4 +127,4 @@ def _write(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, compression="zstd", row_group_size=262_144, write_statistics=True)
 
 
-__all__ = ["simulate", "Summary", "pc"]
+__all__ = ["simulate", "Summary"]
