@@ -159,6 +159,7 @@ def test_every_builtin_scenario_loads():
     ("campaigns:\n  - operator_tz: Mars/Base\n", "operator_tz: unknown time zone"),
     ("campaigns:\n  - egress_countries: [ZZ]\n", "egress_countries: no IP ranges for 'ZZ'"),
     ("days: 10\n", "ban_wave.day: 40 is not before the end"),
+    ("campaigns:\n  - output_language: fr\n", "writes English outputs only"),
     ("organic: [1, 2]\n", "organic: expected a mapping"),
     ("start: 2025-02-30\n", "day is out of range for month"),
     ("start: someday\n", "start: not a date"),

@@ -242,9 +242,10 @@ def validate(s: Scenario, where: str) -> None:
             raise ScenarioError(f"{at}.lunch_break: expected [start, end) inside work_hours, or []")
         if not c.work_days or any(not 0 <= d <= 6 for d in c.work_days):
             raise ScenarioError(f"{at}.work_days: expected days 0 (Monday) to 6")
-        for lang in (c.prompt_language, c.output_language):
-            if lang not in LANGUAGES:
-                raise ScenarioError(f"{at}: no text for language {lang!r} (have {', '.join(LANGUAGES)})")
+        if c.prompt_language not in LANGUAGES:
+            raise ScenarioError(f"{at}.prompt_language: no prompts in {c.prompt_language!r} (have {', '.join(LANGUAGES)})")
+        if c.output_language != "en":
+            raise ScenarioError(f"{at}.output_language: the text generator writes English outputs only, got {c.output_language!r}")
         for topic in c.pivot_topics:
             if topic not in POLITICAL_TOPICS:
                 raise ScenarioError(f"{at}.pivot_topics: unknown topic {topic!r} (have {', '.join(POLITICAL_TOPICS)})")
