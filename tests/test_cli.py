@@ -102,3 +102,26 @@ def test_simulate_then_ingest_loads_everything(tmp_path):
 def test_simulate_bad_scenario_is_one_line(tmp_path):
     result = run("simulate", "--scenario", "nope", "--out", tmp_path)
     assert result.exit_code == 2 and result.output.startswith("error: no scenario 'nope'")
+
+
+@pytest.mark.skipif(not (EXAMPLES.parent.parent / "shared" / "data").exists(), reason="../shared/data is not present")
+def test_coshare_is_a_drop_in_for_coortweet(tmp_path):
+    shared = EXAMPLES.parent.parent / "shared" / "data" / "peers"
+    pairs, edges = tmp_path / "pairs.csv", tmp_path / "edges.csv"
+    result = run("coshare", shared / "russian_coord_tweets.csv", "--time-window", 60, "--min-participation", 2,
+                 "--out", pairs, "--edges", edges)
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    got = pd.read_csv(pairs, dtype=str)
+    want = pd.read_csv(shared / "expected" / "coortweet_russian_tw60_mp2_ew0.5_detect_groups.csv", dtype=str)
+    assert got.equals(want)  # same rows, same order, same columns
+    assert len(pd.read_csv(edges)) == 3721
+
+
+def test_coshare_needs_an_output_and_a_known_format(tmp_path):
+    assert run("coshare", POSTS).exit_code == 2
+    bad = tmp_path / "x.csv"
+    bad.write_text("a,b\n1,2\n")
+    result = run("coshare", bad, "--out", tmp_path / "p.csv")
+    assert result.exit_code == 2 and "not coortweet: header lacks object_id" in result.output

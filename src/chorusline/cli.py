@@ -131,6 +131,60 @@ def simulate(
 
 
 @app.command()
+def coshare(
+    inputs: Annotated[list[Path] | None, typer.Argument(help="input file(s); none with --db reads the store's posts")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="coortweet | cnt | canonical")] = "coortweet",
+    object_type: Annotated[str, typer.Option(help="what is co-shared: repost, reply, quote, url, domain, hashtag, mention, media")] = "repost",
+    time_window: Annotated[int, typer.Option(help="seconds (inclusive)")] = 10,
+    min_participation: Annotated[int, typer.Option(help="minimum shares of an account")] = 2,
+    edge_weight: Annotated[float, typer.Option(help="weight quantile for weight_threshold")] = 0.5,
+    keep_loops: Annotated[bool, typer.Option(help="keep self-loops (CooRTweet remove_loops = FALSE)")] = False,
+    out: Annotated[Path | None, typer.Option(help="pairs CSV (CooRTweet detect_groups columns)")] = None,
+    edges: Annotated[Path | None, typer.Option(help="edges CSV (CooRTweet network columns)")] = None,
+    subgraph: Annotated[bool, typer.Option(help="only edges above the weight threshold (CooRTweet subgraph = 1)")] = False,
+    db: Annotated[str | None, typer.Option("--db", help="read posts from this store (DuckDB file or spark://…)")] = None,
+    engine: Annotated[str, typer.Option(help="duckdb or spark, for file inputs")] = "duckdb",
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Co-sharing with CooRTweet's semantics: a drop-in for detect_groups + generate_coordinated_network."""
+    from chorusline.engine import connect
+    from chorusline.ingest.readers import FormatError
+    from chorusline.signals.coshare import CoshareParams
+    from chorusline.signals.share_files import coshare_outputs, load_share_file, posts_shares
+
+    if out is None and edges is None:
+        fail("name at least one output: --out pairs.csv and/or --edges edges.csv")
+        raise typer.Exit(2)
+    params = CoshareParams(time_window, min_participation, not keep_loops, edge_weight)
+    try:
+        if db is not None or fmt == "canonical":
+            store = _open_store(db or ":memory:", warehouse)
+            if inputs:
+                from chorusline.ingest import IngestOptions, adapter_for, ingest_files
+
+                ingest_files(store, adapter_for("canonical"), inputs, IngestOptions(table="posts"))
+            shares = posts_shares(store.table("posts"), object_type)
+        else:
+            if not inputs:
+                fail("give an input file, or --db to read a store")
+                raise typer.Exit(2)
+            backend = connect("spark://local[2]", warehouse=warehouse) if engine == "spark" else connect(":memory:")
+            loaded = [load_share_file(backend, p, fmt, object_type) for p in inputs]
+            shares = loaded[0].table
+            for extra in loaded[1:]:
+                shares = shares.union(extra.table.mutate(rid=extra.table.rid + shares.count().execute()), distinct=False)
+            for f, path in zip(loaded, inputs):
+                if f.rejected:
+                    console.print(f"{path}: {len(f.rejected)} row(s) not used (first: line {f.rejected[0][0]}: {f.rejected[0][1]})")
+        counts = coshare_outputs(shares, params, out, edges, subgraph)
+    except (FormatError, ValueError) as exc:
+        fail(str(exc))
+        raise typer.Exit(2) from None
+    for name, n in counts.items():
+        console.print(f"{name}: {n:,} rows -> {out if name == 'pairs' else edges}")
+
+
+@app.command()
 def formats() -> None:
     """List the input formats `ingest` reads."""
     from chorusline.ingest import ADAPTERS

@@ -57,7 +57,7 @@ def detect_groups(shares: ibis.Table, params: CoshareParams) -> ibis.Table:
         joined = a.join(b, [a.object_id == b.object_id, (a._bucket + offset) == b._bucket, a._ord < b._ord])
         part = joined.select(object_id=a.object_id, content_id=a.content_id, content_id_y=b.content_id,
                              time_delta=a.ts - b.ts, account_id=a.account_id, account_id_y=b.account_id,
-                             _i=a._ord, _j=b._ord)
+                             _i=a._ord, _j=b._ord, _t=ibis.least(a.ts, b.ts), _t_y=ibis.greatest(a.ts, b.ts))
         part = part.filter(part.time_delta.abs() <= tw)
         pairs = part if pairs is None else pairs.union(part, distinct=False)
     if params.remove_loops:
@@ -76,8 +76,11 @@ def detect_groups(shares: ibis.Table, params: CoshareParams) -> ibis.Table:
         account_id_y=ibis.ifelse(newer_first, pairs.account_id, pairs.account_id_y),
         # the order CooRTweet produces pairs in (object's first row, newer row, older row in input
         # order); it decides how igraph later names each edge's ends (see coordinated_edges)
-        _obj=pairs._obj, _j=pairs._j, _i=pairs._i,
+        _obj=pairs._obj, _j=pairs._j, _i=pairs._i, _t=pairs._t, _t_y=pairs._t_y,
     )
+
+
+PAIR_COLUMNS = ("object_id", "content_id", "content_id_y", "time_delta", "account_id", "account_id_y")
 
 
 def _min_participation(x: ibis.Table, pairs: ibis.Table, mp: int) -> ibis.Table:
@@ -175,3 +178,28 @@ def directed_weights(groups: ibis.Table) -> ibis.Table:
         groups.select(source=groups.account_id_y, target=groups.account_id, content=groups.content_id_y),
         distinct=False)
     return both.group_by(["source", "target"]).aggregate(weight=both.content.nunique())
+
+
+def coshare_edges(shares: ibis.Table, params: CoshareParams, object_types: list[str] | None = None) -> ibis.Table:
+    """The signal: edges in the contract of ARCHITECTURE §4, one set per object type (as CooRTweet's
+    vignette runs detect_groups once per object column). ``shares`` is the shares view; actors are
+    ``platform:account_id``. Evidence: up to 10 of the objects the pair co-shared."""
+    if object_types is None:
+        object_types = shares.select("object_type").distinct().to_pyarrow().column(0).to_pylist()
+    out = None
+    for kind in sorted(object_types):
+        rows = shares.filter(shares.object_type == kind)
+        rows = rows.mutate(account_id=rows.platform.concat(":", rows.account_id))
+        rows = rows.mutate(rid=ibis.row_number().over(order_by=[rows.ts, rows.content_id, rows.object_id]))
+        groups = detect_groups(rows, params)
+        edges = groups.mutate(a=ibis.least(groups.account_id, groups.account_id_y),
+                              b=ibis.greatest(groups.account_id, groups.account_id_y))
+        edges = edges.group_by(["a", "b"]).aggregate(n=edges.count(), first=edges._t.min(), last=edges._t_y.max(),
+                                                     objects=edges.object_id.collect(distinct=True))
+        evidence = ibis.literal('["').concat(edges.objects[:10].map(lambda o: o.replace('"', "'")).join('","'), '"]')
+        part = edges.select(a_actor=edges.a, b_actor=edges.b, signal=ibis.literal(f"coshare:{kind}"),
+                            weight=edges.n.cast("float64"), n_events=edges.n,
+                            first_ts=edges.first.as_timestamp("s"), last_ts=edges.last.as_timestamp("s"),
+                            evidence=evidence)
+        out = part if out is None else out.union(part, distinct=False)
+    return out

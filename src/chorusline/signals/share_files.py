@@ -1,0 +1,160 @@
+"""Peer input files as a shares table, and the peers' output files, for `chorusline coshare`.
+
+Reading streams the file through Arrow into a Parquet stage (bounded memory) with each row's
+position (`rid`), since CooRTweet's results depend on input order; the engine then reads the stage.
+Rows that cannot be used (no id, no time) are not dropped silently: they are counted and written
+beside the output with their line and reason."""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from chorusline.ingest.base import is_parquet
+from chorusline.ingest.conform import parse_string_lists, parse_timestamps
+from chorusline.ingest.readers import RESTART, FormatError, csv_batches, parquet_batches, read_header
+
+_names = itertools.count()
+SHARE_SCHEMA = pa.schema([("object_id", pa.string()), ("account_id", pa.string()), ("content_id", pa.string()),
+                          ("ts", pa.int64()), ("rid", pa.int64())])
+CNT_COLUMNS = ("message_id", "user_id", "username", "repost_id", "reply_id", "message", "timestamp", "urls")
+CNT_OBJECTS = {"repost": "repost_id", "reply": "reply_id", "url": "urls"}
+
+
+@dataclass
+class ShareFile:
+    table: ibis.Table
+    rows: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    stage: Path | None = None
+
+
+def load_share_file(backend, path: Path, fmt: str, object_type: str = "repost") -> ShareFile:
+    """A CooRTweet (object_id, account_id, content_id, timestamp_share) or toolkit CSV/Parquet file
+    as a shares table (object_id, account_id, content_id, ts, rid)."""
+    if fmt == "cnt" and object_type not in CNT_OBJECTS:
+        raise FormatError(f"the cnt format carries objects {', '.join(CNT_OBJECTS)}, not {object_type!r}")
+    folder = Path(tempfile.mkdtemp(prefix="chorusline-shares-"))
+    stage = folder / "shares.parquet"
+    result = ShareFile(table=None, stage=stage)
+    writer = pq.ParquetWriter(stage, SHARE_SCHEMA, compression="none")
+    rid = 0
+    try:
+        for lines, batch in _batches(path, fmt):
+            if batch is RESTART:
+                raise FormatError(f"{path}: a malformed CSV row was found; fix or ingest it to see where")
+            shares, ok = _to_shares(batch, fmt, object_type)
+            bad = pc.invert(ok)
+            if pc.any(bad).as_py():
+                result.rejected += [(line, "missing object, account, content or a valid time")
+                                    for line in pc.filter(lines, bad).to_pylist()]
+            shares = shares.filter(ok)
+            n = shares.num_rows
+            shares = shares.append_column("rid", pa.array(range(rid, rid + n), pa.int64()))
+            rid += n
+            writer.write_table(shares.cast(SHARE_SCHEMA))
+    finally:
+        writer.close()
+    result.rows = rid
+    result.table = backend.read_parquet(stage, table_name=f"shares_{next(_names)}")
+    return result
+
+
+def _batches(path: Path, fmt: str):
+    if is_parquet(path):
+        for first, table in parquet_batches(path):
+            yield pa.array(range(first, first + table.num_rows), pa.int64()), table
+        return
+    header = read_header(path)
+    if fmt == "coortweet":
+        missing = [c for c in ("object_id", "account_id", "content_id", "timestamp_share") if c not in header]
+        if missing:
+            raise FormatError(f"{path}: line 1: not coortweet: header lacks {', '.join(missing)}")
+    elif len(header) < 7:
+        raise FormatError(f"{path}: line 1: not cnt: expected at least 7 columns, found {len(header)}")
+    for batch in csv_batches(path):
+        if batch is RESTART:
+            yield None, RESTART
+            return
+        yield batch.lines, batch.table
+
+
+def _to_shares(table: pa.Table, fmt: str, object_type: str) -> tuple[pa.Table, pa.Array]:
+    if fmt == "cnt":
+        cols = {name: table.column(i).combine_chunks().cast(pa.string()) for i, name in enumerate(CNT_COLUMNS)
+                if i < table.num_columns}
+        account, content, when = cols["user_id"], cols["message_id"], cols["timestamp"]
+        obj = cols.get(CNT_OBJECTS[object_type])
+        if object_type == "url":  # one share per URL, as the toolkit splits on spaces
+            lists = parse_string_lists(obj, r"\s+")
+            index = pc.list_parent_indices(lists)
+            obj = pc.list_flatten(lists)
+            account, content, when = (pc.take(c, index) for c in (account, content, when))
+    else:
+        obj, account, content, when = (table.column(c).combine_chunks().cast(pa.string())
+                                       for c in ("object_id", "account_id", "content_id", "timestamp_share"))
+    ts = parse_timestamps(when)
+    seconds = pc.floor(pc.divide(ts.cast(pa.int64()).cast(pa.float64()), 1e6)).cast(pa.int64())
+    shares = pa.table({"object_id": obj, "account_id": account, "content_id": content, "ts": seconds})
+    ok = pc.and_(pc.and_(pc.is_valid(obj), pc.not_equal(pc.fill_null(obj, ""), "")),
+                 pc.and_(pc.and_(pc.is_valid(account), pc.is_valid(content)), pc.is_valid(seconds)))
+    return shares, pc.fill_null(ok, False)
+
+
+def write_csv(expr: ibis.Table, path: Path) -> int:
+    """Stream an engine result to CSV (lists joined with commas, as CooRTweet writes them)."""
+    rows = 0
+    writer = None
+    try:
+        for batch in expr.to_pyarrow_batches():
+            table = pa.Table.from_batches([batch])
+            for i, f in enumerate(table.schema):
+                if pa.types.is_list(f.type) or pa.types.is_large_list(f.type):
+                    joined = pc.binary_join(table.column(i), ",")
+                    table = table.set_column(i, f.name, joined)
+            if writer is None:
+                writer = pacsv.CSVWriter(path, table.schema)
+            writer.write_table(table)
+            rows += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        path.write_text(",".join(expr.columns) + "\n")
+    return rows
+
+
+def posts_shares(posts: ibis.Table, object_type: str) -> ibis.Table:
+    """Shares of one object type from canonical posts, in CooRTweet's input shape (time order as
+    the input order)."""
+    from chorusline.signals.shares import shares_view
+
+    view = shares_view(posts, [object_type])
+    view = view.mutate(account_id=view.account_id)
+    return view.mutate(rid=ibis.row_number().over(order_by=[view.ts, view.content_id, view.object_id]))
+
+
+def coshare_outputs(shares: ibis.Table, params, pairs_path: Path | None, edges_path: Path | None,
+                    subgraph: bool) -> dict[str, int]:
+    """CooRTweet's outputs: detect_groups rows (pairs) and the network's edges with their threshold."""
+    from chorusline.signals.coshare import PAIR_COLUMNS, coordinated_edges, detect_groups, with_threshold
+
+    groups = detect_groups(shares, params).cache()  # read twice: by the pairs and by the network
+    counts = {}
+    if pairs_path is not None:
+        counts["pairs"] = write_csv(groups.select(*PAIR_COLUMNS).order_by(["object_id", "content_id", "content_id_y"]),
+                                    pairs_path)
+    if edges_path is not None:
+        edges = with_threshold(coordinated_edges(groups).cache(), params.edge_weight)
+        if subgraph:
+            edges = edges.filter(edges.weight_threshold == 1)
+        counts["edges"] = write_csv(edges.order_by(["from", "to"]), edges_path)
+    return counts
