@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: setup demo test test-fast test-spark bench clean system
+.PHONY: setup demo test test-fast test-spark bench bench-coshare clean system
 
 setup: $(STAMP)
 
@@ -37,6 +37,16 @@ test-spark: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/simulate.py
+
+# The peers run in their own environment so their pins never touch ours.
+bench/.venv-peers/.installed:
+	$(PYTHON) -m venv bench/.venv-peers
+	bench/.venv-peers/bin/pip install -q coordination-network-toolkit==1.5.2
+	touch $@
+
+bench-coshare: $(STAMP) bench/.venv-peers/.installed
+	$(BIN)/python bench/coshare.py
 
 clean:
 	rm -rf $(VENV) demo-output chorusline-warehouse spark-warehouse .pytest_cache

@@ -1,0 +1,135 @@
+"""Co-share speed side by side with coordination-network-toolkit (CNT) 1.5.2, in one run.
+
+Run: `make bench-coshare` (creates bench/.venv-peers with the toolkit from PyPI) or
+`.venv/bin/python bench/coshare.py [--skip-large]`. Data sets, all deterministic:
+  (a) 1 M co-retweet shares with heavy-tailed object popularity (generated here, seed 11);
+  (b) CooRTweet's Russian data replicated 30x with shifted times (needs ../shared/data);
+  (c) 10 M shares, this project alone.
+Both tools run as child processes under /usr/bin/time (wall seconds, peak RSS) from their own input
+file (CNT CSV for the toolkit, CooRTweet CSV for us) to an edge list, with a 60 s window and no
+participation filter (the toolkit has none); the undirected account pairs must be identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[1]
+PEERS = ROOT / "bench" / ".venv-peers" / "bin" / "compute_networks"
+CHORUSLINE = ROOT / ".venv" / "bin" / "chorusline"
+RUSSIAN = ROOT.parent / "shared" / "data" / "peers" / "russian_coord_tweets.parquet"
+
+
+def heavy_tailed(n: int, seed: int = 11) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    n_objects = max(n // 5, 10)
+    birth = rng.integers(0, 90 * 86_400, n_objects)
+    obj = (rng.zipf(1.4, n) - 1) % n_objects
+    accounts = (rng.zipf(1.5, n) - 1) % max(n // 10, 10)
+    ts = birth[obj] + rng.exponential(3 * 3600, n).astype(np.int64)
+    return pa.table({"object_id": pa.array(np.char.add("o", obj.astype(str))),
+                     "account_id": pa.array(np.char.add("a", accounts.astype(str))),
+                     "content_id": pa.array(np.char.add("m", np.arange(n).astype(str))),
+                     "timestamp_share": pa.array(1_700_000_000 + ts)})
+
+
+def russian_replicated(times: int = 30) -> pa.Table:
+    base = pq.read_table(RUSSIAN)
+    parts = []
+    for k in range(times):
+        parts.append(pa.table({"object_id": base["object_id"], "account_id": base["account_id"],
+                               "content_id": pa.array([f"{c}_{k}" for c in base["content_id"].to_pylist()]),
+                               "timestamp_share": pa.array(base["timestamp_share"].to_numpy() + k * 20_000_000)}))
+    return pa.concat_tables(parts)
+
+
+def write_inputs(table: pa.Table, folder: Path) -> tuple[Path, Path]:
+    ours = folder / "shares.csv"
+    pacsv.write_csv(table, ours)
+    n = table.num_rows
+    cnt = pa.table({"message_id": table["content_id"], "user_id": table["account_id"], "username": table["account_id"],
+                    "repost_id": table["object_id"], "reply_id": pa.nulls(n, pa.string()),
+                    "message": pa.array([""] * n), "timestamp": table["timestamp_share"], "urls": pa.array([""] * n)})
+    theirs = folder / "cnt.csv"
+    pacsv.write_csv(cnt, theirs, pacsv.WriteOptions(quoting_style="needed"))
+    return ours, theirs
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of a command, from /usr/bin/time."""
+    out = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M", *cmd], cwd=cwd, capture_output=True, text=True,
+                         env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"})
+    if out.returncode:
+        raise RuntimeError(f"{cmd[0]} failed: {out.stderr[-1500:]}")
+    line = [x for x in out.stderr.splitlines() if x.startswith("TIME ")][-1].split()
+    return float(line[1]), float(line[2]) / 1024
+
+
+def ours(csv: Path, folder: Path, mp: int = 1) -> tuple[float, float, set]:
+    edges = folder / "ours_edges.csv"
+    seconds, mib = timed([str(CHORUSLINE), "coshare", str(csv), "--time-window", "60", "--min-participation", str(mp),
+                          "--edges", str(edges)], folder)
+    table = pacsv.read_csv(edges, convert_options=pacsv.ConvertOptions(include_columns=["from", "to"],
+                                                                       column_types={"from": pa.string(), "to": pa.string()}))
+    pairs = set(map(frozenset, zip(table["from"].to_pylist(), table["to"].to_pylist())))
+    return seconds, mib, pairs
+
+
+def toolkit(csv: Path, folder: Path) -> tuple[float, float, set]:
+    db = folder / "cnt.db"
+    edges = folder / "cnt_edges.csv"
+    s1, m1 = timed([str(PEERS), str(db), "preprocess", "--format", "csv", str(csv)], folder)
+    s2, m2 = timed([str(PEERS), str(db), "compute", "co_retweet", "--time_window", "60", "--min_edge_weight", "1",
+                    "--n_cpus", "2", "--output_file", str(edges), "--output_format", "csv"], folder)
+    table = pacsv.read_csv(edges, convert_options=pacsv.ConvertOptions(column_types={"source": pa.string(), "target": pa.string()}))
+    pairs = set(map(frozenset, zip(table["source"].to_pylist(), table["target"].to_pylist())))
+    return s1 + s2, max(m1, m2), pairs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--large-rows", type=int, default=10_000_000)
+    parser.add_argument("--skip-large", action="store_true")
+    args = parser.parse_args()
+    if not PEERS.exists():
+        sys.exit("the toolkit is not installed: run `make bench-coshare` (creates bench/.venv-peers)")
+    sets = [("(a) heavy-tailed co-retweets", lambda: heavy_tailed(args.rows))]
+    if RUSSIAN.exists():
+        sets.append(("(b) CooRTweet Russian x30", russian_replicated))
+    print(f"{'data':<30}{'rows':>11}  {'tool':<20}{'seconds':>8}{'rows/s':>11}{'peak MiB':>9}  pairs")
+    for name, make in sets:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            table = make()
+            ours_csv, cnt_csv = write_inputs(table, folder)
+            n = table.num_rows
+            s_o, m_o, p_o = ours(ours_csv, folder)
+            s_t, m_t, p_t = toolkit(cnt_csv, folder)
+            print(f"{name:<30}{n:>11,}  {'chorusline (DuckDB)':<20}{s_o:>8.1f}{n / s_o:>11,.0f}{m_o:>9.0f}  {len(p_o):,}")
+            print(f"{'':<30}{'':>11}  {'coord-network-toolkit':<20}{s_t:>8.1f}{n / s_t:>11,.0f}{m_t:>9.0f}  {len(p_t):,}")
+            print(f"{'':<30}{'':>11}  speed-up {s_t / s_o:.1f}x; identical pair sets: {p_o == p_t}")
+    if not args.skip_large:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            table = heavy_tailed(args.large_rows, seed=12)
+            ours_csv, _ = write_inputs(table.slice(0, 0), folder)
+            pacsv.write_csv(table, ours_csv)
+            del table
+            s_o, m_o, p_o = ours(ours_csv, folder, mp=2)
+            n = args.large_rows
+            print(f"{'(c) 10 M heavy-tailed':<30}{n:>11,}  {'chorusline (DuckDB)':<20}{s_o:>8.1f}{n / s_o:>11,.0f}{m_o:>9.0f}  {len(p_o):,}")
+
+
+if __name__ == "__main__":
+    main()
