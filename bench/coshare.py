@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -87,12 +88,14 @@ def ours(csv: Path, folder: Path, mp: int = 1) -> tuple[float, float, set]:
 
 def toolkit(csv: Path, folder: Path) -> tuple[float, float, set]:
     db = folder / "cnt.db"
-    edges = folder / "cnt_edges.csv"
     s1, m1 = timed([str(PEERS), str(db), "preprocess", "--format", "csv", str(csv)], folder)
+    # 1.5.2's --output_file and export_network both fail (output_gephi_csv() got an unexpected keyword
+    # argument 'n_messages'), so the edges are read from the network table it computed.
     s2, m2 = timed([str(PEERS), str(db), "compute", "co_retweet", "--time_window", "60", "--min_edge_weight", "1",
-                    "--n_cpus", "2", "--output_file", str(edges), "--output_format", "csv"], folder)
-    table = pacsv.read_csv(edges, convert_options=pacsv.ConvertOptions(column_types={"source": pa.string(), "target": pa.string()}))
-    pairs = set(map(frozenset, zip(table["source"].to_pylist(), table["target"].to_pylist())))
+                    "--n_cpus", "2"], folder)
+    with sqlite3.connect(db) as con:
+        rows = con.execute("select user_1, user_2 from co_retweet_network where user_1 != user_2").fetchall()
+    pairs = {frozenset((str(a), str(b))) for a, b in rows}
     return s1 + s2, max(m1, m2), pairs
 
 
