@@ -28,7 +28,7 @@ def test_ingest_then_status_then_reingest(tmp_path):
     db = tmp_path / "s.duckdb"
     first = run("ingest", "--db", db, POSTS)
     assert first.exit_code == 0, first.output
-    assert "posts" in first.output and "│     3 │   3 │" in first.output.replace("  3 │", "  3 │")
+    assert "posts" in first.output and "│     3 │   3 │" in first.output
     status = run("status", "--db", db)
     assert status.exit_code == 0 and "posts" in status.output and "2025-03-04" in status.output
     again = run("ingest", "--db", db, POSTS)
@@ -125,3 +125,15 @@ def test_coshare_needs_an_output_and_a_known_format(tmp_path):
     bad.write_text("a,b\n1,2\n")
     result = run("coshare", bad, "--out", tmp_path / "p.csv")
     assert result.exit_code == 2 and "not coortweet: header lacks object_id" in result.output
+
+
+def test_coshare_reports_rows_it_cannot_use(tmp_path):
+    path = tmp_path / "shares.csv"
+    path.write_text("object_id,account_id,content_id,timestamp_share\n"
+                    "o,a,c1,100\no,b,c2,105\no,c\no,d,c4,soon\no,e,c5,108\n")
+    result = run("coshare", path, "--min-participation", 1, "--out", tmp_path / "pairs.csv")
+    assert result.exit_code == 0, result.output
+    assert "pairs: 3 rows" in result.output and "2 input row(s) could not be used" in result.output
+    aside = (tmp_path / "pairs.rejected.csv").read_text()
+    assert "expected 4 fields, found 2" in aside and "missing object, account, content or a valid time" in aside
+    assert ",4," in aside and ",5," in aside  # the lines of the two bad rows

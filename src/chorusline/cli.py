@@ -150,7 +150,7 @@ def coshare(
     from chorusline.engine import connect
     from chorusline.ingest.readers import FormatError
     from chorusline.signals.coshare import CoshareParams
-    from chorusline.signals.share_files import coshare_outputs, load_share_file, posts_shares
+    from chorusline.signals.share_files import coshare_outputs, load_shares, write_rejected
 
     if out is None and edges is None:
         fail("name at least one output: --out pairs.csv and/or --edges edges.csv")
@@ -158,30 +158,20 @@ def coshare(
     params = CoshareParams(time_window, min_participation, not keep_loops, edge_weight)
     try:
         if db is not None or fmt == "canonical":
-            store = _open_store(db or ":memory:", warehouse)
-            if inputs:
-                from chorusline.ingest import IngestOptions, adapter_for, ingest_files
-
-                ingest_files(store, adapter_for("canonical"), inputs, IngestOptions(table="posts"))
-            shares = posts_shares(store.table("posts"), object_type)
+            shares, rejected = load_shares(inputs or [], fmt, object_type, store=_open_store(db or ":memory:", warehouse))
         else:
-            if not inputs:
-                fail("give an input file, or --db to read a store")
-                raise typer.Exit(2)
             backend = connect("spark://local[2]", warehouse=warehouse) if engine == "spark" else connect(":memory:")
-            loaded = [load_share_file(backend, p, fmt, object_type) for p in inputs]
-            shares = loaded[0].table
-            for extra in loaded[1:]:
-                shares = shares.union(extra.table.mutate(rid=extra.table.rid + shares.count().execute()), distinct=False)
-            for f, path in zip(loaded, inputs):
-                if f.rejected:
-                    console.print(f"{path}: {len(f.rejected)} row(s) not used (first: line {f.rejected[0][0]}: {f.rejected[0][1]})")
+            shares, rejected = load_shares(inputs or [], fmt, object_type, backend=backend)
         counts = coshare_outputs(shares, params, out, edges, subgraph)
     except (FormatError, ValueError) as exc:
         fail(str(exc))
         raise typer.Exit(2) from None
     for name, n in counts.items():
         console.print(f"{name}: {n:,} rows -> {out if name == 'pairs' else edges}")
+    if rejected:
+        aside = (out or edges).with_suffix(".rejected.csv")
+        n = write_rejected(rejected, aside)
+        console.print(f"{n:,} input row(s) could not be used; their lines and reasons: {aside}")
 
 
 @app.command()

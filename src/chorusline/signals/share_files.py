@@ -2,8 +2,8 @@
 
 Reading streams the file through Arrow into a Parquet stage (bounded memory) with each row's
 position (`rid`), since CooRTweet's results depend on input order; the engine then reads the stage.
-Rows that cannot be used (no id, no time) are not dropped silently: they are counted and written
-beside the output with their line and reason."""
+Rows that cannot be used (a wrong number of fields, no id, no time) are not dropped silently: they
+are reported, and written beside the output with their line and reason."""
 
 from __future__ import annotations
 
@@ -48,9 +48,13 @@ def load_share_file(backend, path: Path, fmt: str, object_type: str = "repost") 
     writer = pq.ParquetWriter(stage, SHARE_SCHEMA, compression="none")
     rid = 0
     try:
-        for lines, batch in _batches(path, fmt):
-            if batch is RESTART:
-                raise FormatError(f"{path}: a malformed CSV row was found; fix or ingest it to see where")
+        for lines, batch, broken in _batches(path, fmt):
+            if batch is RESTART:  # the exact CSV reader starts the file again: so do we
+                writer.close()
+                writer = pq.ParquetWriter(stage, SHARE_SCHEMA, compression="none")
+                rid, result.rejected = 0, []
+                continue
+            result.rejected += broken
             shares, ok = _to_shares(batch, fmt, object_type)
             bad = pc.invert(ok)
             if pc.any(bad).as_py():
@@ -71,7 +75,7 @@ def load_share_file(backend, path: Path, fmt: str, object_type: str = "repost") 
 def _batches(path: Path, fmt: str):
     if is_parquet(path):
         for first, table in parquet_batches(path):
-            yield pa.array(range(first, first + table.num_rows), pa.int64()), table
+            yield pa.array(range(first, first + table.num_rows), pa.int64()), table, []
         return
     header = read_header(path)
     if fmt == "coortweet":
@@ -82,9 +86,9 @@ def _batches(path: Path, fmt: str):
         raise FormatError(f"{path}: line 1: not cnt: expected at least 7 columns, found {len(header)}")
     for batch in csv_batches(path):
         if batch is RESTART:
-            yield None, RESTART
-            return
-        yield batch.lines, batch.table
+            yield None, RESTART, []
+            continue
+        yield batch.lines, batch.table, [(line, reason) for line, reason, _ in batch.rejects]
 
 
 def _to_shares(table: pa.Table, fmt: str, object_type: str) -> tuple[pa.Table, pa.Array]:
@@ -138,7 +142,6 @@ def posts_shares(posts: ibis.Table, object_type: str) -> ibis.Table:
     from chorusline.signals.shares import shares_view
 
     view = shares_view(posts, [object_type])
-    view = view.mutate(account_id=view.account_id)
     return view.mutate(rid=ibis.row_number().over(order_by=[view.ts, view.content_id, view.object_id]))
 
 
@@ -158,3 +161,31 @@ def coshare_outputs(shares: ibis.Table, params, pairs_path: Path | None, edges_p
             edges = edges.filter(edges.weight_threshold == 1)
         counts["edges"] = write_csv(edges.order_by(["from", "to"]), edges_path)
     return counts
+
+
+def load_shares(inputs: list[Path], fmt: str, object_type: str, *, store=None, backend=None
+                ) -> tuple[ibis.Table, dict[Path, list[tuple[int, str]]]]:
+    """The shares table `coshare` works on: peer files (their rows in order, file after file), or
+    canonical posts (files loaded into ``store``, or the store's own posts). Returns it with the rows
+    each file could not use."""
+    if store is not None:
+        if inputs:
+            from chorusline.ingest import IngestOptions, adapter_for, ingest_files
+
+            ingest_files(store, adapter_for("canonical"), inputs, IngestOptions(table="posts"))
+        return posts_shares(store.table("posts"), object_type), {}
+    if not inputs:
+        raise ValueError("give an input file, or --db to read a store")
+    loaded = [load_share_file(backend, p, fmt, object_type) for p in inputs]
+    shares, offset = loaded[0].table, loaded[0].rows
+    for extra in loaded[1:]:
+        shares = shares.union(extra.table.mutate(rid=extra.table.rid + offset), distinct=False)
+        offset += extra.rows
+    return shares, {p: f.rejected for p, f in zip(inputs, loaded) if f.rejected}
+
+
+def write_rejected(rejected: dict[Path, list[tuple[int, str]]], path: Path) -> int:
+    rows = [(str(f), line, reason) for f, items in rejected.items() for line, reason in items]
+    pacsv.write_csv(pa.table({"file": [r[0] for r in rows], "line": [r[1] for r in rows],
+                              "reason": [r[2] for r in rows]}), path)
+    return len(rows)
