@@ -99,10 +99,10 @@ def test_x_archive_tweets_and_users(any_store):
     rt = posts["1217371705832374273"]
     assert rt["kind"] == "repost" and rt["target_post_id"] == "1217366064493494277"
     assert rt["target_account_id"] == "25073877" and rt["mentions"] == ["25073877"]
-    # exact time from the snowflake id, not the minute in tweet_time
-    assert rt["ts"].replace(tzinfo=UTC) == datetime(2020, 1, 15, 9, 3, 27, 44000, tzinfo=UTC).replace(
-        microsecond=rt["ts"].microsecond)
-    assert rt["ts"].minute == 3 and rt["ts"].second == 27
+    # exact time from the snowflake id ((id >> 22) + 1288834974657 ms), not the minute in tweet_time
+    snowflake_ms = (1217371705832374273 >> 22) + 1288834974657
+    assert rt["ts"].replace(tzinfo=UTC) == datetime.fromtimestamp(snowflake_ms / 1000, UTC)
+    assert '"tweet_time":"2020-01-15 09:03"' in rt["attrs"]
     two = posts["1217372000000000001"]
     assert two["text"] == "Two lines\nof text #one #two" and two["hashtags"] == ["one", "two"]
     assert two["urls"] == ["https://a.example.org/x", "https://b.example.org/y"] and two["client"] == "vavilonX"
