@@ -107,12 +107,10 @@ def _news(rng, s: Scenario, tables) -> dict[int, np.ndarray]:
 def _truth_accounts(tables) -> pa.Table:
     accounts = tables.table("truth_accounts", TRUTH_SCHEMAS["accounts"])
     roles = tables.table("truth_roles")
-    if roles.num_rows:  # community membership refines an organic account's role
-        refined = dict(zip(roles.column("account_id").to_pylist(), roles.column("role").to_pylist()))
-        current = accounts.column("role").to_pylist()
-        ids = accounts.column("account_id").to_pylist()
-        accounts = accounts.set_column(accounts.schema.get_field_index("role"), "role",
-                                       pa.array([refined.get(i, r) for i, r in zip(ids, current)], pa.string()))
+    if roles.num_rows:  # community membership refines an organic account's role (first community wins)
+        at = pc.index_in(accounts.column("account_id"), value_set=roles.column("account_id").combine_chunks())
+        refined = pc.coalesce(pc.take(roles.column("role"), at), accounts.column("role"))
+        accounts = accounts.set_column(accounts.schema.get_field_index("role"), "role", refined)
     return accounts.sort_by([("platform", "ascending"), ("account_id", "ascending")])
 
 

@@ -24,6 +24,12 @@ ZONE_COUNTRY = {"America/New_York": "US", "America/Los_Angeles": "US", "America/
                 "America/Sao_Paulo": "BR", "Asia/Singapore": "SG", "America/Toronto": "CA"}
 
 
+def country_of(zones: np.ndarray) -> np.ndarray:
+    """The country of each time zone (US when unknown), mapped once per distinct zone."""
+    names, inverse = np.unique(zones.astype(str), return_inverse=True)
+    return np.array([ZONE_COUNTRY.get(z, "US") for z in names], dtype=object)[inverse]
+
+
 @dataclass
 class Originals:
     """Posts others can repost or reply to (organic and campaign alike)."""
@@ -41,9 +47,13 @@ def social_users(rng, s: Scenario, out: Tables, n: int, role: str, zones: np.nda
         p = np.array(list(o.timezones.values()), dtype=float)
         zones = np.array(names, dtype=object)[rng.choice(len(names), n, p=p / p.sum())]
     ids = snowflakes(rng, clock.epoch_us(s.start) - rng.integers(30, 3000, n) * clock.DAY_US)
-    countries = np.array([ZONE_COUNTRY.get(z, "US") for z in zones], dtype=object)
-    cities = np.array([PLACES.get(c, PLACES["US"])[k % len(PLACES.get(c, PLACES["US"]))][0]
-                       for c, k in zip(countries, rng.integers(0, 6, n))], dtype=object)
+    countries = country_of(zones)
+    pick = rng.integers(0, 6, n)
+    cities = np.empty(n, dtype=object)
+    for country in np.unique(countries):  # a loop over countries, not rows
+        rows = countries == country
+        names = np.array([city for city, _ in PLACES.get(country, PLACES["US"])], dtype=object)
+        cities[rows] = names[pick[rows] % len(names)]
     location = pc.if_else(pa.array(rng.random(n) < 0.65), pa.array(cities, pa.string()), pa.scalar(None, pa.string()))
     start = clock.epoch_us(s.start)
     out.add("accounts", platform=SOCIAL, account_id=ids,
@@ -191,8 +201,9 @@ def organic_api(rng, s: Scenario, out: Tables) -> None:
 
     # infrastructure: residential sticky IPs; one office IP per lab; cloud for batch; shared VPN exits
     ip = np.empty(n, dtype=object)
-    for country in {ZONE_COUNTRY.get(z, "US") for z in zones}:
-        rows = np.nonzero(np.array([ZONE_COUNTRY.get(z, "US") == country for z in zones]))[0]
+    countries = country_of(zones)
+    for country in np.unique(countries):
+        rows = np.nonzero(countries == country)[0]
         keys = network.pool_keys(["residential", "mobile"], [country]) or network.pool_keys(["residential"], ["US"])
         ip[rows] = network.draw(rng, keys, len(rows)).to_pylist()
     labs = max(o.corporate_labs, 1)
