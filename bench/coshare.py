@@ -32,12 +32,22 @@ RUSSIAN = ROOT.parent / "shared" / "data" / "peers" / "russian_coord_tweets.parq
 
 
 def heavy_tailed(n: int, seed: int = 11) -> pa.Table:
+    """Co-retweets as cascades: object sizes follow a discrete power law P(k) ~ k^-2 (as retweet
+    cascades do), capped at 30,000 shares so a few objects go viral; each cascade decays from its
+    object's birth with a 12-hour mean; account activity is Zipf-like over n/10 accounts. Rows are
+    in time order, as a collection would be."""
     rng = np.random.default_rng(seed)
-    n_objects = max(n // 5, 10)
-    birth = rng.integers(0, 90 * 86_400, n_objects)
-    obj = (rng.zipf(1.4, n) - 1) % n_objects
-    accounts = (rng.zipf(1.5, n) - 1) % max(n // 10, 10)
-    ts = birth[obj] + rng.exponential(3 * 3600, n).astype(np.int64)
+    sizes = np.minimum(rng.zipf(2.0, n), 30_000)
+    sizes = sizes[: int(np.searchsorted(np.cumsum(sizes), n)) + 1]
+    sizes[-1] -= int(sizes.sum()) - n
+    obj = np.repeat(np.arange(len(sizes)), sizes)
+    birth = rng.integers(0, 90 * 86_400, len(sizes))
+    ts = birth[obj] + rng.exponential(12 * 3600, n).astype(np.int64)
+    n_accounts = max(n // 10, 10)
+    weights = 1.0 / np.arange(1, n_accounts + 1) ** 0.9
+    accounts = rng.choice(n_accounts, n, p=weights / weights.sum())
+    order = np.argsort(ts, kind="stable")
+    obj, accounts, ts = obj[order], accounts[order], ts[order]
     return pa.table({"object_id": pa.array(np.char.add("o", obj.astype(str))),
                      "account_id": pa.array(np.char.add("a", accounts.astype(str))),
                      "content_id": pa.array(np.char.add("m", np.arange(n).astype(str))),

@@ -73,3 +73,27 @@ def rows(store, table, order_by=None):
 
 def quarantine(store):
     return rows(store, "quarantine", ["source_file", "line"])
+
+
+def add_posts(store, records: list[dict]):
+    """Append hand-built posts (dicts with post_id, account_id, ts seconds, and any other POSTS
+    column) to a store; the rest of the columns are empty."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from chorusline.schema import POSTS
+
+    frame = pd.DataFrame(records)
+    frame["ts"] = pd.to_datetime(frame["ts"], unit="s", utc=True)
+    frame["platform"] = frame.get("platform", "x")
+    for col in ("urls", "hashtags", "mentions", "media_hashes"):
+        if col not in frame:
+            frame[col] = [[] for _ in range(len(frame))]
+        frame[col] = [v if isinstance(v, list) else [] for v in frame[col]]
+    frame["kind"] = frame["kind"].fillna("post") if "kind" in frame else "post"
+    for col in POSTS.column_names:
+        if col not in frame:
+            frame[col] = None
+    store.append_rows(POSTS, pa.Table.from_pandas(frame[POSTS.column_names], schema=POSTS.arrow_schema,
+                                                  preserve_index=False))
+    return store.table("posts")

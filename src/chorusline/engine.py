@@ -81,6 +81,9 @@ def spark_session(master: str = "local[2]", warehouse: str | os.PathLike = DEFAU
         .config("spark.sql.warehouse.dir", str(warehouse))
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.driver.memory", "2g")
+        # plans over cached tables print their children in full at every adaptive re-plan; an
+        # unbounded plan string can exhaust the driver's heap on multi-step signals
+        .config("spark.sql.maxPlanStringLength", "200000")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
@@ -103,3 +106,12 @@ def _register_warehouse_tables(session, warehouse: Path) -> None:
         if not any(folder.glob("*.parquet")):
             continue
         session.sql(f"CREATE TABLE IF NOT EXISTS `{folder.name}` USING parquet LOCATION '{folder.as_posix()}'")
+
+
+def reused(table: ibis.Table) -> ibis.Table:
+    """A table that one query reads several times. DuckDB evaluates an inlined CTE once per
+    reference, so the table is computed once (cached); Spark reuses a shared exchange by itself,
+    and a cache there costs a job and a plan that grows with every cached step."""
+    if table._find_backend().name == "duckdb":
+        return table.cache()
+    return table

@@ -3,13 +3,13 @@
 CooRTweet 2.1.3 (`detect_groups` → `generate_coordinated_network`), step by step:
 
 1. drop accounts with fewer than ``min_participation`` shares;
-2. every pair of shares of one object, in input order i < j, whose times differ by at most
-   ``time_window`` seconds (inclusive) — found with three equi-joins on (object, time bucket ± 1)
-   instead of a per-object cartesian product, so viral objects stay bounded by the window;
+2. every pair of shares of one object whose times differ by at most ``time_window`` seconds
+   (inclusive) — found with one equi-join on (object, time bucket) instead of a per-object
+   cartesian product, so viral objects stay bounded by the window;
 3. remove loops: the same account, the same content, or the object being one of the contents;
 4. keep a pair when either content belongs to an account with at least ``min_participation``
    shares among the contents that appear in pairs;
-5. orient each pair older → newer (the later row first only when its share is older);
+5. orient each pair older → newer (equal times: in CooRTweet's row order);
 6. aggregate per unordered account pair: weight (pairs), mean time delta, distinct older/newer
    contents, ``edge_symmetry_score`` = min/max of those, the objects;
 7. ``weight_threshold`` = weight > the ``edge_weight`` quantile of all weights (R's type 7).
@@ -22,9 +22,7 @@ from dataclasses import dataclass
 import ibis
 import numpy as np
 
-
-
-_ORD_BASE = 2**31  # row-order keys: (account's first row) * base + row; rows < 2^31
+from chorusline.engine import reused
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,9 @@ class CoshareParams:
 def detect_groups(shares: ibis.Table, params: CoshareParams) -> ibis.Table:
     """CooRTweet's `detect_groups`. ``shares`` has object_id, account_id, content_id, ts (whole
     seconds) and ``rid`` (input order). Returns object_id, content_id, content_id_y, time_delta,
-    account_id, account_id_y (``_y`` = the newer share)."""
+    account_id, account_id_y (``_y`` = the newer share), and the keys that order the pairs as
+    CooRTweet produces them: ``_obj`` (the object's rank), ``_i`` and ``_j`` (the two rows' ranks
+    within their object), plus ``_t``/``_t_y`` (the two times)."""
     tw = int(params.time_window)
     x = shares.select("object_id", "account_id", "content_id", "ts", "rid")
     mp = params.min_participation
@@ -48,36 +48,41 @@ def detect_groups(shares: ibis.Table, params: CoshareParams) -> ibis.Table:
     per_account = x.group_by("account_id").aggregate(_n=x.count(), _first=x.rid.min())
     if mp > 1:
         per_account = per_account.filter(per_account._n >= mp)
-    x = x.join(per_account, "account_id").select("object_id", "account_id", "content_id", "ts", "rid", "_first")
-    x = x.mutate(_bucket=(x.ts // (tw + 1)).cast("int64"), _ord=x._first * _ORD_BASE + x.rid)
-    objects = x.group_by("object_id").aggregate(_obj=x._ord.min())
-    pairs = None
-    for offset in (-1, 0, 1):
-        a, b = x.view(), x.view()
-        joined = a.join(b, [a.object_id == b.object_id, (a._bucket + offset) == b._bucket, a._ord < b._ord])
-        part = joined.select(object_id=a.object_id, content_id=a.content_id, content_id_y=b.content_id,
-                             time_delta=a.ts - b.ts, account_id=a.account_id, account_id_y=b.account_id,
-                             _i=a._ord, _j=b._ord, _t=ibis.least(a.ts, b.ts), _t_y=ibis.greatest(a.ts, b.ts))
-        part = part.filter(part.time_delta.abs() <= tw)
-        pairs = part if pairs is None else pairs.union(part, distinct=False)
+    # accounts also get integer codes in the order of their ids, so that edges are grouped on one
+    # integer rather than two strings (and least/greatest of codes = of ids)
+    per_account = per_account.mutate(_acode=ibis.row_number().over(order_by=per_account.account_id).cast("int64"))
+    x = x.join(per_account, "account_id").select("object_id", "account_id", "content_id", "ts", "rid", "_first",
+                                                 "_acode")
+    # a row's rank within its object in that order, and the objects ranked by their first row
+    x = x.mutate(_r=ibis.row_number().over(group_by=x.object_id, order_by=[x._first, x.rid]).cast("int64"),
+                 _bucket=(x.ts // (tw + 1)).cast("int64"))
+    firsts = x.filter(x._r == 0)
+    objects = firsts.select(object_id=firsts.object_id,
+                            _obj=ibis.row_number().over(order_by=[firsts._first, firsts.rid]).cast("int64"))
+    # pairs are joined on the object's integer rank; x is read four times below, so it is
+    # computed once (its window functions would otherwise be evaluated per reference)
+    x = reused(x.join(objects, "object_id"))
+    # Each pair once, older share first (equal times: the earlier in that order). With buckets
+    # one window + 1 wide, the newer share is in the older one's bucket or the next: one equi-join
+    # on (object, bucket) against the older side taken twice, so a viral object costs its
+    # within-window pairs, not its cartesian product.
+    older = x.mutate(_nb=x._bucket).union(x.mutate(_nb=x._bucket + 1), distinct=False)
+    newer = x.view()
+    joined = older.join(newer, [older._obj == newer._obj, older._nb == newer._bucket,
+                                (older.ts < newer.ts) | ((older.ts == newer.ts) & (older._r < newer._r))])
+    pairs = joined.select(object_id=older.object_id, content_id=older.content_id, content_id_y=newer.content_id,
+                          time_delta=newer.ts - older.ts, account_id=older.account_id,
+                          account_id_y=newer.account_id, _i=ibis.least(older._r, newer._r),
+                          _j=ibis.greatest(older._r, newer._r), _t=older.ts, _t_y=newer.ts, _obj=older._obj,
+                          _a=older._acode, _a_y=newer._acode)
+    pairs = pairs.filter(pairs.time_delta <= tw)
     if params.remove_loops:
         pairs = pairs.filter((pairs.object_id != pairs.content_id) & (pairs.object_id != pairs.content_id_y)
                              & (pairs.content_id != pairs.content_id_y) & (pairs.account_id != pairs.account_id_y))
-    if mp >= 1:
+    if mp > 1:  # with 1, every content in a pair qualifies: the step keeps everything
         pairs = _min_participation(x, pairs, mp)
-    pairs = pairs.join(objects, "object_id")
-    newer_first = pairs.time_delta > 0
-    return pairs.select(
-        object_id=pairs.object_id,
-        content_id=ibis.ifelse(newer_first, pairs.content_id_y, pairs.content_id),
-        content_id_y=ibis.ifelse(newer_first, pairs.content_id, pairs.content_id_y),
-        time_delta=pairs.time_delta.abs(),
-        account_id=ibis.ifelse(newer_first, pairs.account_id_y, pairs.account_id),
-        account_id_y=ibis.ifelse(newer_first, pairs.account_id, pairs.account_id_y),
-        # the order CooRTweet produces pairs in (object's first row, newer row, older row in input
-        # order); it decides how igraph later names each edge's ends (see coordinated_edges)
-        _obj=pairs._obj, _j=pairs._j, _i=pairs._i, _t=pairs._t, _t_y=pairs._t_y,
-    )
+    return pairs.select("object_id", "content_id", "content_id_y", "time_delta", "account_id", "account_id_y",
+                        "_obj", "_j", "_i", "_t", "_t_y", "_a", "_a_y")
 
 
 PAIR_COLUMNS = ("object_id", "content_id", "content_id_y", "time_delta", "account_id", "account_id_y")
@@ -100,24 +105,36 @@ def coordinated_edges(groups: ibis.Table) -> ibis.Table:
     Weights and statistics belong to the pair (min, max) of account ids, as in CooRTweet. Which end
     is `from` follows igraph: vertices are numbered by first appearance in the aggregated edge list
     (all first ends, then all second ends) and an undirected edge lists its lower-numbered vertex
-    first. `group_stats` counts `from` ends, so this orientation is part of the peer's results."""
-    g = groups.mutate(_from=ibis.least(groups.account_id, groups.account_id_y),
-                      _to=ibis.greatest(groups.account_id, groups.account_id_y),
-                      _pos=ibis.row_number().over(order_by=[groups._obj, groups._j, groups._i]))
-    edges = g.group_by(["_from", "_to"]).aggregate(
+    first. `group_stats` counts `from` ends, so this orientation is part of the peer's results.
+    An edge's place in that list is its first pair in CooRTweet's order (object, newer, older),
+    packed into one integer when the sizes allow, else ranked by a window over all pairs."""
+    a, a_y = groups._a.cast("int64"), groups._a_y.cast("int64")
+    g = groups.mutate(_e=ibis.least(a, a_y) * ibis.literal(2**32, "int64") + ibis.greatest(a, a_y))
+    g = g.mutate(_pos=_pair_order(g))
+    # distinct contents per edge, counted from distinct (edge, content) rows: cheaper than
+    # count(distinct) in a group-by with millions of groups
+    older = g.select("_e", "content_id").distinct()
+    older = older.group_by("_e").aggregate(n_content_id=older.count())
+    newer = g.select("_e", "content_id_y").distinct()
+    newer = newer.group_by("_e").aggregate(n_content_id_y=newer.count())
+    objects = g.select("_e", "object_id").distinct()
+    objects = objects.group_by("_e").aggregate(object_ids=objects.object_id.collect())
+    edges = g.group_by("_e").aggregate(
+        # every pair of an edge names the same two accounts: any row's names will do
+        _from=ibis.ifelse(g._a < g._a_y, g.account_id, g.account_id_y).arbitrary(),
+        _to=ibis.ifelse(g._a < g._a_y, g.account_id_y, g.account_id).arbitrary(),
         _pos=g._pos.min(),
         weight=g.count(),
         avg_time_delta=g.time_delta.mean(),
-        n_content_id=g.content_id.nunique(),
-        n_content_id_y=g.content_id_y.nunique(),
-        object_ids=g.object_id.collect(distinct=True),
-    )
+    ).join(older, "_e").join(newer, "_e").join(objects, "_e")
+    edges = reused(edges)  # read three times below
     # igraph's vertex numbering: first appearance as a first end, else (after all of those) as a second end
     as_first = edges.group_by(_w=edges._from).aggregate(_k=edges._pos.min())
     as_second = edges.group_by(_w=edges._to).aggregate(_k2=edges._pos.min())
     keys = as_second.join(as_first, "_w", how="outer")
+    after_firsts = ibis.literal(2**62)
     keys = keys.select(_w=ibis.coalesce(keys._w, keys._w_right),
-                       _key=ibis.coalesce(keys._k, keys._k2 + _ORD_BASE * _ORD_BASE // 4))
+                       _key=ibis.coalesce(keys._k, keys._k2 + after_firsts))
     ku = keys.select(_from=keys._w, _ku=keys._key)
     kv = keys.select(_to=keys._w, _kv=keys._key)
     edges = edges.join(ku, "_from").join(kv, "_to")
@@ -129,6 +146,19 @@ def coordinated_edges(groups: ibis.Table) -> ibis.Table:
                         avg_time_delta=edges.avg_time_delta, n_content_id=edges.n_content_id,
                         n_content_id_y=edges.n_content_id_y, edge_symmetry_score=lo / hi,
                         object_ids=edges.object_ids)
+
+
+def _pair_order(g: ibis.Table):
+    """Each pair's place in CooRTweet's output order (object rank, newer row, older row). Packed as
+    (_obj * s + _j) * s + _i when that fits in 2^62 (s = the largest object's share count), else a
+    row number over all pairs (exact, but a global sort). The sizes are read from the engine."""
+    sizes = g.aggregate(objects=g._obj.max(), rows=ibis.greatest(g._i.max(), g._j.max())).to_pyarrow()
+    n_obj = (sizes.column("objects")[0].as_py() or 0) + 1
+    s = (sizes.column("rows")[0].as_py() or 0) + 1
+    if n_obj * s * s < 2**62:
+        base = ibis.literal(s, "int64")
+        return (g._obj.cast("int64") * base + g._j.cast("int64")) * base + g._i.cast("int64")
+    return ibis.row_number().over(order_by=[g._obj, g._j, g._i])
 
 
 def weight_quantile(edges: ibis.Table, edge_weight: float) -> float | None:
@@ -180,10 +210,13 @@ def directed_weights(groups: ibis.Table) -> ibis.Table:
     return both.group_by(["source", "target"]).aggregate(weight=both.content.nunique())
 
 
-def coshare_edges(shares: ibis.Table, params: CoshareParams, object_types: list[str] | None = None) -> ibis.Table:
+def coshare_edges(shares: ibis.Table, params: CoshareParams, object_types: list[str] | None = None,
+                  signal: str | None = None) -> ibis.Table:
     """The signal: edges in the contract of ARCHITECTURE §4, one set per object type (as CooRTweet's
     vignette runs detect_groups once per object column). ``shares`` is the shares view; actors are
-    ``platform:account_id``. Evidence: up to 10 of the objects the pair co-shared."""
+    ``platform:account_id``. Evidence: up to 10 of the objects the pair co-shared. ``signal`` names
+    the edges (default ``coshare:<object type>``); the signals built on derived objects
+    (fast_share, hashtag_sequence) name their own."""
     if object_types is None:
         object_types = shares.select("object_type").distinct().to_pyarrow().column(0).to_pylist()
     out = None
@@ -197,7 +230,7 @@ def coshare_edges(shares: ibis.Table, params: CoshareParams, object_types: list[
         edges = edges.group_by(["a", "b"]).aggregate(n=edges.count(), first=edges._t.min(), last=edges._t_y.max(),
                                                      objects=edges.object_id.collect(distinct=True))
         evidence = ibis.literal('["').concat(edges.objects[:10].map(lambda o: o.replace('"', "'")).join('","'), '"]')
-        part = edges.select(a_actor=edges.a, b_actor=edges.b, signal=ibis.literal(f"coshare:{kind}"),
+        part = edges.select(a_actor=edges.a, b_actor=edges.b, signal=ibis.literal(signal or f"coshare:{kind}"),
                             weight=edges.n.cast("float64"), n_events=edges.n,
                             first_ts=edges.first.as_timestamp("s"), last_ts=edges.last.as_timestamp("s"),
                             evidence=evidence)

@@ -105,8 +105,11 @@ def _to_shares(table: pa.Table, fmt: str, object_type: str) -> tuple[pa.Table, p
     else:
         obj, account, content, when = (table.column(c).combine_chunks().cast(pa.string())
                                        for c in ("object_id", "account_id", "content_id", "timestamp_share"))
-    ts = parse_timestamps(when)
-    seconds = pc.floor(pc.divide(ts.cast(pa.int64()).cast(pa.float64()), 1e6)).cast(pa.int64())
+    try:  # whole UNIX seconds, as CooRTweet and the toolkit write them: no parsing needed
+        seconds = when.cast(pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        ts = parse_timestamps(when)
+        seconds = pc.floor(pc.divide(ts.cast(pa.int64()).cast(pa.float64()), 1e6)).cast(pa.int64())
     shares = pa.table({"object_id": obj, "account_id": account, "content_id": content, "ts": seconds})
     ok = pc.and_(pc.and_(pc.is_valid(obj), pc.not_equal(pc.fill_null(obj, ""), "")),
                  pc.and_(pc.and_(pc.is_valid(account), pc.is_valid(content)), pc.is_valid(seconds)))
@@ -114,7 +117,14 @@ def _to_shares(table: pa.Table, fmt: str, object_type: str) -> tuple[pa.Table, p
 
 
 def write_csv(expr: ibis.Table, path: Path) -> int:
-    """Stream an engine result to CSV (lists joined with commas, as CooRTweet writes them)."""
+    """Stream an engine result to CSV (lists joined with commas, as CooRTweet writes them). On
+    DuckDB the engine writes the file itself; elsewhere Arrow batches are written as they come."""
+    backend = expr._find_backend()
+    if backend.name == "duckdb":
+        lists = {c: expr[c].join(",") for c, t in expr.schema().items() if t.is_array()}
+        expr = expr.mutate(**lists) if lists else expr
+        backend.to_csv(expr, path)
+        return int(expr.count().execute())
     rows = 0
     writer = None
     try:
