@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: setup demo test test-fast test-spark bench bench-coshare clean system
+.PHONY: setup demo test test-fast test-spark bench bench-coshare bench-near-duplicate clean system
 
 setup: $(STAMP)
 
@@ -47,6 +47,9 @@ bench/.venv-peers/.installed:
 
 bench-coshare: $(STAMP) bench/.venv-peers/.installed
 	$(BIN)/python bench/coshare.py
+
+bench-near-duplicate: $(STAMP)
+	$(BIN)/python bench/near_duplicate.py
 
 clean:
 	rm -rf $(VENV) demo-output chorusline-warehouse spark-warehouse .pytest_cache

@@ -58,6 +58,14 @@ def connect(target: Any = DEFAULT_DB, *, warehouse: str | os.PathLike | None = N
 def _tuned(backend):
     # Row order carries no meaning in any table here (keys do), and keeping it serialises inserts.
     backend.raw_sql("SET preserve_insertion_order = false")
+    # Bounded memory: past the limit DuckDB spills joins, aggregates and cached tables to a temp
+    # folder instead of growing with the input (default: DuckDB's own, 80% of RAM).
+    limit = os.environ.get("CHORUSLINE_MEMORY_LIMIT")
+    if limit:
+        backend.raw_sql(f"SET memory_limit = '{limit}'")
+    temp = os.environ.get("CHORUSLINE_TEMP_DIR")
+    if temp:
+        backend.raw_sql(f"SET temp_directory = '{temp}'")
     return backend
 
 
