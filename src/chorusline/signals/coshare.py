@@ -80,7 +80,7 @@ def detect_groups(shares: ibis.Table, params: CoshareParams) -> ibis.Table:
         pairs = pairs.filter((pairs.object_id != pairs.content_id) & (pairs.object_id != pairs.content_id_y)
                              & (pairs.content_id != pairs.content_id_y) & (pairs.account_id != pairs.account_id_y))
     if mp > 1:  # with 1, every content in a pair qualifies: the step keeps everything
-        pairs = _min_participation(x, pairs, mp)
+        pairs = _min_participation(x, reused(pairs), mp)  # the pass reads the pairs three times
     return pairs.select("object_id", "content_id", "content_id_y", "time_delta", "account_id", "account_id_y",
                         "_obj", "_j", "_i", "_t", "_t_y", "_a", "_a_y")
 
