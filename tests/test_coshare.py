@@ -169,3 +169,24 @@ def test_signal_edges_follow_the_contract(duck_store):
     assert edge.a_actor < edge.b_actor and edge.weight == 2.0
     assert sorted(__import__("json").loads(edge.evidence)) == ["t1", "t2"]
     assert str(edge.first_ts)[:19] == "1970-01-01 00:00:00" and str(edge.last_ts)[:19] == "1970-01-01 00:01:43"
+
+
+def test_pair_order_fallback_gives_the_same_network(monkeypatch):
+    """When the packed pair order would not fit 64 bits, a window over all pairs is used instead;
+    both must orient every edge the same way."""
+    import numpy as np
+
+    import chorusline.signals.coshare as coshare
+
+    rng = np.random.default_rng(4)
+    n = 400
+    frame_in = pd.DataFrame({"object_id": [f"o{i}" for i in rng.integers(0, 15, n)],
+                             "account_id": [f"a{i}" for i in rng.integers(0, 25, n)],
+                             "content_id": [f"c{i}" for i in range(n)], "ts": rng.integers(0, 300, n), "rid": range(n)})
+    shares = ibis.duckdb.connect().create_table("s", frame_in)
+    groups = detect_groups(shares, CoshareParams(30, 1)).cache()
+    packed = frame(coordinated_edges(groups).drop("object_ids")).sort_values(["from", "to"]).reset_index(drop=True)
+    monkeypatch.setattr(coshare, "_PACK_LIMIT", 0)
+    windowed = frame(coordinated_edges(groups).drop("object_ids")).sort_values(["from", "to"]).reset_index(drop=True)
+    assert len(packed) > 50
+    pd.testing.assert_frame_equal(packed, windowed)

@@ -25,6 +25,9 @@ import numpy as np
 from chorusline.engine import reused
 
 
+_PACK_LIMIT = 2**62  # the packed pair order must stay below this (64-bit, room for igraph's offsets)
+
+
 @dataclass(frozen=True)
 class CoshareParams:
     time_window: int = 10  # seconds, inclusive
@@ -155,7 +158,7 @@ def _pair_order(g: ibis.Table):
     sizes = g.aggregate(objects=g._obj.max(), rows=ibis.greatest(g._i.max(), g._j.max())).to_pyarrow()
     n_obj = (sizes.column("objects")[0].as_py() or 0) + 1
     s = (sizes.column("rows")[0].as_py() or 0) + 1
-    if n_obj * s * s < 2**62:
+    if n_obj * s * s < _PACK_LIMIT:
         base = ibis.literal(s, "int64")
         return (g._obj.cast("int64") * base + g._j.cast("int64")) * base + g._i.cast("int64")
     return ibis.row_number().over(order_by=[g._obj, g._j, g._i])
