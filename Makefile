@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: setup demo test test-fast test-spark bench bench-coshare bench-near-duplicate clean system
+.PHONY: setup demo test test-fast test-spark bench bench-coshare bench-near-duplicate bench-network clean system
 
 setup: $(STAMP)
 
@@ -50,6 +50,9 @@ bench-coshare: $(STAMP) bench/.venv-peers/.installed
 
 bench-near-duplicate: $(STAMP)
 	$(BIN)/python bench/near_duplicate.py
+
+bench-network: $(STAMP)
+	$(BIN)/python bench/network.py
 
 clean:
 	rm -rf $(VENV) demo-output chorusline-warehouse spark-warehouse .pytest_cache

@@ -137,3 +137,29 @@ def test_coshare_reports_rows_it_cannot_use(tmp_path):
     aside = (tmp_path / "pairs.rejected.csv").read_text()
     assert "expected 4 fields, found 2" in aside and "missing object, account, content or a valid time" in aside
     assert ",4," in aside and ",5," in aside  # the lines of the two bad rows
+
+
+def test_enrich_verb_writes_network_info_and_warns_about_stale_sources(tmp_path):
+    import pandas as pd
+    import pyarrow as pa
+
+    from chorusline.schema import LLM_CALLS
+    from chorusline.store import Store
+
+    db = tmp_path / "s.duckdb"
+    store = Store.open(str(db))
+    calls = pd.DataFrame({"platform": ["api"] * 2, "call_id": ["c1", "c2"], "account_id": ["k", "k"],
+                          "ts": pd.to_datetime([0, 1], unit="s", utc=True), "ip": ["3.2.76.0", "999.1.1.1"]})
+    for col in LLM_CALLS.column_names:
+        if col not in calls:
+            calls[col] = None
+    store.append_rows(LLM_CALLS, pa.Table.from_pandas(calls[LLM_CALLS.column_names], schema=LLM_CALLS.arrow_schema,
+                                                      preserve_index=False))
+    store.backend.disconnect()
+    out = run("enrich", "--db", db)
+    assert out.exit_code == 0, out.output
+    assert "network_info: 1 addresses; hosting 1" in out.output
+    assert "1 bad address(es) quarantined" in out.output
+    assert "warning: source tor_onionoo_exits is from 2026-08-22" in out.output  # Tor lists go stale in days
+    bad = run("enrich", "--db", db, "--source", tmp_path / "nope.txt")
+    assert bad.exit_code == 2 and "error: " in bad.output and "Traceback" not in bad.output

@@ -105,6 +105,33 @@ def quarantine(
 
 
 @app.command()
+def enrich(
+    db: DbOption = DEFAULT_DB,
+    source: Annotated[list[Path] | None, typer.Option("--source", help="your own .mmdb (MaxMind, IPinfo, DB-IP) or CSV of ranges; repeatable")] = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Network enrichment of every distinct API-call IP: ASN, countries, labels, network class."""
+    from chorusline.enrich.network import enrich_store
+
+    store = _open_store(db, warehouse)
+    try:
+        result = enrich_store(store, source or [])
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+        raise typer.Exit(2) from None
+    classes = {}
+    for value in result.info.column("network_class").to_pylist():
+        classes[value] = classes.get(value, 0) + 1
+    console.print(f"network_info: {result.info.num_rows:,} addresses; "
+                  + ", ".join(f"{k} {v:,}" for k, v in sorted(classes.items(), key=lambda kv: -kv[1])))
+    if result.invalid.num_rows:
+        console.print(f"{result.invalid.num_rows:,} bad address(es) quarantined (see `chorusline quarantine`)")
+    for name, date, days, stale in result.ages:
+        if stale:
+            console.print(f"[yellow]warning[/yellow]: source {name} is from {date} ({days} days old); refresh it")
+
+
+@app.command()
 def simulate(
     scenario: Annotated[str, typer.Option(help="built-in name (seed-case, smoke, benign-heavy, multi-campaign, large) or a YAML file")] = "seed-case",
     out: Annotated[Path, typer.Option(help="folder for the canonical Parquet tables and truth/")] = Path("sim-output"),
