@@ -163,3 +163,14 @@ def test_enrich_verb_writes_network_info_and_warns_about_stale_sources(tmp_path)
     assert "warning: source tor_onionoo_exits is from 2026-08-22" in out.output  # Tor lists go stale in days
     bad = run("enrich", "--db", db, "--source", tmp_path / "nope.txt")
     assert bad.exit_code == 2 and "error: " in bad.output and "Traceback" not in bad.output
+
+
+def test_signals_verb_writes_one_file_per_signal(tmp_path):
+    db = tmp_path / "s.duckdb"
+    assert run("ingest", "--db", db, POSTS).exit_code == 0
+    out = run("signals", "--db", db, "--out", tmp_path / "edges")
+    assert out.exit_code == 0, out.output
+    for name in ("coshare", "fast_share", "hashtag_sequence", "near_duplicate_posts", "infrastructure"):
+        assert (tmp_path / "edges" / f"{name}.parquet").exists() and name in out.output
+    bad = run("signals", "--db", db, "--out", tmp_path / "edges", "--signal", "telepathy")
+    assert bad.exit_code == 2 and "unknown signal 'telepathy'" in bad.output

@@ -132,6 +132,30 @@ def enrich(
 
 
 @app.command()
+def signals(
+    db: DbOption = DEFAULT_DB,
+    out: Annotated[Path, typer.Option(help="folder for one Parquet file of edges per signal")] = Path("signals"),
+    only: Annotated[list[str] | None, typer.Option("--signal", help="run only these (repeatable)")] = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Compute every edge signal on the store: files per signal in --out, all in the `edges` table."""
+    from chorusline.signals.run import run_signals
+
+    store = _open_store(db, warehouse)
+    try:
+        counts = run_signals(store, out, only)
+    except ValueError as exc:
+        fail(str(exc))
+        raise typer.Exit(2) from None
+    table = Table(title=f"edges -> {out}")
+    table.add_column("signal")
+    table.add_column("edges", justify="right")
+    for name, n in counts.items():
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+
+
+@app.command()
 def simulate(
     scenario: Annotated[str, typer.Option(help="built-in name (seed-case, smoke, benign-heavy, multi-campaign, large) or a YAML file")] = "seed-case",
     out: Annotated[Path, typer.Option(help="folder for the canonical Parquet tables and truth/")] = Path("sim-output"),

@@ -7,7 +7,9 @@ are reported, and written beside the output with their line and reason."""
 
 from __future__ import annotations
 
+import atexit
 import itertools
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,7 @@ def load_share_file(backend, path: Path, fmt: str, object_type: str = "repost") 
     if fmt == "cnt" and object_type not in CNT_OBJECTS:
         raise FormatError(f"the cnt format carries objects {', '.join(CNT_OBJECTS)}, not {object_type!r}")
     folder = Path(tempfile.mkdtemp(prefix="chorusline-shares-"))
+    atexit.register(shutil.rmtree, folder, True)  # the engine reads the stage lazily: keep it until exit
     stage = folder / "shares.parquet"
     result = ShareFile(table=None, stage=stage)
     writer = pq.ParquetWriter(stage, SHARE_SCHEMA, compression="none")

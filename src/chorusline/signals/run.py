@@ -1,0 +1,56 @@
+"""Run every edge signal on a store: the `chorusline signals` verb and the quality script.
+
+Each signal reads the store's tables and returns edges in the contract of ARCHITECTURE §4; this
+module names them, gives each its default parameters, and writes each one's edges as a Parquet file
+(and all of them as the store's ``edges`` table). Signals whose inputs are empty are skipped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import ibis
+
+from chorusline.signals.coshare import CoshareParams, coshare_edges
+from chorusline.signals.fast_share import fast_share_edges
+from chorusline.signals.hashtag_sequence import hashtag_sequence_edges
+from chorusline.signals.infrastructure import infrastructure_edges
+from chorusline.signals.near_duplicate import near_duplicate_edges, output_texts, post_texts
+from chorusline.signals.shares import shares_view
+
+
+def edge_signals(store) -> dict[str, Callable[[], ibis.Table]]:
+    """Name → a function computing that signal's edges on ``store`` (lazily)."""
+    t = store.table
+    tables = set(store.backend.list_tables())
+    return {
+        "coshare": lambda: coshare_edges(shares_view(t("posts")), CoshareParams(time_window=60, min_participation=2)),
+        "fast_share": lambda: fast_share_edges(t("posts")),
+        "hashtag_sequence": lambda: hashtag_sequence_edges(t("posts")),
+        "near_duplicate_posts": lambda: near_duplicate_edges(post_texts(t("posts")), signal="near_duplicate:posts"),
+        "near_duplicate_outputs": lambda: near_duplicate_edges(output_texts(t("llm_calls")),
+                                                               signal="near_duplicate:outputs"),
+        "infrastructure": lambda: infrastructure_edges(t("llm_calls"), t("accounts"),
+                                                       t("network_info") if "network_info" in tables else None),
+    }
+
+
+def run_signals(store, out: Path, only: list[str] | None = None) -> dict[str, int]:
+    """Compute the signals, write ``out/<name>.parquet`` for each, and the union as ``edges``."""
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    signals = edge_signals(store)
+    for name in only or list(signals):
+        if name not in signals:
+            raise ValueError(f"unknown signal {name!r}; known: {', '.join(signals)}")
+        edges = signals[name]()
+        path = out / f"{name}.parquet"
+        store.backend.to_parquet(edges, path)
+        counts[name] = int(store.backend.read_parquet(path).count().execute())
+    parts = [store.backend.read_parquet(out / f"{name}.parquet") for name in counts]
+    if parts:
+        union = parts[0]
+        for part in parts[1:]:
+            union = union.union(part, distinct=False)
+        store.backend.create_table("edges", union.cache(), overwrite=True)
+    return counts
