@@ -1,8 +1,9 @@
-"""Run every edge signal on a store: the `chorusline signals` verb and the quality script.
+"""Run every signal on a store: the `chorusline signals` verb and the quality scripts.
 
 Each signal reads the store's tables and returns edges in the contract of ARCHITECTURE §4; this
 module names them, gives each its default parameters, and writes each one's edges as a Parquet file
-(and all of them as the store's ``edges`` table). Signals whose inputs are empty are skipped."""
+(and all of them as the store's ``edges`` table); the per-account features (circadian) go to
+``circadian.parquet`` and the store's ``account_features`` table."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import ibis
 
+from chorusline.signals.circadian import circadian_features
 from chorusline.signals.coshare import CoshareParams, coshare_edges
 from chorusline.signals.fast_share import fast_share_edges
 from chorusline.signals.hashtag_sequence import hashtag_sequence_edges
@@ -41,13 +43,23 @@ def run_signals(store, out: Path, only: list[str] | None = None) -> dict[str, in
     counts = {}
     signals = edge_signals(store)
     for name in only or list(signals):
+        if name == "circadian":
+            continue
         if name not in signals:
-            raise ValueError(f"unknown signal {name!r}; known: {', '.join(signals)}")
+            raise ValueError(f"unknown signal {name!r}; known: {', '.join([*signals, 'circadian'])}")
         edges = signals[name]()
         path = out / f"{name}.parquet"
         store.backend.to_parquet(edges, path)
         counts[name] = int(store.backend.read_parquet(path).count().execute())
     parts = [store.backend.read_parquet(out / f"{name}.parquet") for name in counts]
+    if only is None or "circadian" in only:  # per-account features: the account_features table
+        import pyarrow.parquet as pq
+
+        features = circadian_features(store.table("llm_calls"), store.table("posts"), store.table("accounts"))
+        pq.write_table(features, out / "circadian.parquet")
+        store.backend.create_table("account_features", store.backend.read_parquet(out / "circadian.parquet").cache(),
+                                   overwrite=True)
+        counts["circadian"] = features.num_rows
     if parts:
         union = parts[0]
         for part in parts[1:]:
