@@ -30,12 +30,13 @@ from chorusline.sim import load_scenario, simulate
 from chorusline.store import Store
 
 API_SIGNALS = ("near_duplicate_outputs", "infrastructure")
+CROSS_SIGNALS = ("provenance",)  # API accounts and personas: both platforms
 
 
-def score(edges_path: Path, campaign: dict[str, str | None], api: bool) -> dict:
+def score(edges_path: Path, campaign: dict[str, str | None], api: bool | None) -> dict:
     edges = pq.read_table(edges_path, columns=["a_actor", "b_actor"]).to_pylist()
     platforms = {a.split(":", 1)[0] for a in campaign}
-    seen = {p for p in platforms if (p == "llm-api") == api}
+    seen = platforms if api is None else {p for p in platforms if (p == "llm-api") == api}
     members: dict[str, set[str]] = {}
     for actor, camp in campaign.items():
         if camp and actor.split(":", 1)[0] in seen:
@@ -63,8 +64,9 @@ def evaluate(name: str, seed: int | None) -> list[tuple[str, dict]]:
         truth = pq.read_table(folder / "sim" / "truth" / "accounts.parquet")
         actors = pc.binary_join_element_wise(truth["platform"], truth["account_id"], ":").to_pylist()
         campaign = dict(zip(actors, truth["campaign"].to_pylist()))
-        return [(signal, score(folder / "edges" / f"{signal}.parquet", campaign, signal in API_SIGNALS))
-                for signal in counts]
+        return [(signal, score(folder / "edges" / f"{signal}.parquet", campaign,
+                               None if signal in CROSS_SIGNALS else signal in API_SIGNALS))
+                for signal in counts if signal != "circadian"]
 
 
 def fmt(value) -> str:

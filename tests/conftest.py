@@ -75,25 +75,42 @@ def quarantine(store):
     return rows(store, "quarantine", ["source_file", "line"])
 
 
-def add_posts(store, records: list[dict]):
-    """Append hand-built posts (dicts with post_id, account_id, ts seconds, and any other POSTS
-    column) to a store; the rest of the columns are empty."""
+def add_rows(store, spec, records: list[dict], platform: str):
+    """Append hand-built rows of one canonical table (times as UNIX seconds; missing columns empty)."""
     import pandas as pd
     import pyarrow as pa
 
-    from chorusline.schema import POSTS
-
     frame = pd.DataFrame(records)
-    frame["ts"] = pd.to_datetime(frame["ts"], unit="s", utc=True)
-    frame["platform"] = frame.get("platform", "x")
-    for col in ("urls", "hashtags", "mentions", "media_hashes"):
-        if col not in frame:
-            frame[col] = [[] for _ in range(len(frame))]
-        frame[col] = [v if isinstance(v, list) else [] for v in frame[col]]
-    frame["kind"] = frame["kind"].fillna("post") if "kind" in frame else "post"
-    for col in POSTS.column_names:
+    for col in ("ts", "created_at"):
+        if col in frame:
+            frame[col] = pd.to_datetime(frame[col], unit="s", utc=True)
+    if "platform" not in frame:
+        frame["platform"] = platform
+    for col in spec.column_names:
         if col not in frame:
             frame[col] = None
-    store.append_rows(POSTS, pa.Table.from_pandas(frame[POSTS.column_names], schema=POSTS.arrow_schema,
-                                                  preserve_index=False))
-    return store.table("posts")
+    store.append_rows(spec, pa.Table.from_pandas(frame[spec.column_names], schema=spec.arrow_schema,
+                                                 preserve_index=False))
+    return store.table(spec.name)
+
+
+def add_posts(store, records: list[dict]):
+    """Append hand-built posts (dicts with post_id, account_id, ts seconds, and any other POSTS
+    column; platform x, kind post and empty lists by default)."""
+    from chorusline.schema import POSTS
+
+    rows = []
+    for r in records:
+        r = {"kind": "post", **r}
+        r["kind"] = r["kind"] or "post"
+        for col in ("urls", "hashtags", "mentions", "media_hashes"):
+            r[col] = r.get(col) if isinstance(r.get(col), list) else []
+        rows.append(r)
+    return add_rows(store, POSTS, rows, "x")
+
+
+def add_calls(store, records: list[dict]):
+    """Append hand-built API calls (platform llm-api by default)."""
+    from chorusline.schema import LLM_CALLS
+
+    return add_rows(store, LLM_CALLS, records, "llm-api")

@@ -3,24 +3,10 @@ rarity — with the false-positive traps (one company's colleagues, a VPN exit s
 
 import json
 
-import pandas as pd
-import pyarrow as pa
-
 from chorusline.enrich.network import enrich_store
 from chorusline.schema import ACCOUNTS, LLM_CALLS
+from conftest import add_rows
 from chorusline.signals.infrastructure import InfrastructureParams, infrastructure_edges
-
-
-def add(store, spec, records):
-    frame = pd.DataFrame(records)
-    frame["platform"] = "api"
-    for col in spec.column_names:
-        if col not in frame:
-            frame[col] = None
-    for col in ("ts", "created_at"):
-        if col in records[0]:
-            frame[col] = pd.to_datetime(frame[col], unit="s", utc=True)
-    store.append_rows(spec, pa.Table.from_pandas(frame[spec.column_names], schema=spec.arrow_schema, preserve_index=False))
 
 
 def build(store):
@@ -45,8 +31,8 @@ def build(store):
     # two strangers on one IP, a month apart: outside the IP window
     calls.append({"call_id": "s1", "account_id": "s1", "ts": 0, "ip": "1.1.1.1", "client_fingerprint": "fp-s1"})
     calls.append({"call_id": "s2", "account_id": "s2", "ts": 30 * day, "ip": "1.1.1.1", "client_fingerprint": "fp-s2"})
-    add(store, LLM_CALLS, calls)
-    add(store, ACCOUNTS, accounts)
+    add_rows(store, LLM_CALLS, calls, "api")
+    add_rows(store, ACCOUNTS, accounts, "api")
     enrich_store(store)
 
 

@@ -18,6 +18,7 @@ from chorusline.signals.fast_share import fast_share_edges
 from chorusline.signals.hashtag_sequence import hashtag_sequence_edges
 from chorusline.signals.infrastructure import infrastructure_edges
 from chorusline.signals.near_duplicate import near_duplicate_edges, output_texts, post_texts
+from chorusline.signals.provenance import provenance_edges
 from chorusline.signals.shares import shares_view
 
 
@@ -32,6 +33,7 @@ def edge_signals(store) -> dict[str, Callable[[], ibis.Table]]:
         "near_duplicate_posts": lambda: near_duplicate_edges(post_texts(t("posts")), signal="near_duplicate:posts"),
         "near_duplicate_outputs": lambda: near_duplicate_edges(output_texts(t("llm_calls")),
                                                                signal="near_duplicate:outputs"),
+        "provenance": lambda: provenance_edges(t("llm_calls"), t("posts")),
         "infrastructure": lambda: infrastructure_edges(t("llm_calls"), t("accounts"),
                                                        t("network_info") if "network_info" in tables else None),
     }
