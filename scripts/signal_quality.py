@@ -29,12 +29,11 @@ from chorusline.signals.run import run_signals
 from chorusline.sim import load_scenario, simulate
 from chorusline.store import Store
 
-API_SIGNALS = ("near_duplicate_outputs", "infrastructure")
+API_SIGNALS = ("near_duplicate_outputs", "infrastructure", "prompt_template")
 CROSS_SIGNALS = ("provenance",)  # API accounts and personas: both platforms
 
 
-def score(edges_path: Path, campaign: dict[str, str | None], api: bool | None) -> dict:
-    edges = pq.read_table(edges_path, columns=["a_actor", "b_actor"]).to_pylist()
+def score(edges: list[dict], campaign: dict[str, str | None], api: bool | None) -> dict:
     platforms = {a.split(":", 1)[0] for a in campaign}
     seen = platforms if api is None else {p for p in platforms if (p == "llm-api") == api}
     members: dict[str, set[str]] = {}
@@ -64,9 +63,16 @@ def evaluate(name: str, seed: int | None) -> list[tuple[str, dict]]:
         truth = pq.read_table(folder / "sim" / "truth" / "accounts.parquet")
         actors = pc.binary_join_element_wise(truth["platform"], truth["account_id"], ":").to_pylist()
         campaign = dict(zip(actors, truth["campaign"].to_pylist()))
-        return [(signal, score(folder / "edges" / f"{signal}.parquet", campaign,
-                               None if signal in CROSS_SIGNALS else signal in API_SIGNALS))
-                for signal in counts if signal != "circadian"]
+        out = []
+        for name in counts:
+            if name == "circadian":
+                continue
+            edges = pq.read_table(folder / "edges" / f"{name}.parquet", columns=["a_actor", "b_actor", "signal"])
+            kinds = sorted(set(edges["signal"].to_pylist())) or [name]
+            for kind in kinds:  # one row per signal kind (prompt_template vs prompt_template:persona, ...)
+                rows = [e for e in edges.to_pylist() if e["signal"] == kind]
+                out.append((kind, score(rows, campaign, None if name in CROSS_SIGNALS else name in API_SIGNALS)))
+        return out
 
 
 def fmt(value) -> str:

@@ -2,8 +2,8 @@
 
 Each signal reads the store's tables and returns edges in the contract of ARCHITECTURE §4; this
 module names them, gives each its default parameters, and writes each one's edges as a Parquet file
-(and all of them as the store's ``edges`` table); the per-account features (circadian) go to
-``circadian.parquet`` and the store's ``account_features`` table."""
+(and all of them as the store's ``edges`` table); the per-account features (circadian, persona-instruction prompts)
+go to ``circadian.parquet``, ``persona_prompts.parquet`` and the store's ``account_features`` table."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from chorusline.signals.fast_share import fast_share_edges
 from chorusline.signals.hashtag_sequence import hashtag_sequence_edges
 from chorusline.signals.infrastructure import infrastructure_edges
 from chorusline.signals.near_duplicate import near_duplicate_edges, output_texts, post_texts
+from chorusline.signals.prompt_template import persona_instruction_features, prompt_template_edges
 from chorusline.signals.provenance import provenance_edges
 from chorusline.signals.shares import shares_view
 
@@ -34,6 +35,7 @@ def edge_signals(store) -> dict[str, Callable[[], ibis.Table]]:
         "near_duplicate_outputs": lambda: near_duplicate_edges(output_texts(t("llm_calls")),
                                                                signal="near_duplicate:outputs"),
         "provenance": lambda: provenance_edges(t("llm_calls"), t("posts")),
+        "prompt_template": lambda: prompt_template_edges(t("llm_calls")),
         "infrastructure": lambda: infrastructure_edges(t("llm_calls"), t("accounts"),
                                                        t("network_info") if "network_info" in tables else None),
     }
@@ -59,8 +61,10 @@ def run_signals(store, out: Path, only: list[str] | None = None) -> dict[str, in
 
         features = circadian_features(store.table("llm_calls"), store.table("posts"), store.table("accounts"))
         pq.write_table(features, out / "circadian.parquet")
-        store.backend.create_table("account_features", store.backend.read_parquet(out / "circadian.parquet").cache(),
-                                   overwrite=True)
+        store.backend.to_parquet(persona_instruction_features(store.table("llm_calls")), out / "persona_prompts.parquet")
+        both = store.backend.read_parquet(out / "circadian.parquet").union(
+            store.backend.read_parquet(out / "persona_prompts.parquet"), distinct=False)
+        store.backend.create_table("account_features", both.cache(), overwrite=True)
         counts["circadian"] = features.num_rows
     if parts:
         union = parts[0]
