@@ -28,11 +28,14 @@ import ibis
 _NON_LATIN = (r"[\x{0400}-\x{04FF}\x{0590}-\x{06FF}\x{0900}-\x{097F}\x{0E00}-\x{0E7F}\x{3040}-\x{30FF}"
               r"\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}\x{AC00}-\x{D7AF}]")
 _LATIN_RUN = r"[A-Za-z][A-Za-z0-9'’&./\- ]*[A-Za-z0-9]|[A-Za-z]"
-# "write … as a …", "you are a …", "in the voice of", and their Chinese forms (以…的视角/身份/口吻, 模仿…的口吻, 扮演)
+# "write … as a …", "you are a …", "in the voice of", and their Chinese (以…的视角, 模仿…的口吻, 扮演),
+# Russian (от лица, в роли, как a …) and Spanish (como un/una, en la voz de) forms
 PERSONA_PATTERNS = (
     r"(?i)\b(write|post|reply|respond|comment|tweet|speak|answer)\b.{0,60}\b(as|like)\s+(an?|the|one)\s",
     r"(?i)\b(pretend|imagine)\s+(you are|you're|to be)\b", r"(?i)\byou are an?\s+\w+", r"(?i)\bin the voice of\b",
     r"以.{1,60}的(视角|身份|口吻|语气)", r"模仿.{1,60}的(口吻|语气|风格)", r"扮演",
+    r"(?i)от (лица|имени)\s", r"(?i)\bв роли\s", r"(?i)(^|\s)как\s+an?\s",
+    r"(?i)\bcomo\s+(an?|un|una|si fueras)\s", r"(?i)\bhaci[eé]ndote pasar por\b", r"(?i)\ben la voz de\b",
 )
 
 
