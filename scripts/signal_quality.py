@@ -65,7 +65,7 @@ def evaluate(name: str, seed: int | None) -> list[tuple[str, dict]]:
         campaign = dict(zip(actors, truth["campaign"].to_pylist()))
         out = []
         for name in counts:
-            if name == "circadian":
+            if name in ("circadian", "persona_prompts", "creation_burst"):  # features, not edges
                 continue
             edges = pq.read_table(folder / "edges" / f"{name}.parquet", columns=["a_actor", "b_actor", "signal"])
             kinds = sorted(set(edges["signal"].to_pylist())) or [name]

@@ -2,8 +2,8 @@
 
 Each signal reads the store's tables and returns edges in the contract of ARCHITECTURE §4; this
 module names them, gives each its default parameters, and writes each one's edges as a Parquet file
-(and all of them as the store's ``edges`` table); the per-account features (circadian, persona-instruction prompts)
-go to ``circadian.parquet``, ``persona_prompts.parquet`` and the store's ``account_features`` table."""
+(and all of them as the store's ``edges`` table); the per-account features (circadian, persona-instruction prompts,
+creation bursts) go to their own files and the store's ``account_features`` table."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import ibis
 
 from chorusline.signals.circadian import circadian_features
 from chorusline.signals.coshare import CoshareParams, coshare_edges
+from chorusline.signals.creation_burst import creation_burst_features
 from chorusline.signals.fast_share import fast_share_edges
 from chorusline.signals.hashtag_sequence import hashtag_sequence_edges
 from chorusline.signals.infrastructure import infrastructure_edges
@@ -62,10 +63,14 @@ def run_signals(store, out: Path, only: list[str] | None = None) -> dict[str, in
         features = circadian_features(store.table("llm_calls"), store.table("posts"), store.table("accounts"))
         pq.write_table(features, out / "circadian.parquet")
         store.backend.to_parquet(persona_instruction_features(store.table("llm_calls")), out / "persona_prompts.parquet")
-        both = store.backend.read_parquet(out / "circadian.parquet").union(
-            store.backend.read_parquet(out / "persona_prompts.parquet"), distinct=False)
-        store.backend.create_table("account_features", both.cache(), overwrite=True)
+        store.backend.to_parquet(creation_burst_features(store.table("accounts")), out / "creation_burst.parquet")
+        every = store.backend.read_parquet(out / "circadian.parquet")
+        for name in ("persona_prompts", "creation_burst"):
+            every = every.union(store.backend.read_parquet(out / f"{name}.parquet"), distinct=False)
+        store.backend.create_table("account_features", every.cache(), overwrite=True)
         counts["circadian"] = features.num_rows
+        for name in ("persona_prompts", "creation_burst"):
+            counts[name] = int(store.backend.read_parquet(out / f"{name}.parquet").count().execute())
     if parts:
         union = parts[0]
         for part in parts[1:]:
