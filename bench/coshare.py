@@ -13,9 +13,7 @@ participation filter (the toolkit has none); the undirected account pairs must b
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -24,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from timing import timed
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS = ROOT / "bench" / ".venv-peers" / "bin" / "compute_networks"
@@ -76,19 +75,9 @@ def write_inputs(table: pa.Table, folder: Path) -> tuple[Path, Path]:
     return ours, theirs
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of a command, from /usr/bin/time."""
-    out = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M", *cmd], cwd=cwd, capture_output=True, text=True,
-                         env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"})
-    if out.returncode:
-        raise RuntimeError(f"{cmd[0]} failed: {out.stderr[-1500:]}")
-    line = [x for x in out.stderr.splitlines() if x.startswith("TIME ")][-1].split()
-    return float(line[1]), float(line[2]) / 1024
-
-
 def ours(csv: Path, folder: Path, mp: int = 1) -> tuple[float, float, set]:
     edges = folder / "ours_edges.csv"
-    seconds, mib = timed([str(CHORUSLINE), "coshare", str(csv), "--time-window", "60", "--min-participation", str(mp),
+    _, seconds, mib = timed([str(CHORUSLINE), "coshare", str(csv), "--time-window", "60", "--min-participation", str(mp),
                           "--edges", str(edges)], folder)
     table = pacsv.read_csv(edges, convert_options=pacsv.ConvertOptions(include_columns=["from", "to"],
                                                                        column_types={"from": pa.string(), "to": pa.string()}))
@@ -98,10 +87,10 @@ def ours(csv: Path, folder: Path, mp: int = 1) -> tuple[float, float, set]:
 
 def toolkit(csv: Path, folder: Path) -> tuple[float, float, set]:
     db = folder / "cnt.db"
-    s1, m1 = timed([str(PEERS), str(db), "preprocess", "--format", "csv", str(csv)], folder)
+    _, s1, m1 = timed([str(PEERS), str(db), "preprocess", "--format", "csv", str(csv)], folder)
     # 1.5.2's --output_file and export_network both fail (output_gephi_csv() got an unexpected keyword
     # argument 'n_messages'), so the edges are read from the network table it computed.
-    s2, m2 = timed([str(PEERS), str(db), "compute", "co_retweet", "--time_window", "60", "--min_edge_weight", "1",
+    _, s2, m2 = timed([str(PEERS), str(db), "compute", "co_retweet", "--time_window", "60", "--min_edge_weight", "1",
                     "--n_cpus", "2"], folder)
     with sqlite3.connect(db) as con:
         rows = con.execute("select user_1, user_2 from co_retweet_network where user_1 != user_2").fetchall()

@@ -12,15 +12,13 @@ pairs at Jaccard >= 0.8 within the window are looked up among the pairs the sign
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from timing import timed
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -106,12 +104,8 @@ def main() -> None:
         folder = Path(tmp)
         table = make_texts(args.texts)
         pq.write_table(table, folder / "texts.parquet")
-        out = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M", str(PYTHON), __file__, "--child",
-                              str(folder / "texts.parquet"), str(folder / "pairs.parquet")],
-                             capture_output=True, text=True, env={**os.environ})
-        if out.returncode:
-            sys.exit(out.stderr[-2000:])
-        seconds, kib = [x for x in out.stderr.splitlines() if x.startswith("TIME ")][-1].split()[1:]
+        _, seconds, mib = timed([str(PYTHON), __file__, "--child", str(folder / "texts.parquet"),
+                                 str(folder / "pairs.parquet")])
         found = pq.read_table(folder / "pairs.parquet")
         found_set = set(map(frozenset, zip(found["doc_id"].to_pylist(), found["doc_id_y"].to_pylist())))
         lo = 10 * DAY
@@ -121,8 +115,8 @@ def main() -> None:
         found_slice = {p for p in found_set if p <= in_slice}
         recall = len(truth & found_slice) / len(truth) if truth else float("nan")
         print(f"{'texts':>10} {'seconds':>8} {'texts/s':>9} {'peak MiB':>9} {'pairs':>9}  recall@J>=0.8 (one-day slice)")
-        print(f"{table.num_rows:>10,} {float(seconds):>8.1f} {table.num_rows / float(seconds):>9,.0f} "
-              f"{int(kib) / 1024:>9.0f} {found.num_rows:>9,}  {recall:.4f} ({len(truth & found_slice)}/{len(truth)}; "
+        print(f"{table.num_rows:>10,} {seconds:>8.1f} {table.num_rows / seconds:>9,.0f} "
+              f"{mib:>9.0f} {found.num_rows:>9,}  {recall:.4f} ({len(truth & found_slice)}/{len(truth)}; "
               f"{len(found_slice - truth)} found pairs in the slice not in the exact set)")
 
 

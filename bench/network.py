@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from timing import timed
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -67,16 +66,12 @@ def main() -> None:
         path = Path(tmp) / "ips.parquet"
         ips = addresses(args.v4, args.v6)
         pq.write_table(pa.table({"ip": ips}), path)
-        out = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M", str(PYTHON), __file__, "--child", str(path)],
-                             capture_output=True, text=True)
-        if out.returncode:
-            sys.exit(out.stderr[-2000:])
-        result = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")][-1].split()
-        wall, kib = [x for x in out.stderr.splitlines() if x.startswith("TIME ")][-1].split()[1:]
+        stdout, wall, mib = timed([str(PYTHON), __file__, "--child", str(path)])
+        result = [x for x in stdout.splitlines() if x.startswith("RESULT ")][-1].split()
         seconds, enriched, bad = float(result[1]), int(result[2]), int(result[3])
         print(f"{'addresses':>10} {'enrich s':>9} {'process s':>10} {'addr/s':>10} {'peak MiB':>9} {'enriched':>10} {'bad':>7}")
-        print(f"{len(ips):>10,} {seconds:>9.2f} {float(wall):>10.2f} {len(ips) / seconds:>10,.0f} "
-              f"{int(kib) / 1024:>9.0f} {enriched:>10,} {bad:>7,}")
+        print(f"{len(ips):>10,} {seconds:>9.2f} {wall:>10.2f} {len(ips) / seconds:>10,.0f} "
+              f"{mib:>9.0f} {enriched:>10,} {bad:>7,}")
 
 
 if __name__ == "__main__":

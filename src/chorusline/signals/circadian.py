@@ -87,7 +87,8 @@ def fit_clocks(hist: np.ndarray, params: CircadianParams = CircadianParams()) ->
     chosen = np.where(best_office[:, None], scores_by_kind["office"], scores_by_kind["diurnal"])
     distance = np.abs(OFFSETS[None, :] - best_offset[:, None])
     rival = np.where(np.minimum(distance, 24 - distance) >= 3, chosen, -1).max(axis=1)
-    local = np.stack([np.roll(h, int(o)) for h, o in zip(hist, best_offset)]) if len(hist) else hist
+    # each account's histogram in its inferred local time: local[k] = utc[k - offset]
+    local = hist[np.arange(len(hist))[:, None], (np.arange(168)[None, :] - best_offset[:, None]) % 168]
     weekend = local[:, 120:].sum(axis=1) / np.maximum(hist.sum(axis=1), 1)
     return {"offset": best_offset, "confidence": np.clip(best_score - rival, 0, 1), "office": best_office,
             "weekend": weekend}
@@ -125,15 +126,27 @@ def circadian_features(calls: ibis.Table | None, posts: ibis.Table | None, accou
 
 
 def _claimed_offsets(accounts: ibis.Table, actors: np.ndarray, mean_t: np.ndarray) -> np.ndarray:
+    """Each account's claimed place as a UTC offset (hours) at its mean event time; NaN where the
+    place is missing or unknown. Places are resolved once per distinct text, offsets once per
+    distinct (zone, day)."""
+    import pyarrow.compute as pc
+
     places = accounts.filter(accounts.claimed_location.notnull()).select(
         actor=accounts.platform.concat(":", accounts.account_id), place=accounts.claimed_location).to_pyarrow()
-    where = dict(zip(places.column("actor").to_pylist(), places.column("place").to_pylist()))
+    at = pc.index_in(pa.array(actors.tolist(), pa.string()), value_set=places.column("actor").combine_chunks())
+    place = pc.take(places.column("place").combine_chunks(), at).to_numpy(zero_copy_only=False)
+    known = at.is_valid().to_numpy(zero_copy_only=False)
+    distinct, inverse = np.unique(place[known].astype(str), return_inverse=True)
+    zone = np.full(len(actors), None, dtype=object)
+    zone[known] = np.array([place_zone(p) for p in distinct], dtype=object)[inverse]
     out = np.full(len(actors), np.nan)
-    for i, (actor, t) in enumerate(zip(actors, mean_t)):  # accounts with a clock only, one lookup per place
-        zone = place_zone(where[actor]) if actor in where else None
-        if zone is not None:
-            when = dt.datetime.fromtimestamp(float(t), dt.timezone.utc)
-            out[i] = ZoneInfo(zone).utcoffset(when.replace(tzinfo=None)).total_seconds() / 3600
+    day = (mean_t // 86_400).astype(np.int64)
+    for z in {z for z in zone if z is not None}:  # a few zones, each at the distinct days its accounts sit on
+        rows = np.nonzero(zone == z)[0]
+        days, back = np.unique(day[rows], return_inverse=True)
+        offsets = np.array([ZoneInfo(z).utcoffset(dt.datetime(1970, 1, 1) + dt.timedelta(days=int(d), hours=12))
+                            .total_seconds() / 3600 for d in days])
+        out[rows] = offsets[back]
     return out
 
 
