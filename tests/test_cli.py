@@ -171,7 +171,8 @@ def test_signals_verb_writes_one_file_per_signal(tmp_path):
     out = run("signals", "--db", db, "--out", tmp_path / "edges")
     assert out.exit_code == 0, out.output
     for name in ("coshare", "fast_share", "hashtag_sequence", "near_duplicate_posts", "provenance", "prompt_template",
-                 "infrastructure", "circadian", "creation_burst"):
+                 "infrastructure", "synchrony", "circadian", "creation_burst", "language_mismatch", "lifecycle",
+                 "news_response"):
         assert (tmp_path / "edges" / f"{name}.parquet").exists() and name in out.output
     bad = run("signals", "--db", db, "--out", tmp_path / "edges", "--signal", "telepathy")
     assert bad.exit_code == 2 and "unknown signal 'telepathy'" in bad.output

@@ -2,8 +2,8 @@
 
 Each signal reads the store's tables and returns edges in the contract of ARCHITECTURE §4; this
 module names them, gives each its default parameters, and writes each one's edges as a Parquet file
-(and all of them as the store's ``edges`` table); the per-account features (circadian, persona-instruction prompts,
-creation bursts) go to their own files and the store's ``account_features`` table."""
+(and all of them as the store's ``edges`` table); the per-account features go to their own files
+and the store's ``account_features`` table."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import ibis
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from chorusline.signals.circadian import circadian_features
 from chorusline.signals.coshare import CoshareParams, coshare_edges
@@ -20,8 +22,12 @@ from chorusline.signals.hashtag_sequence import hashtag_sequence_edges
 from chorusline.signals.infrastructure import infrastructure_edges
 from chorusline.signals.near_duplicate import near_duplicate_edges, output_texts, post_texts
 from chorusline.signals.prompt_template import persona_instruction_features, prompt_template_edges
+from chorusline.signals.language_mismatch import language_features
+from chorusline.signals.lifecycle import lifecycle_features
+from chorusline.signals.news_response import news_response_features
 from chorusline.signals.provenance import provenance_edges
 from chorusline.signals.shares import shares_view
+from chorusline.signals.synchrony import synchrony_edges
 
 
 def edge_signals(store) -> dict[str, Callable[[], ibis.Table]]:
@@ -39,41 +45,54 @@ def edge_signals(store) -> dict[str, Callable[[], ibis.Table]]:
         "prompt_template": lambda: prompt_template_edges(t("llm_calls")),
         "infrastructure": lambda: infrastructure_edges(t("llm_calls"), t("accounts"),
                                                        t("network_info") if "network_info" in tables else None),
+        "synchrony": lambda: synchrony_edges(t("llm_calls"), t("posts")),
     }
 
 
-def run_signals(store, out: Path, only: list[str] | None = None) -> dict[str, int]:
-    """Compute the signals, write ``out/<name>.parquet`` for each, and the union as ``edges``."""
-    out.mkdir(parents=True, exist_ok=True)
-    counts = {}
-    signals = edge_signals(store)
-    for name in only or list(signals):
-        if name == "circadian":
-            continue
-        if name not in signals:
-            raise ValueError(f"unknown signal {name!r}; known: {', '.join([*signals, 'circadian'])}")
-        edges = signals[name]()
-        path = out / f"{name}.parquet"
-        store.backend.to_parquet(edges, path)
-        counts[name] = int(store.backend.read_parquet(path).count().execute())
-    parts = [store.backend.read_parquet(out / f"{name}.parquet") for name in counts]
-    if only is None or "circadian" in only:  # per-account features: the account_features table
-        import pyarrow.parquet as pq
+def feature_signals(store) -> dict[str, Callable[[], ibis.Table | pa.Table]]:
+    """Name → a function computing that signal's per-account features (an engine table, or an
+    Arrow table for the few that run a model in Python on a bounded sample)."""
+    t = store.table
+    return {
+        "circadian": lambda: circadian_features(t("llm_calls"), t("posts"), t("accounts")),
+        "persona_prompts": lambda: persona_instruction_features(t("llm_calls")),
+        "creation_burst": lambda: creation_burst_features(t("accounts")),
+        "language_mismatch": lambda: language_features(t("llm_calls"), t("posts"), t("accounts")),
+        "lifecycle": lambda: lifecycle_features(t("posts"), t("accounts")),
+        "news_response": lambda: news_response_features(t("posts"), t("news_events")),
+    }
 
-        features = circadian_features(store.table("llm_calls"), store.table("posts"), store.table("accounts"))
-        pq.write_table(features, out / "circadian.parquet")
-        store.backend.to_parquet(persona_instruction_features(store.table("llm_calls")), out / "persona_prompts.parquet")
-        store.backend.to_parquet(creation_burst_features(store.table("accounts")), out / "creation_burst.parquet")
-        every = store.backend.read_parquet(out / "circadian.parquet")
-        for name in ("persona_prompts", "creation_burst"):
-            every = every.union(store.backend.read_parquet(out / f"{name}.parquet"), distinct=False)
-        store.backend.create_table("account_features", every.cache(), overwrite=True)
-        counts["circadian"] = features.num_rows
-        for name in ("persona_prompts", "creation_burst"):
-            counts[name] = int(store.backend.read_parquet(out / f"{name}.parquet").count().execute())
-    if parts:
-        union = parts[0]
-        for part in parts[1:]:
-            union = union.union(part, distinct=False)
-        store.backend.create_table("edges", union.cache(), overwrite=True)
+
+def _write(store, result, path: Path) -> None:
+    if isinstance(result, pa.Table):
+        pq.write_table(result, path)
+    else:
+        store.backend.to_parquet(result, path)
+
+
+def _union_into(store, name: str, paths: list[Path]) -> None:
+    if not paths:
+        return
+    union = store.backend.read_parquet(paths[0])
+    for path in paths[1:]:
+        union = union.union(store.backend.read_parquet(path), distinct=False)
+    store.backend.create_table(name, union.cache(), overwrite=True)
+
+
+def run_signals(store, out: Path, only: list[str] | None = None) -> dict[str, int]:
+    """Compute the signals, write ``out/<name>.parquet`` for each, the edges' union as the store's
+    ``edges`` table and the features' union as ``account_features``. Returns rows per signal."""
+    out.mkdir(parents=True, exist_ok=True)
+    edges, features = edge_signals(store), feature_signals(store)
+    names = only or [*edges, *features]
+    unknown = [n for n in names if n not in edges and n not in features]
+    if unknown:
+        raise ValueError(f"unknown signal {unknown[0]!r}; known: {', '.join([*edges, *features])}")
+    counts = {}
+    for name in names:
+        path = out / f"{name}.parquet"
+        _write(store, (edges.get(name) or features[name])(), path)
+        counts[name] = pq.ParquetFile(path).metadata.num_rows
+    _union_into(store, "edges", [out / f"{n}.parquet" for n in names if n in edges])
+    _union_into(store, "account_features", [out / f"{n}.parquet" for n in names if n in features])
     return counts

@@ -1,0 +1,1 @@
+"""Campaigns: clusters of the fused graph with scores, evidence and explanations."""

@@ -1,0 +1,81 @@
+"""The detection run: signals → fuse → cluster → scored campaigns, each stage's result a table in
+the store (``edges``/``account_features``, ``fused_edges``, ``clusters``, ``campaign_members``,
+``campaigns``, ``campaign_links``), with every threshold from one config file (``chorusline.toml``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+
+from chorusline.campaigns.links import LinkParams, campaign_links
+from chorusline.campaigns.score import ScoreParams, campaign_table, score_members
+from chorusline.campaigns.suspicion import SuspicionParams
+from chorusline.graph.cluster import ClusterParams, cluster_members
+from chorusline.graph.fuse import FuseParams, fuse
+
+
+class ConfigError(ValueError):
+    """The config file names a section or key that does not exist, or a value of the wrong type."""
+
+
+@dataclass(frozen=True)
+class DetectConfig:
+    fuse: FuseParams = field(default_factory=FuseParams)
+    cluster: ClusterParams = field(default_factory=ClusterParams)
+    score: ScoreParams = field(default_factory=ScoreParams)
+    links: LinkParams = field(default_factory=LinkParams)
+
+
+def _build(cls, values: dict, where: str):
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"[{where}] has no setting {key!r}; known: {', '.join(known)}")
+        default = getattr(cls(), key)
+        if dataclasses.is_dataclass(default):
+            value = _build(type(default), value, f"{where}.{key}")
+        elif isinstance(default, float) and isinstance(value, int):
+            value = float(value)
+        elif not isinstance(value, type(default)):
+            raise ConfigError(f"[{where}] {key} should be {type(default).__name__}, got {value!r}")
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def load_config(path: Path | None) -> DetectConfig:
+    """The defaults, overridden by a TOML file's [fuse], [cluster], [score], [links] sections."""
+    if path is None:
+        return DetectConfig()
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return _build(DetectConfig, data, "config")
+
+
+def detect(store, config: DetectConfig = DetectConfig(), signals_dir: Path | None = None) -> ibis.Table:
+    """Run every stage on the store and return the ``campaigns`` table (ranked by score)."""
+    from chorusline.signals.run import run_signals
+
+    if signals_dir is not None:
+        run_signals(store, signals_dir)
+    backend = store.backend
+    backend.create_table("fused_edges", fuse(store.table("edges"), config.fuse), overwrite=True)
+    members = cluster_members(store.table("fused_edges"), config.cluster)
+    backend.create_table("clusters", members, overwrite=True)
+    scored = score_members(store.table("clusters"), store.table("account_features"), config.score)
+    backend.create_table("campaign_members", scored, overwrite=True)
+    backend.create_table("campaigns", campaign_table(store.table("campaign_members"), config.score), overwrite=True)
+    links = campaign_links(store.table("edges"), store.table("campaign_members"), config.links)
+    backend.create_table("campaign_links", links, overwrite=True)
+    return store.table("campaigns").order_by([ibis.desc("score"), "campaign_id"])
+
+
+__all__ = ["ConfigError", "DetectConfig", "SuspicionParams", "detect", "load_config"]

@@ -1,0 +1,66 @@
+"""How inauthentic each account looks on its own, from its per-account features (0..1 each).
+
+Coordination alone is not a campaign: a fan club, a newsroom's syndication accounts, a class of
+students share links within minutes too. What separates an operation is that its accounts are not
+who they claim to be. Each indicator maps one feature family to 0..1 (the cut-offs are in
+``SuspicionParams`` and docs/DETECTION.md):
+
+- ``clock``: an office clock (working hours, lunch gap, weekdays) — far from the claimed place's
+  clock counts fully (``offset_conflict`` / ``conflict_hours``, capped at 1), with no claimed place
+  it counts half;
+- ``creation``: registered in a burst — log10 of the burst ratio (10× the platform's usual rate → 1);
+- ``persona_prompts``: the share of the account's prompts that ask the model to write as someone;
+- ``language``: prompts in another language than the outputs, posts off the claimed language;
+- ``pivot``: the rise of the political share at the account's pivot, above what a steady mix shows;
+- ``news``: the share of its news responses faster than the population's lower quartile, above
+  the quarter chance gives.
+
+An account's suspicion is the mean of the indicators it has (features need enough events)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+
+INDICATORS = ("clock", "creation", "persona_prompts", "language", "pivot", "news")
+
+
+@dataclass(frozen=True)
+class SuspicionParams:
+    conflict_hours: float = 4.0
+    pivot_floor: float = 0.2  # a steady mix shows pivot gains up to about this by chance
+    news_floor: float = 0.25  # by definition a quarter of responses beat the lower quartile
+
+
+def _clip(x):
+    return ibis.least(ibis.greatest(x, 0.0), 1.0)
+
+
+def account_indicators(features: ibis.Table, params: SuspicionParams = SuspicionParams()) -> ibis.Table:
+    """actor, one column per indicator (null where the account lacks the feature), suspicion."""
+    f = features
+
+    def value(name):
+        return f.value.max(where=f.feature == name)
+
+    wide = f.group_by("actor").aggregate(
+        office=value("circadian:office_clock"), conflict=value("circadian:offset_conflict"),
+        burst=value("creation_burst:burst_ratio"), persona=value("prompt_template:persona_instruction_share"),
+        prompt_output=value("language_mismatch:prompt_output"), post_claimed=value("language_mismatch:post_claimed"),
+        gain=value("lifecycle:pivot_gain"), fast=value("news_response:fast_share"))
+    clock = ibis.ifelse(wide.conflict.isnull(), wide.office * 0.5,
+                        wide.office * ibis.least(wide.conflict / params.conflict_hours, 1.0))
+    language = ibis.greatest(wide.prompt_output.fill_null(-1.0), wide.post_claimed.fill_null(-1.0))
+    indicators = {
+        "clock": clock,
+        "creation": _clip(ibis.greatest(wide.burst, 1e-9).log10()),
+        "persona_prompts": wide.persona,
+        "language": ibis.ifelse(language < 0, ibis.null("float64"), language),
+        "pivot": _clip((wide.gain - params.pivot_floor) / (1.0 - params.pivot_floor)),
+        "news": _clip((wide.fast - params.news_floor) / (1.0 - params.news_floor)),
+    }
+    out = wide.select("actor", **indicators)
+    present = sum((out[name].notnull().cast("float64") for name in INDICATORS), ibis.literal(0.0))
+    total = sum((out[name].fill_null(0.0) for name in INDICATORS), ibis.literal(0.0))
+    return out.mutate(suspicion=ibis.ifelse(present > 0, total / present, 0.0))

@@ -1,0 +1,1 @@
+"""Scoring a detection run against ground truth."""

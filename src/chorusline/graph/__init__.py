@@ -1,0 +1,1 @@
+"""The fused graph (fuse.py) and its clusters (cluster.py)."""
