@@ -225,6 +225,107 @@ def coshare(
         console.print(f"{n:,} input row(s) could not be used; their lines and reasons: {aside}")
 
 
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="detection settings (chorusline.toml)")]
+
+
+@app.command()
+def detect(
+    db: DbOption = DEFAULT_DB,
+    config: ConfigOption = None,
+    signals_out: Annotated[Path, typer.Option("--signals-out", help="folder for the per-signal Parquet files")] = Path("signals"),
+    top: Annotated[int, typer.Option(help="campaigns to list")] = 20,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Signals -> fused graph -> clusters -> scored campaigns; prints the ranked campaigns."""
+    from chorusline.campaigns.detect import ConfigError, detect as run_detection, load_config
+
+    try:
+        settings = load_config(config)
+    except ConfigError as exc:
+        fail(str(exc))
+        raise typer.Exit(2) from None
+    store = _open_store(db, warehouse)
+    campaigns = run_detection(store, settings, signals_out).to_pyarrow().to_pylist()
+    above = [c for c in campaigns if c["above_threshold"]]
+    table = Table(title=f"{len(above)} campaign(s) above the threshold ({len(campaigns)} clusters)")
+    for col, justify in (("id", "right"), ("score", "right"), ("members", "right"), ("flagged", "right"),
+                         ("API", "right"), ("social", "right"), ("coordination", "right"), ("inauthenticity", "right")):
+        table.add_column(col, justify=justify)
+    for c in campaigns[:top]:
+        style = None if c["above_threshold"] else "dim"
+        table.add_row(str(c["campaign_id"]), f"{c['score']:.2f}", f"{c['size']:,}", f"{c['flagged']:,}",
+                      f"{c['api_accounts']:,}", f"{c['social_accounts']:,}", f"{c['coordination']:.2f}",
+                      f"{c['inauthenticity']:.2f}", style=style)
+    console.print(table)
+    console.print("details: chorusline campaigns --db DB --id N")
+
+
+@app.command()
+def campaigns(
+    db: DbOption = DEFAULT_DB,
+    campaign_id: Annotated[int | None, typer.Option("--id", help="show this campaign with its evidence")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the explanation as JSON")] = False,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """List the detected campaigns, or show one with the evidence that ties it together."""
+    import json
+
+    import ibis
+
+    from chorusline.campaigns.explain import CampaignNotFound, explain
+    from chorusline.campaigns.render import print_explanation
+
+    store = _open_store(db, warehouse)
+    if "campaigns" not in store.backend.list_tables():
+        fail("the store has no campaigns: run `chorusline detect` first")
+        raise typer.Exit(2)
+    if campaign_id is None:
+        rows = store.table("campaigns").order_by([ibis.desc("score"), "campaign_id"]).to_pyarrow().to_pylist()
+        for c in rows:
+            mark = "*" if c["above_threshold"] else " "
+            console.print(f"{mark} campaign {c['campaign_id']:>3}  score {c['score']:.2f}  {c['flagged']:,}/{c['size']:,} "
+                          f"flagged ({c['api_accounts']} API, {c['social_accounts']} social)")
+        return
+    try:
+        explanation = explain(store, campaign_id)
+    except CampaignNotFound as exc:
+        fail(str(exc))
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(explanation, indent=1, default=str, ensure_ascii=False))
+    else:
+        print_explanation(console, explanation)
+
+
+@app.command("eval")
+def evaluate_run(
+    db: DbOption = DEFAULT_DB,
+    truth: Annotated[Path, typer.Option(help="truth folder (accounts.parquet [, links.parquet])")] = Path("sim-output/truth"),
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Score the last detection run against ground truth (simulator truth or a mapped real set)."""
+    import json
+
+    from chorusline.eval.evaluate import TruthError, evaluate
+
+    store = _open_store(db, warehouse)
+    try:
+        result = evaluate(store, truth)
+    except TruthError as exc:
+        fail(str(exc))
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    table = Table(title=f"evaluation against {truth}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        table.add_row(key, "–" if value is None else (f"{value:.3f}" if isinstance(value, float) else f"{value:,}"))
+    console.print(table)
+
+
 @app.command()
 def formats() -> None:
     """List the input formats `ingest` reads."""

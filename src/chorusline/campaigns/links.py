@@ -15,8 +15,8 @@ import ibis
 
 @dataclass(frozen=True)
 class LinkParams:
-    min_share: float = 0.5
-    min_posts: int = 2
+    min_share: float = 0.1
+    min_posts: int = 1
 
 
 def campaign_links(edges: ibis.Table, members: ibis.Table, params: LinkParams = LinkParams()) -> ibis.Table:

@@ -34,7 +34,8 @@ class SuspicionParams:
 
 
 def _clip(x):
-    return ibis.least(ibis.greatest(x, 0.0), 1.0)
+    """x clipped to 0..1, null kept null (SQL's GREATEST and LEAST skip nulls)."""
+    return ibis.ifelse(x.isnull(), ibis.null("float64"), ibis.least(ibis.greatest(x, 0.0), 1.0))
 
 
 def account_indicators(features: ibis.Table, params: SuspicionParams = SuspicionParams()) -> ibis.Table:
@@ -54,7 +55,7 @@ def account_indicators(features: ibis.Table, params: SuspicionParams = Suspicion
     language = ibis.greatest(wide.prompt_output.fill_null(-1.0), wide.post_claimed.fill_null(-1.0))
     indicators = {
         "clock": clock,
-        "creation": _clip(ibis.greatest(wide.burst, 1e-9).log10()),
+        "creation": _clip(ibis.ifelse(wide.burst > 0, wide.burst, 1e-9).log10()),
         "persona_prompts": wide.persona,
         "language": ibis.ifelse(language < 0, ibis.null("float64"), language),
         "pivot": _clip((wide.gain - params.pivot_floor) / (1.0 - params.pivot_floor)),

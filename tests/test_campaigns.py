@@ -1,0 +1,101 @@
+"""Campaigns: metrics by hand, scores that keep an authentic community out, and the whole run on
+the smoke scenario — the operation found with its evidence, the eval JSON, clear errors."""
+
+import json
+
+import ibis
+import numpy as np
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from chorusline.campaigns.score import campaign_table, score_members
+from chorusline.cli import app
+from chorusline.eval.metrics import adjusted_rand_index, precision_at_recall, precision_recall_f1, roc_auc
+
+
+def test_metrics_by_hand():
+    assert adjusted_rand_index([0, 0, 1, 1], [0, 0, 1, 2]) == pytest.approx(4 / 7)
+    assert adjusted_rand_index(["a", "a", "b"], ["x", "x", "y"]) == 1.0
+    assert roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == 0.75
+    assert precision_recall_f1(np.array([1, 1, 0, 0]), np.array([1, 0, 1, 0])) == (0.5, 0.5, 0.5)
+    assert precision_at_recall([0.9, 0.8, 0.7, 0.6], [1, 0, 1, 0], 1.0) == pytest.approx(2 / 3)
+    assert precision_at_recall([0.9, 0.8, 0.7, 0.6], [1, 0, 1, 0], 0.5) == 1.0
+
+
+def _features(rows):
+    return ibis.memtable(pa.table({"actor": [r[0] for r in rows], "feature": [r[1] for r in rows],
+                                   "value": [float(r[2]) for r in rows], "evidence": ["[]"] * len(rows)}))
+
+
+def test_an_authentic_community_scores_low_and_an_operation_high():
+    members = ibis.memtable(pa.table({"actor": ["x:f1", "x:f2", "x:f3", "x:p1", "x:p2", "x:p3"],
+                                      "cluster": [1, 1, 1, 0, 0, 0], "degree": [2] * 6,
+                                      "strength": [6.0] * 6}))
+    fans = [(f"x:f{i}", f, v) for i in (1, 2, 3) for f, v in
+            (("circadian:office_clock", 0), ("creation_burst:burst_ratio", 1.5), ("lifecycle:pivot_gain", 0.1))]
+    personas = [(f"x:p{i}", f, v) for i in (1, 2, 3) for f, v in
+                (("circadian:office_clock", 1), ("circadian:offset_conflict", 9), ("creation_burst:burst_ratio", 5),
+                 ("lifecycle:pivot_gain", 0.9), ("language_mismatch:post_claimed", 0.0))]
+    personas.append(("x:p3", "news_response:fast_share", 1.0))
+    scored = score_members(members, _features(fans + personas))
+    got = {r["actor"]: r for r in scored.to_pyarrow().to_pylist()}
+    assert got["x:p1"]["clock"] == 1.0 and got["x:p1"]["creation"] == pytest.approx(np.log10(5))
+    assert got["x:p1"]["pivot"] == pytest.approx(0.7 / 0.8) and got["x:f1"]["pivot"] == 0.0
+    assert got["x:p3"]["news"] == 1.0 and got["x:p1"]["news"] is None  # no responses: not counted
+    assert got["x:p1"]["flagged"] and not got["x:f1"]["flagged"]
+    assert got["x:p3"]["member_score"] > got["x:p1"]["member_score"]  # more of it looks inauthentic
+    campaigns = campaign_table(scored).to_pyarrow().to_pylist()
+    assert [c["campaign_id"] for c in campaigns] == [0, 1]
+    assert campaigns[0]["above_threshold"] and not campaigns[1]["above_threshold"]
+    assert campaigns[1]["coordination"] == campaigns[0]["coordination"]  # equally tight; only one is fake
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("smoke")
+    run = CliRunner().invoke
+    db = str(tmp / "s.duckdb")
+    assert run(app, ["simulate", "--scenario", "smoke", "--out", str(tmp / "sim")]).exit_code == 0
+    assert run(app, ["ingest", "--db", db, *map(str, sorted((tmp / "sim").glob("*.parquet")))]).exit_code == 0
+    assert run(app, ["enrich", "--db", db]).exit_code == 0
+    out = run(app, ["detect", "--db", db, "--signals-out", str(tmp / "signals")])
+    assert out.exit_code == 0, out.output
+    return tmp, db, out.output
+
+
+def test_smoke_operation_is_found_with_its_evidence(smoke_run):
+    tmp, db, output = smoke_run
+    assert "1 campaign(s) above the threshold" in output
+    run = CliRunner().invoke
+    got = json.loads(run(app, ["eval", "--db", db, "--truth", str(tmp / "sim" / "truth"), "--json"]).output)
+    for key in ("account_precision", "account_recall", "account_f1", "account_auc", "campaign_ari",
+                "link_precision", "link_recall", "link_f1"):
+        assert key in got
+    assert got["account_precision"] >= 0.95 and got["account_recall"] >= 0.8 and got["campaign_ari"] >= 0.8
+    x = json.loads(run(app, ["campaigns", "--db", db, "--id", "0", "--json"]).output)
+    assert x["clock"]["operator_offset"] == 8  # Asia/Shanghai
+    assert x["clock"]["mean_offset_conflict_hours"] >= 5
+    assert {"hosting", "vpn"} >= {r["value"] for r in x["infrastructure"]["network_classes"]}
+    assert any(t["skeleton"].startswith(("请", "你", "用", "模", "写", "以")) for t in x["templates"])
+    assert x["links"]["links"] > 0
+    ids = {d["external_id"] for d in x["disarm"]}
+    assert {"T0154.001", "T0085.001", "T0097.101", "T0128.002"} <= ids
+    assert all(d["stix_id"].startswith("attack-pattern--") for d in x["disarm"])
+    assert x["breakout"]["category"] in (1, 2, 3)
+    text = run(app, ["campaigns", "--db", db, "--id", "0"]).output
+    assert "operator clock: UTC+8" in text and "DISARM" in text
+
+
+def test_clear_errors(smoke_run, tmp_path):
+    tmp, db, _ = smoke_run
+    run = CliRunner().invoke
+    bad = run(app, ["campaigns", "--db", db, "--id", "999"])
+    assert bad.exit_code == 2 and "no campaign 999" in bad.output and "Traceback" not in bad.output
+    empty = run(app, ["campaigns", "--db", str(tmp_path / "empty.duckdb")])
+    assert empty.exit_code == 2 and "run `chorusline detect` first" in empty.output
+    missing = run(app, ["eval", "--db", db, "--truth", str(tmp_path)])
+    assert missing.exit_code == 2 and "accounts.parquet" in missing.output
+    (tmp_path / "bad.toml").write_text("[cluster]\nresolutoin = 2\n")
+    config = run(app, ["detect", "--db", db, "--config", str(tmp_path / "bad.toml")])
+    assert config.exit_code == 2 and "has no setting 'resolutoin'" in config.output

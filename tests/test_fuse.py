@@ -1,0 +1,99 @@
+"""fuse: evidence against a configuration-model null, max within a signal family, noisy-OR across
+families; cluster: Leiden on the fused graph with k-core pruning, deterministic."""
+
+import math
+
+import ibis
+import pyarrow as pa
+import pytest
+
+from chorusline.graph.cluster import ClusterParams, cluster_members
+from chorusline.graph.fuse import FuseParams, fuse, signal_evidence
+
+T0 = 1_700_000_000
+
+
+def _edges(rows):
+    cols = ["a_actor", "b_actor", "signal", "weight", "n_events"]
+    data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
+    data["first_ts"] = [T0] * len(rows)
+    data["last_ts"] = [T0 + 60] * len(rows)
+    data["evidence"] = ["[]"] * len(rows)
+    t = pa.table(data)
+    t = t.set_column(5, "first_ts", t["first_ts"].cast(pa.timestamp("s", tz="UTC")))
+    return t.set_column(6, "last_ts", t["last_ts"].cast(pa.timestamp("s", tz="UTC")))
+
+
+def _store_edges(store, rows):
+    store.backend.create_table("edges", _edges(rows), overwrite=True)
+    return store.table("edges")
+
+
+def test_evidence_follows_the_configuration_model(any_store):
+    # a busy hub shares one object with each of four accounts; a and b share five objects
+    rows = [("a", "b", "coshare:url", 5.0, 5)] + [("hub", f"u{i}", "coshare:url", 1.0, 1) for i in range(4)]
+    got = {(r["a_actor"], r["b_actor"]): r for r in signal_evidence(_store_edges(any_store, rows)).to_pyarrow().to_pylist()}
+    total = 9.0  # Σ n
+    e_ab = 5 * 5 / (2 * total)
+    assert got[("a", "b")]["expected"] == pytest.approx(e_ab)
+    assert got[("a", "b")]["evidence"] == pytest.approx(1 - math.exp(-(5 - e_ab) / 3))
+    e_hub = 4 * 1 / (2 * total)
+    assert got[("hub", "u0")]["evidence"] == pytest.approx(1 - math.exp(-(1 - e_hub) / 3))
+    assert got[("a", "b")]["evidence"] > 3 * got[("hub", "u0")]["evidence"]
+
+
+def test_signals_own_nulls_and_rarity():
+    rows = [("a", "b", "synchrony", 4.0, 8), ("a", "b", "infrastructure:ip", 0.5, 2), ("c", "d", "infrastructure:ip", 2.0, 2)]
+    got = {(r["a_actor"], r["signal"]): r for r in signal_evidence(ibis.memtable(_edges(rows))).to_pyarrow().to_pylist()}
+    assert got[("a", "synchrony")]["expected"] == 2.0  # 8 observed at 4 × chance
+    # a shared key of rarity 0.25 counts a quarter of one of rarity 1
+    ip = got[("a", "infrastructure:ip")]
+    assert ip["evidence"] == pytest.approx(1 - math.exp(-(2 - ip["expected"]) * 0.25 / 3))
+
+
+def test_independent_families_count_more_than_one_repeated():
+    rows = [("a", "b", "coshare:url", 3.0, 3), ("a", "b", "coshare:hashtag", 3.0, 3),  # one family, twice
+            ("c", "d", "coshare:url", 3.0, 3), ("c", "d", "near_duplicate:posts", 3.0, 3)]  # two families
+    ev = {(r["a_actor"], r["signal"]): r["evidence"] for r in signal_evidence(ibis.memtable(_edges(rows))).to_pyarrow().to_pylist()}
+    fused = {r["a_actor"]: r for r in fuse(ibis.memtable(_edges(rows))).to_pyarrow().to_pylist()}
+    assert fused["a"]["n_families"] == 1
+    assert fused["a"]["probability"] == pytest.approx(max(ev[("a", "coshare:url")], ev[("a", "coshare:hashtag")]))
+    both = 1 - (1 - ev[("c", "coshare:url")]) * (1 - ev[("c", "near_duplicate:posts")])
+    assert fused["c"]["probability"] == pytest.approx(both)
+    assert fused["c"]["weight"] == pytest.approx(-math.log(1 - both))
+    assert fused["c"]["families"].startswith('["coshare=')
+
+
+def test_saturation_per_family_from_params():
+    rows = [("a", "b", "coshare:url", 3.0, 3), ("c", "d", "coshare:url", 3.0, 3)]
+    loose = signal_evidence(ibis.memtable(_edges(rows))).to_pyarrow()["evidence"][0].as_py()
+    strict = signal_evidence(ibis.memtable(_edges(rows)), FuseParams(saturation={"coshare": 30.0})).to_pyarrow()
+    assert strict["evidence"][0].as_py() < loose / 5
+
+
+def _fused(pairs):
+    return ibis.memtable(pa.table({"a_actor": [a for a, _, _ in pairs], "b_actor": [b for _, b, _ in pairs],
+                                   "weight": [-math.log(1 - p) for _, _, p in pairs],
+                                   "probability": [p for _, _, p in pairs]}))
+
+
+def test_leiden_finds_two_knots_and_prunes_the_periphery():
+    knot1 = [f"x:a{i}" for i in range(6)]
+    knot2 = [f"x:b{i}" for i in range(5)]
+    pairs = [(u, v, 0.95) for k in (knot1, knot2) for i, u in enumerate(k) for v in k[i + 1:]]
+    pairs += [("x:a0", "x:tail", 0.9)]  # one tie only: pruned by the 2-core
+    pairs += [("x:a1", "x:b1", 0.7)]  # a weak bridge does not merge the knots
+    pairs += [("x:p", "x:q", 0.99), ("x:q", "x:r", 0.99)]  # a path is no cluster (k-core empties it)
+    pairs += [(u, v, 0.3) for u in knot1 for v in knot2 if (u, v) != ("x:a1", "x:b1")]  # below min_probability
+    params = ClusterParams(min_probability=0.6, resolution=1.0)
+    got = cluster_members(_fused(pairs), params).to_pylist()
+    clusters = {}
+    for r in got:
+        clusters.setdefault(r["cluster"], set()).add(r["actor"])
+    assert clusters == {0: set(knot1), 1: set(knot2)}
+    assert cluster_members(_fused(pairs), params).equals(cluster_members(_fused(list(reversed(pairs))), params))
+    assert next(r for r in got if r["actor"] == "x:a3")["degree"] == 5
+
+
+def test_no_strong_edges_no_clusters():
+    assert cluster_members(_fused([("x:a", "x:b", 0.2)])).num_rows == 0
