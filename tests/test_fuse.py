@@ -1,9 +1,10 @@
 """fuse: evidence against a configuration-model null, max within a signal family, noisy-OR across
-families; cluster: Leiden on the fused graph with k-core pruning, deterministic."""
+families; cluster: Leiden on the fused graph with strength pruning, deterministic."""
 
 import math
 
 import ibis
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -81,19 +82,34 @@ def test_leiden_finds_two_knots_and_prunes_the_periphery():
     knot1 = [f"x:a{i}" for i in range(6)]
     knot2 = [f"x:b{i}" for i in range(5)]
     pairs = [(u, v, 0.95) for k in (knot1, knot2) for i, u in enumerate(k) for v in k[i + 1:]]
-    pairs += [("x:a0", "x:tail", 0.9)]  # one tie only: pruned by the 2-core
+    pairs += [("x:a0", "x:tail", 0.65)]  # one tie below P = 0.7: pruned
+    pairs += [("x:a0", "x:leaf", 0.95)]  # one strong tie: a member (a persona and the API account writing for it)
     pairs += [("x:a1", "x:b1", 0.7)]  # a weak bridge does not merge the knots
-    pairs += [("x:p", "x:q", 0.99), ("x:q", "x:r", 0.99)]  # a path is no cluster (k-core empties it)
+    pairs += [("x:p", "x:q", 0.99), ("x:r", "x:s", 0.99)]  # two pairs: each too small to be a cluster
     pairs += [(u, v, 0.3) for u in knot1 for v in knot2 if (u, v) != ("x:a1", "x:b1")]  # below min_probability
     params = ClusterParams(min_probability=0.6, resolution=1.0)
     got = cluster_members(_fused(pairs), params).to_pylist()
     clusters = {}
     for r in got:
         clusters.setdefault(r["cluster"], set()).add(r["actor"])
-    assert clusters == {0: set(knot1), 1: set(knot2)}
+    assert clusters == {0: set(knot1) | {"x:leaf"}, 1: set(knot2)}
     assert cluster_members(_fused(pairs), params).equals(cluster_members(_fused(list(reversed(pairs))), params))
     assert next(r for r in got if r["actor"] == "x:a3")["degree"] == 5
+    assert next(r for r in got if r["actor"] == "x:a0")["degree"] == 6
 
 
 def test_no_strong_edges_no_clusters():
     assert cluster_members(_fused([("x:a", "x:b", 0.2)])).num_rows == 0
+
+
+def test_clusters_tied_strongly_to_each_other_merge():
+    from chorusline.graph.cluster import _graph, _merge
+
+    core = [("x:a", "x:b", 0.95), ("x:b", "x:c", 0.95), ("x:a", "x:c", 0.95)]
+    star = [("x:api", "x:p1", 0.95), ("x:api", "x:p2", 0.95)]
+    bridge = [("x:a", "x:api", 0.9), ("x:b", "x:api", 0.9)]
+    fused = _fused(core + star + bridge)
+    g = _graph(fused.to_pyarrow())
+    groups = [np.array(["x:a", "x:b", "x:c"], dtype=object), np.array(["x:api", "x:p1", "x:p2"], dtype=object)]
+    assert len(_merge(fused, groups, g, 0.25)) == 1  # bridge 4.6 ≥ 0.25 × the star's 6.0
+    assert len(_merge(fused, groups, g, 0.9)) == 2

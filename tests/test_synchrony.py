@@ -1,5 +1,6 @@
-"""synchrony: accounts acting in the same ten-minute bins far more often than their activity
-and the population's rhythm explain; a reply storm and people sharing a daily rhythm are not."""
+"""synchrony: accounts acting in the same ten-minute bins far more often than their own weekly
+rhythms explain; a reply storm, people sharing a daily rhythm and colleagues on one office clock
+are not."""
 
 import json
 import random
@@ -26,6 +27,9 @@ def test_a_shift_acting_together_is_found_and_ordinary_rhythms_are_not(any_store
     # a storm: 60 accounts reply to one viral post in the same minutes, once
     posts += [{"post_id": f"s{a}", "account_id": f"storm{a}", "ts": 5 * DAY + 23 * HOUR + 60 + a, "kind": "reply"}
               for a in range(60)]
+    # three colleagues on one Shanghai office clock, each at their own moments: a shared rhythm only
+    posts += [{"post_id": f"lab{a}-{i}", "account_id": f"lab{a}", "ts": rng.randrange(30) * DAY + 1 * HOUR
+               + rng.randrange(8 * HOUR)} for a in range(3) for i in range(60)]
     # four personas of one shift post together at twelve moments of the Shanghai working day
     moments = [d * DAY + 2 * HOUR + rng.randrange(6 * HOUR) for d in range(12)]
     posts += [{"post_id": f"p{a}-{i}", "account_id": f"p{a}", "ts": t + rng.randrange(120)}

@@ -327,6 +327,101 @@ def evaluate_run(
 
 
 @app.command()
+def decide(
+    campaign_id: Annotated[int, typer.Argument(help="campaign id from `chorusline detect`")],
+    decision: Annotated[str, typer.Argument(help="confirm or dismiss")],
+    analyst: Annotated[str, typer.Option(help="who decides (recorded)")] = "",
+    note: Annotated[str, typer.Option(help="why")] = "",
+    db: DbOption = DEFAULT_DB,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Record an analyst's decision on a campaign (append-only, with a snapshot of its members)."""
+    from chorusline.act.decisions import DecisionError, record_decision
+
+    store = _open_store(db, warehouse)
+    try:
+        row = record_decision(store, campaign_id, decision, analyst, note)
+    except DecisionError as exc:
+        fail(str(exc))
+        raise typer.Exit(2) from None
+    console.print(f"{row['decision']}ed campaign {campaign_id} ({len(row['members']):,} accounts) by {row['analyst']}")
+
+
+@app.command()
+def enforce(
+    out: Annotated[Path, typer.Option(help="CSV of accounts to suspend")] = Path("enforcement.csv"),
+    db: DbOption = DEFAULT_DB,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Write the enforcement list: accounts of confirmed campaigns with confidence and reasons."""
+    import pyarrow.csv as pcsv
+
+    from chorusline.act.enforcement import enforcement_list
+
+    store = _open_store(db, warehouse)
+    table = enforcement_list(store).to_pyarrow()
+    if table.num_rows == 0:
+        fail("no confirmed campaign: confirm one with `chorusline decide N confirm --analyst ID` first")
+        raise typer.Exit(2)
+    pcsv.write_csv(table, out)
+    console.print(f"{table.num_rows:,} accounts to suspend -> {out}")
+
+
+@app.command()
+def watchlist(db: DbOption = DEFAULT_DB, warehouse: WarehouseOption = None) -> None:
+    """Build the watchlist of fingerprints (infrastructure, templates, clock, style) of confirmed campaigns."""
+    from chorusline.act.watchlist import save_watchlist
+
+    store = _open_store(db, warehouse)
+    if "decisions" not in store.backend.list_tables():
+        fail("no confirmed campaign: confirm one with `chorusline decide N confirm --analyst ID` first")
+        raise typer.Exit(2)
+    n = save_watchlist(store)
+    console.print(f"watchlist: {n:,} fingerprints")
+
+
+@app.command()
+def match(
+    db: DbOption = DEFAULT_DB,
+    until: Annotated[str | None, typer.Option(help="use activity before this UTC date/time only (ISO)")] = None,
+    top: Annotated[int, typer.Option(help="accounts to list")] = 25,
+    out: Annotated[Path | None, typer.Option(help="CSV of the whole ranking")] = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Rank accounts outside the confirmed campaigns by how well they match the watchlist."""
+    import datetime as dt
+
+    import pyarrow.csv as pcsv
+
+    from chorusline.act.watchlist import match_accounts
+
+    store = _open_store(db, warehouse)
+    try:
+        cutoff = None if until is None else dt.datetime.fromisoformat(until).replace(tzinfo=dt.UTC)
+        ranking = match_accounts(store, cutoff)
+    except (LookupError, ValueError) as exc:
+        fail(str(exc))
+        raise typer.Exit(2) from None
+    if out is not None:
+        flat = ranking.set_column(ranking.schema.get_field_index("kinds"), "kinds",
+                                  pa_join(ranking["kinds"])).set_column(
+            ranking.schema.get_field_index("evidence"), "evidence", pa_join(ranking["evidence"]))
+        pcsv.write_csv(flat, out)
+    table = Table(title=f"accounts matching the watchlist ({ranking.num_rows:,} with any match)")
+    for col in ("rank", "account", "campaign", "score", "matched"):
+        table.add_column(col)
+    for i, r in enumerate(ranking.slice(0, top).to_pylist(), 1):
+        table.add_row(str(i), r["actor"], str(r["campaign_id"]), f"{r['score']:.2f}", ", ".join(r["evidence"])[:80])
+    console.print(table)
+
+
+def pa_join(column):
+    import pyarrow.compute as pc
+
+    return pc.binary_join(column, "; ")
+
+
+@app.command()
 def formats() -> None:
     """List the input formats `ingest` reads."""
     from chorusline.ingest import ADAPTERS

@@ -22,9 +22,9 @@ from chorusline.campaigns.suspicion import INDICATORS, SuspicionParams, account_
 
 @dataclass(frozen=True)
 class ScoreParams:
-    own_weight: float = 0.5
+    own_weight: float = 0.8
     campaign_threshold: float = 0.35
-    flag_threshold: float = 0.25
+    flag_threshold: float = 0.2
     suspicion: SuspicionParams = SuspicionParams()
 
 

@@ -93,6 +93,7 @@ def run_signals(store, out: Path, only: list[str] | None = None) -> dict[str, in
         path = out / f"{name}.parquet"
         _write(store, (edges.get(name) or features[name])(), path)
         counts[name] = pq.ParquetFile(path).metadata.num_rows
-    _union_into(store, "edges", [out / f"{n}.parquet" for n in names if n in edges])
-    _union_into(store, "account_features", [out / f"{n}.parquet" for n in names if n in features])
+    # the tables hold every signal whose file is in `out`: rerunning one signal replaces only its part
+    _union_into(store, "edges", [out / f"{n}.parquet" for n in edges if (out / f"{n}.parquet").exists()])
+    _union_into(store, "account_features", [out / f"{n}.parquet" for n in features if (out / f"{n}.parquet").exists()])
     return counts

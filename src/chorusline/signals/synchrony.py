@@ -2,12 +2,13 @@
 
 Activity is every API call and every post, cut into bins of ``bin_seconds`` (10 minutes); an
 account's active bins are its sessions seen at that resolution. Two accounts sharing ``c`` active
-bins are compared with what chance gives them: under a null in which each account spreads its
-``n`` active bins over time the way the whole population does (bin b holds a share
-``w_b = k_b / Σk`` of all account-bins), the expected overlap is ``e = n_a · n_b · Σ w_b²``. That
-null already knows the population's daily and weekly rhythm, so two people awake at the same US
-evening are not synchronous; accounts run by one shift on another continent, or fired together by
-a script, are. A pair is an edge when ``c ≥ min_shared`` and ``(c − e) / √e ≥ min_z``.
+bins are compared with what their own weekly rhythms give them by chance: with ``h_a(w)`` the
+account's active bins at hour-of-week w and ``B`` the bins of one hour-of-week in the span, the
+expected overlap is ``e = Σ_w h_a(w) · h_b(w) / B``. Two colleagues on the same office clock, or
+two people awake the same US evening, expect to overlap a lot and are not synchronous for it;
+accounts that act in the same ten minutes again and again beyond their rhythm (one operator
+driving both, a script firing them together) are. A pair is an edge when ``c ≥ min_shared`` and
+``(c − e) / √e ≥ min_z``.
 
 Bins with more than ``max_accounts`` active accounts (a global news moment) make no pairs: their
 pairs would be quadratic and say nothing. Same-organisation accounts are not excluded here (the
@@ -48,11 +49,7 @@ def synchrony_edges(calls: ibis.Table | None, posts: ibis.Table | None,
     events = activity(calls, posts)
     bins = events.select("actor", bin=(events.t // params.bin_seconds).cast("int64")).distinct()
     bins = reused(bins)
-    per_actor = bins.group_by("actor").aggregate(n=bins.count())
     per_bin = bins.group_by("bin").aggregate(k=bins.count())
-    concentration = per_bin.aggregate(s2=(per_bin.k * per_bin.k).sum().cast("float64"),
-                                      s1=per_bin.k.sum().cast("float64"))
-    w2 = concentration.select(w2=concentration.s2 / (concentration.s1 * concentration.s1))
     quiet = per_bin.filter(per_bin.k <= params.max_accounts).select("bin")
     member = bins.join(quiet, "bin")
     left = member.select(a_actor=member.actor, bin=member.bin)
@@ -62,12 +59,22 @@ def synchrony_edges(calls: ibis.Table | None, posts: ibis.Table | None,
     grouped = pairs.group_by(["a_actor", "b_actor"]).aggregate(
         c=pairs.count(), first_bin=pairs.bin.min(), last_bin=pairs.bin.max(),
         some_bins=pairs.bin.collect().sort()[:10])
-    grouped = grouped.filter(grouped.c >= params.min_shared)
-    na = per_actor.select(a_actor=per_actor.actor, na=per_actor.n)
-    nb = per_actor.select(b_actor=per_actor.actor, nb=per_actor.n)
-    scored = grouped.join(na, "a_actor").join(nb, "b_actor").cross_join(w2)
-    expected = scored.na.cast("float64") * scored.nb.cast("float64") * scored.w2
-    scored = scored.mutate(e=expected, z=(scored.c.cast("float64") - expected) / expected.sqrt())
+    grouped = reused(grouped.filter(grouped.c >= params.min_shared))
+    # the rhythm null: hour-of-week profiles of both accounts (1970-01-01 was a Thursday: +72 h)
+    how = (((bins.bin * params.bin_seconds) // 3600 + 72) % 168).cast("int64")
+    hows = bins.mutate(how=how)
+    rhythm = hows.group_by(["actor", "how"]).aggregate(h=hows.count())
+    span = bins.aggregate(lo=bins.bin.min(), hi=bins.bin.max())
+    per_how = span.select(b=((span.hi - span.lo + 1).cast("float64") / 168.0))
+    candidates = grouped.select("a_actor", "b_actor")
+    ra = rhythm.select(a_actor=rhythm.actor, how=rhythm.how, ha=rhythm.h)
+    rb = rhythm.select(b_actor=rhythm.actor, how=rhythm.how, hb=rhythm.h)
+    overlap = candidates.join(ra, "a_actor").join(rb, ["b_actor", "how"])
+    expected = overlap.group_by(["a_actor", "b_actor"]).aggregate(
+        s=(overlap.ha * overlap.hb).sum().cast("float64"))
+    scored = grouped.join(expected, ["a_actor", "b_actor"]).cross_join(per_how)
+    e = ibis.greatest(scored.s / ibis.greatest(scored.b, 1.0), 1e-9)
+    scored = scored.mutate(e=e, z=(scored.c.cast("float64") - e) / e.sqrt())
     scored = scored.filter(scored.z >= params.min_z)
     size = params.bin_seconds
     stamps = scored.some_bins.map(lambda b: (b * size).as_timestamp("s").strftime("%Y-%m-%d %H:%M"))

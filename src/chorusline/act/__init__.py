@@ -1,0 +1,1 @@
+"""What an analyst does with campaigns: decisions, enforcement lists, the watchlist."""

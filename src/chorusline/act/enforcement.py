@@ -1,0 +1,36 @@
+"""The enforcement list: the accounts of confirmed campaigns to suspend, each with its campaign,
+the confidence (member score) and the reasons (the indicators and signals that tie it in)."""
+
+from __future__ import annotations
+
+import ibis
+
+from chorusline.act.decisions import confirmed_members
+from chorusline.campaigns.suspicion import INDICATORS
+from chorusline.graph.fuse import signal_evidence
+
+
+def enforcement_list(store) -> ibis.Table:
+    """platform, account_id, campaign_id, confidence, reasons (one line), decided_by."""
+    confirmed = confirmed_members(store)
+    m = store.table("campaign_members")
+    j = confirmed.join(m.drop("campaign_id"), "actor", how="left")
+    # strongest signals per account among its ties to fellow members
+    ev = signal_evidence(store.table("edges"))
+    ends = ev.select(actor=ev.a_actor, other=ev.b_actor, signal=ev.signal, evidence=ev.evidence).union(
+        ev.select(actor=ev.b_actor, other=ev.a_actor, signal=ev.signal, evidence=ev.evidence), distinct=False)
+    mates = confirmed.select(other=confirmed.actor, _c=confirmed.campaign_id)
+    ties = ends.join(confirmed, "actor").join(mates, "other")
+    ties = ties.filter(ties.campaign_id == ties._c)
+    per = ties.group_by(["actor", "signal"]).aggregate(n=ties.count(), e=ties.evidence.max())
+    per = per.filter(per.e >= 0.3)
+    label = per.signal.concat(" (", per.n.cast("string"), ")")
+    signals = per.group_by("actor").aggregate(signals=label.collect().sort())
+    j = j.left_join(signals, "actor").select(j, signals=signals.signals)
+    shown = [ibis.ifelse(j[n] >= 0.5, ibis.literal(n), ibis.null("string")) for n in INDICATORS]
+    indicators = ibis.array(shown).filter(lambda v: v.notnull())
+    reasons = ibis.literal("ties: ").concat(j.signals.join(", ").fill_null("–"), "; looks inauthentic: ",
+                                            indicators.join(", ").fill_null("–"))
+    return j.select(platform=j.actor.split(":")[0], account_id=j.actor.substr(j.actor.find(":") + 1),
+                    campaign_id=j.campaign_id, confidence=j.member_score.fill_null(0.0), reasons=reasons).order_by(
+        ["campaign_id", ibis.desc("confidence"), "platform", "account_id"])

@@ -1,0 +1,143 @@
+"""The watchlist: fingerprints of confirmed campaigns, and `match` ranking new accounts against it,
+so that an operation that comes back with fresh accounts after a suspension is caught in its first
+days.
+
+Fingerprints (``watchlist`` table: campaign_id, kind, key, weight), taken from the confirmed
+members' activity:
+- infrastructure — the IPs, /24 (/48) prefixes, hosting/VPN ASNs, client fingerprints, user agents,
+  payment fingerprints and e-mail domains their API accounts used (``signals.infrastructure``);
+- templates — the prompt skeletons they filled (``signals.prompt_template.skeleton``);
+- clock — the operator clock: office-clock UTC offsets of the members (``signals.circadian``);
+- style — the campaign's distinctive words (words its posts use far more than everyone's).
+Each key's weight is how rare it is among accounts outside the campaign, (log(N / (1 + n)) / log N)²:
+the operation's own rented subnet weighs nearly 1; a big cloud ASN, gmail.com or the default SDK
+string weighs little, so ordinary customers of them do not rise to the top.
+
+`match` computes the same keys for every account that is not a confirmed member, from activity up
+to ``until`` (what is known on the day of the check), and scores each: per kind the best matching
+key's weight (style: the share of the watchlisted words the account used, times their mean
+weight), summed over kinds. The ranking, with the matched keys, is the output."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pyarrow as pa
+
+from chorusline.act.decisions import confirmed_members
+from chorusline.signals.circadian import CircadianParams, circadian_features
+from chorusline.signals.infrastructure import account_keys
+from chorusline.signals.prompt_template import skeleton
+from chorusline.signals.topics import words
+
+STYLE_TERMS = 30
+CLOCK_MIN_EVENTS = 6  # a new account has few events in its first days; an office clock shows early
+
+
+def _until(table: ibis.Table, until: dt.datetime | None) -> ibis.Table:
+    return table if until is None else table.filter(table.ts < until)
+
+
+def all_keys(store, until: dt.datetime | None = None) -> ibis.Table:
+    """actor, kind, key for every account: infrastructure, templates and clock."""
+    tables = set(store.backend.list_tables())
+    calls = _until(store.table("llm_calls"), until)
+    posts = _until(store.table("posts"), until)
+    network = store.table("network_info") if "network_info" in tables else None
+    infra = account_keys(calls, store.table("accounts"), network).select("actor", "kind", "key")
+    prompts = calls.filter(calls.prompt.notnull())
+    templates = prompts.select(actor=prompts.platform.concat(":", prompts.account_id), kind=ibis.literal("template"),
+                               key=skeleton(prompts.prompt)).distinct()
+    clock = circadian_features(calls, posts, None, CircadianParams(min_events=CLOCK_MIN_EVENTS))
+    clock = ibis.memtable(clock) if clock.num_rows else None
+    parts = [infra, templates]
+    if clock is not None:
+        offset = clock.filter(clock.feature == "circadian:utc_offset").select("actor", offset=clock.value)
+        office = clock.filter((clock.feature == "circadian:office_clock") & (clock.value == 1.0)).select("actor")
+        office = office.join(offset, "actor")
+        parts.append(office.select("actor", kind=ibis.literal("clock"),
+                                   key=ibis.literal("office UTC").concat(office.offset.cast("int64").cast("string"))))
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.union(part, distinct=False)
+    return out
+
+
+def _rarity(keys: ibis.Table, members: ibis.Table) -> ibis.Table:
+    """kind, key, weight = log(N / (1 + n)) / log N over the accounts outside the campaigns."""
+    outside = keys.anti_join(members.select("actor"), "actor")
+    total = outside.actor.nunique().as_scalar().cast("float64")
+    n = outside.group_by(["kind", "key"]).aggregate(n=outside.actor.nunique())
+    rarity = ibis.greatest((total / (n.n + 1.0)).ln() / ibis.greatest(total, 2.0).ln(), 0.0)
+    # squared: a key a few outsiders share keeps most of its weight, one hundreds share loses it
+    return n.mutate(weight=rarity * rarity).select("kind", "key", "weight")
+
+
+def build_watchlist(store) -> ibis.Table:
+    """campaign_id, kind, key, weight for every confirmed campaign (see the module's docstring)."""
+    members = confirmed_members(store)
+    keys = all_keys(store)
+    mine = keys.join(members, "actor").select("campaign_id", "kind", "key").distinct()
+    rare = _rarity(keys, members)
+    listed = mine.join(rare, ["kind", "key"], how="left").select(mine, weight=rare.weight.fill_null(1.0))
+    # style: the words the campaign's posts use far more than everyone's
+    posts = store.table("posts")
+    authored = posts.filter((posts.kind != "repost") & posts.text.notnull())
+    authored = authored.mutate(actor=authored.platform.concat(":", authored.account_id))
+    w = words(authored.select("actor", "post_id", "text"), "text")
+    w = w.left_join(members, "actor").select(w, campaign_id=members.campaign_id)
+    n_all = w.post_id.nunique().as_scalar().cast("float64")
+    df_all = w.group_by("word").aggregate(df_all=w.post_id.nunique())
+    inside = w.filter(w.campaign_id.notnull())
+    n_in = inside.group_by("campaign_id").aggregate(n_in=inside.post_id.nunique())
+    df_in = inside.group_by(["campaign_id", "word"]).aggregate(df=inside.post_id.nunique())
+    s = df_in.join(df_all, "word").join(n_in, "campaign_id")
+    lift = ((s.df + 1.0) / (s.n_in + 2.0)).ln() - ((s.df_all + 1.0) / (n_all + 2.0)).ln()
+    s = s.filter(s.df >= 5).mutate(lift=lift, share_outside=(s.df_all - s.df).cast("float64") / n_all)
+    rank = ibis.row_number().over(group_by=s.campaign_id, order_by=[ibis.desc(s.lift), s.word])
+    s = s.mutate(_r=rank).filter(lambda t: t._r < STYLE_TERMS)
+    style = s.select("campaign_id", kind=ibis.literal("style"), key=s.word,
+                     weight=ibis.least(ibis.greatest(1.0 - s.share_outside * 20.0, 0.0), 1.0))
+    return listed.union(style, distinct=False)
+
+
+def save_watchlist(store) -> int:
+    watch = build_watchlist(store).to_pyarrow()
+    store.backend.create_table("watchlist", watch, overwrite=True)
+    return watch.num_rows
+
+
+def match_accounts(store, until: dt.datetime | None = None, top: int | None = None) -> pa.Table:
+    """actor, campaign_id, score, kinds (matched), evidence: accounts outside the confirmed
+    campaigns ranked by how well they match one campaign's fingerprints."""
+    if "watchlist" not in store.backend.list_tables():
+        raise LookupError("the store has no watchlist: confirm a campaign and run `chorusline watchlist` first")
+    watch = store.table("watchlist")
+    members = confirmed_members(store)
+    keys = all_keys(store, until).anti_join(members.select("actor"), "actor")
+    hit = keys.join(watch.filter(watch.kind != "style"), ["kind", "key"])
+    per_kind = hit.group_by(["actor", "campaign_id", "kind"]).aggregate(
+        part=hit.weight.max(), example=hit.key.max())
+    # style: the share of the campaign's words the account's posts used
+    posts = _until(store.table("posts"), until)
+    authored = posts.filter((posts.kind != "repost") & posts.text.notnull())
+    authored = authored.mutate(actor=authored.platform.concat(":", authored.account_id))
+    used = words(authored.select("actor", "text"), "text").distinct().anti_join(members.select("actor"), "actor")
+    style = watch.filter(watch.kind == "style")
+    listed = style.group_by("campaign_id").aggregate(n_terms=style.count(), mean_weight=style.weight.mean())
+    sh = used.join(style, used.word == style.key).group_by(["actor", "campaign_id"]).aggregate(
+        n=style.key.nunique(), example=style.key.max())
+    sh = sh.join(listed, "campaign_id")
+    sh = sh.select("actor", "campaign_id", kind=ibis.literal("style"),
+                   part=sh.n.cast("float64") / sh.n_terms.cast("float64") * sh.mean_weight, example="example")
+    parts = per_kind.union(sh, distinct=False)
+    label = parts.kind.concat("=", parts.example)
+    scored = parts.group_by(["actor", "campaign_id"]).aggregate(
+        score=parts.part.sum(), kinds=parts.kind.collect().sort(), evidence=label.collect().sort())
+    best = ibis.row_number().over(group_by=scored.actor, order_by=[ibis.desc(scored.score), scored.campaign_id])
+    scored = scored.mutate(_r=best).filter(lambda t: t._r == 0).drop("_r")
+    scored = scored.order_by([ibis.desc("score"), "actor"])
+    if top is not None:
+        scored = scored.limit(top)
+    return scored.to_pyarrow()
