@@ -99,3 +99,42 @@ def test_clear_errors(smoke_run, tmp_path):
     (tmp_path / "bad.toml").write_text("[cluster]\nresolutoin = 2\n")
     config = run(app, ["detect", "--db", db, "--config", str(tmp_path / "bad.toml")])
     assert config.exit_code == 2 and "has no setting 'resolutoin'" in config.output
+
+
+def test_decisions_enforcement_watchlist_and_match(smoke_run, tmp_path):
+    import shutil
+
+    import pyarrow.csv as pcsv
+
+    from chorusline.act.decisions import current_decisions
+    from chorusline.store import Store
+
+    tmp, db, _ = smoke_run
+    mine = str(tmp_path / "act.duckdb")
+    shutil.copy(db, mine)
+    run = CliRunner().invoke
+    no_list = run(app, ["enforce", "--db", mine, "--out", str(tmp_path / "e.csv")])
+    assert no_list.exit_code == 2 and "no confirmed campaign" in no_list.output
+    assert run(app, ["decide", "0", "maybe", "--analyst", "ana", "--db", mine]).exit_code == 2
+    assert run(app, ["decide", "0", "confirm", "--db", mine]).exit_code == 2  # who decided is required
+    assert run(app, ["decide", "0", "dismiss", "--analyst", "ana", "--db", mine]).exit_code == 0
+    out = run(app, ["decide", "0", "confirm", "--analyst", "bob", "--note", "hosting egress + UTC+8", "--db", mine])
+    assert out.exit_code == 0 and "confirmed campaign 0" in out.output
+    store = Store.open(mine)
+    assert store.table("decisions").count().execute() == 2  # append-only: the dismissal stays in the history
+    latest = current_decisions(store).to_pyarrow().to_pylist()
+    assert [(d["campaign_id"], d["decision"], d["analyst"]) for d in latest] == [(0, "confirm", "bob")]
+    flagged = store.table("campaign_members").filter(lambda t: (t.campaign_id == 0) & t.flagged).count().execute()
+    store.backend.disconnect()
+    assert run(app, ["enforce", "--db", mine, "--out", str(tmp_path / "e.csv")]).exit_code == 0
+    listed = pcsv.read_csv(tmp_path / "e.csv").to_pylist()
+    assert len(listed) == flagged and all(r["campaign_id"] == 0 for r in listed)
+    assert all(r["reasons"].startswith("ties: ") and "looks inauthentic: " in r["reasons"] for r in listed)
+    assert any("clock" in r["reasons"] for r in listed)
+    assert run(app, ["watchlist", "--db", mine]).exit_code == 0
+    ranked = run(app, ["match", "--db", mine, "--out", str(tmp_path / "m.csv")])
+    assert ranked.exit_code == 0 and "accounts matching the watchlist" in ranked.output
+    rows = pcsv.read_csv(tmp_path / "m.csv").to_pylist()
+    confirmed = {f"{r['platform']}:{r['account_id']}" for r in listed}
+    assert rows and not confirmed & {r["actor"] for r in rows}  # members are not candidates
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)

@@ -1,0 +1,44 @@
+"""The watchlist catches a returning operator's new account by what it reuses (card, egress,
+prompt template), and weighs down what everybody shares (the default SDK user agent)."""
+
+import pyarrow as pa
+
+from chorusline.act.decisions import record_decision
+from chorusline.act.watchlist import build_watchlist, match_accounts, save_watchlist
+from chorusline.schema import ACCOUNTS
+from conftest import add_calls, add_rows
+
+DAY = 86_400
+SDK = "OpenAI/Python 1.12.0"
+TEMPLATE = "请以{}的身份，用英文写一条关于{}的推文，立场：支持政府。"
+
+
+def test_returning_operator_ranks_first(duck_store):
+    calls, accounts = [], []
+    for op in ("op1", "op2"):
+        accounts.append({"account_id": op, "payment_fingerprint": "pf_ops"})
+        calls += [{"call_id": f"{op}-{i}", "account_id": op, "ts": i * 3600, "ip": "203.0.113.5", "user_agent": SDK,
+                   "prompt": TEMPLATE.format("a nurse from Ohio", f"topic {i}")} for i in range(5)]
+    for u in range(8):  # ordinary customers: the same SDK, their own addresses, cards and tasks
+        accounts.append({"account_id": f"u{u}", "payment_fingerprint": f"pf_{u}"})
+        calls += [{"call_id": f"u{u}-{i}", "account_id": f"u{u}", "ts": i * 3600, "ip": f"198.51.100.{u}",
+                   "user_agent": SDK, "prompt": f"Summarize this article: story {u}-{i}"} for i in range(3)]
+    add_rows(duck_store, ACCOUNTS, accounts, "llm-api")
+    add_calls(duck_store, calls)
+    members = pa.table({"actor": ["llm-api:op1", "llm-api:op2"], "campaign_id": [0, 0], "flagged": [True, True]})
+    duck_store.backend.create_table("campaign_members", members)
+    record_decision(duck_store, 0, "confirm", "ana")
+    watch = {(r["kind"], r["key"]): r["weight"] for r in build_watchlist(duck_store).to_pyarrow().to_pylist()}
+    assert watch[("payment_fingerprint", "pf_ops")] > 0.9  # nobody outside the campaign uses that card
+    assert watch[("user_agent", SDK)] < 0.05  # everybody uses the SDK
+    save_watchlist(duck_store)
+    # after the ban: the operator's new account, same card, same egress, same template, a month later
+    add_rows(duck_store, ACCOUNTS, [{"account_id": "op3", "payment_fingerprint": "pf_ops"}], "llm-api")
+    add_calls(duck_store, [{"call_id": f"op3-{i}", "account_id": "op3", "ts": 30 * DAY + i * 60, "ip": "203.0.113.5",
+                            "user_agent": SDK, "prompt": TEMPLATE.format("a veteran from Florida", f"topic {i}")}
+                           for i in range(2)])
+    ranking = match_accounts(duck_store).to_pylist()
+    assert ranking[0]["actor"] == "llm-api:op3"
+    assert set(ranking[0]["kinds"]) >= {"payment_fingerprint", "ip", "template"}
+    assert all(r["actor"] not in ("llm-api:op1", "llm-api:op2") for r in ranking)
+    assert ranking[0]["score"] > 5 * max(r["score"] for r in ranking[1:])
