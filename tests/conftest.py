@@ -114,3 +114,21 @@ def add_calls(store, records: list[dict]):
     from chorusline.schema import LLM_CALLS
 
     return add_rows(store, LLM_CALLS, records, "llm-api")
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """The smoke scenario simulated, loaded, enriched and detected once: (folder, db path, detect output)."""
+    from typer.testing import CliRunner
+
+    from chorusline.cli import app
+
+    tmp = tmp_path_factory.mktemp("smoke")
+    run = CliRunner().invoke
+    db = str(tmp / "s.duckdb")
+    assert run(app, ["simulate", "--scenario", "smoke", "--out", str(tmp / "sim")]).exit_code == 0
+    assert run(app, ["ingest", "--db", db, *map(str, sorted((tmp / "sim").glob("*.parquet")))]).exit_code == 0
+    assert run(app, ["enrich", "--db", db]).exit_code == 0
+    out = run(app, ["detect", "--db", db, "--signals-out", str(tmp / "signals")])
+    assert out.exit_code == 0, out.output
+    return tmp, db, out.output

@@ -51,19 +51,6 @@ def test_an_authentic_community_scores_low_and_an_operation_high():
     assert campaigns[1]["coordination"] == campaigns[0]["coordination"]  # equally tight; only one is fake
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("smoke")
-    run = CliRunner().invoke
-    db = str(tmp / "s.duckdb")
-    assert run(app, ["simulate", "--scenario", "smoke", "--out", str(tmp / "sim")]).exit_code == 0
-    assert run(app, ["ingest", "--db", db, *map(str, sorted((tmp / "sim").glob("*.parquet")))]).exit_code == 0
-    assert run(app, ["enrich", "--db", db]).exit_code == 0
-    out = run(app, ["detect", "--db", db, "--signals-out", str(tmp / "signals")])
-    assert out.exit_code == 0, out.output
-    return tmp, db, out.output
-
-
 def test_smoke_operation_is_found_with_its_evidence(smoke_run):
     tmp, db, output = smoke_run
     assert "campaign(s) above the threshold" in output

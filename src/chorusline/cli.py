@@ -421,6 +421,148 @@ def pa_join(column):
     return pc.binary_join(column, "; ")
 
 
+export_app = typer.Typer(no_args_is_help=True, help="Share findings: STIX 2.1, MISP, indicators, graph files, tables.")
+app.add_typer(export_app, name="export")
+CampaignOption = Annotated[list[int] | None, typer.Option("--campaign", help="campaign id (repeatable; default: all above the threshold)")]
+
+
+def _exporting(db: str, warehouse: Path | None, action) -> None:
+    """Run one export; a clear one-line error and exit 2 for what cannot be exported."""
+    from chorusline.export.stix import ExportError
+
+    store = _open_store(db, warehouse)
+    try:
+        message = action(store)
+    except ExportError as exc:
+        fail(str(exc))
+        raise typer.Exit(2) from None
+    console.print(message)
+
+
+@export_app.command("stix")
+def export_stix(
+    out: Annotated[Path, typer.Option(help="STIX 2.1 bundle (JSON)")] = Path("bundle.json"),
+    campaign: CampaignOption = None,
+    tlp: Annotated[str, typer.Option(help="clear, green, amber or red")] = "amber",
+    producer: Annotated[str, typer.Option(help="the producing organisation's name")] = "chorusline",
+    threat_actor: Annotated[str | None, typer.Option(help="assert attribution to this actor")] = None,
+    db: DbOption = DEFAULT_DB,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """STIX 2.1 bundle: identity, campaign, DISARM attack-patterns, indicators, sightings, report."""
+    from chorusline.export.stix import stix_bundle, write_stix
+
+    def action(store):
+        bundle = stix_bundle(store, campaign, producer, tlp, threat_actor)
+        write_stix(bundle, out)
+        return f"STIX 2.1 bundle: {len(bundle.objects):,} objects -> {out}"
+
+    _exporting(db, warehouse, action)
+
+
+@export_app.command("misp")
+def export_misp(
+    out: Annotated[Path, typer.Option(help="MISP event (JSON)")] = Path("event.json"),
+    campaign: CampaignOption = None,
+    tlp: Annotated[str, typer.Option(help="clear, green, amber or red")] = "amber",
+    db: DbOption = DEFAULT_DB,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """MISP event: indicator attributes, account objects, TLP and DISARM galaxy tags (v1.4 crosswalk)."""
+    from chorusline.export.misp import misp_event, write_misp
+
+    def action(store):
+        event = misp_event(store, campaign, tlp)
+        write_misp(event, out)
+        return f"MISP event: {len(event.attributes):,} attributes, {len(event.objects):,} objects -> {out}"
+
+    _exporting(db, warehouse, action)
+
+
+@export_app.command("indicators")
+def export_indicators(
+    out: Annotated[Path, typer.Option(help="CSV: indicator_type, indicator_value, comment, ds")] = Path("indicators.csv"),
+    campaign: CampaignOption = None,
+    db: DbOption = DEFAULT_DB,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Indicators CSV in the layout of platform threat-research releases."""
+    import pyarrow.csv as pcsv
+
+    from chorusline.export.indicators import indicator_table
+
+    def action(store):
+        table = indicator_table(store, campaign)
+        pcsv.write_csv(table, out)
+        return f"{table.num_rows:,} indicators -> {out}"
+
+    _exporting(db, warehouse, action)
+
+
+def _graph_export(fmt: str, out: Path, campaign, all_members: bool, db: str, warehouse) -> None:
+    from chorusline.export.graph_formats import member_graph, write_graph
+
+    def action(store):
+        g = member_graph(store, campaign, all_members)
+        write_graph(g, out, fmt)
+        return f"{fmt}: {g.number_of_nodes():,} accounts, {g.number_of_edges():,} ties -> {out}"
+
+    _exporting(db, warehouse, action)
+
+
+@export_app.command("gexf")
+def export_gexf(
+    out: Annotated[Path, typer.Option(help="GEXF file (Gephi)")] = Path("campaigns.gexf"),
+    campaign: CampaignOption = None,
+    all_members: Annotated[bool, typer.Option(help="include members that are not flagged")] = False,
+    db: DbOption = DEFAULT_DB,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """The campaigns' members and their fused ties as GEXF."""
+    _graph_export("gexf", out, campaign, all_members, db, warehouse)
+
+
+@export_app.command("graphml")
+def export_graphml(
+    out: Annotated[Path, typer.Option(help="GraphML file")] = Path("campaigns.graphml"),
+    campaign: CampaignOption = None,
+    all_members: Annotated[bool, typer.Option(help="include members that are not flagged")] = False,
+    db: DbOption = DEFAULT_DB,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """The campaigns' members and their fused ties as GraphML."""
+    _graph_export("graphml", out, campaign, all_members, db, warehouse)
+
+
+@export_app.command("tables")
+def export_tables(
+    out: Annotated[Path, typer.Option(help="folder for the tables")] = Path("tables"),
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+    db: DbOption = DEFAULT_DB,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """The edge, fused-edge, account-feature and campaign tables as Parquet or CSV."""
+    from chorusline.export.stix import ExportError
+
+    def action(store):
+        if fmt not in ("parquet", "csv"):
+            raise ExportError(f"unknown table format {fmt!r}: parquet or csv")
+        names = [n for n in ("edges", "fused_edges", "account_features", "campaigns", "campaign_members",
+                             "campaign_links") if n in store.backend.list_tables()]
+        if not names:
+            raise ExportError("the store has no signal or campaign tables: run `chorusline detect` first")
+        out.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            table = store.table(name)
+            if fmt == "csv":  # lists and nested values as JSON text so the CSV stays flat
+                table = table.mutate(**{c: table[c].cast("string") for c, t in table.schema().items()
+                                        if t.is_array() or t.is_struct()})
+            getattr(store.backend, f"to_{fmt}")(table, out / f"{name}.{fmt}")
+        return f"{', '.join(names)} -> {out}/"
+
+    _exporting(db, warehouse, action)
+
+
 @app.command()
 def formats() -> None:
     """List the input formats `ingest` reads."""

@@ -1,8 +1,10 @@
 """`make demo`: the product on the embedded default, in one command.
 
-So far: simulate the seed case (an LLM-assisted persona network inside an organic world, with ground
-truth), load it and the bundled samples of every input format into a DuckDB store under
-``demo-output/``, and print what is there. Detection, reports and exports join as they land.
+Simulate the seed case (an LLM-assisted persona network inside an organic world, with ground
+truth), load it into a DuckDB store under ``demo-output/``, enrich the network, detect (signals →
+fused graph → clusters → scored campaigns), print the ranked campaigns, the top campaign with its
+evidence, and the score against the truth. The bundled samples of every input format are loaded
+into a second store (``samples.duckdb``) to show the readers.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import ibis
 from rich.console import Console
 
 from chorusline.ingest import IngestOptions, adapter_for, ingest_files
@@ -43,20 +46,21 @@ def main() -> None:
     report = ingest_files(store, adapter_for("canonical"), sorted((OUT / "seed-case").glob("*.parquet")), IngestOptions())
     loaded = {t: c["inserted"] for t, c in report.totals().items()}
     console.print(f"[bold]{'canonical':<11}[/bold] seed-case -> {loaded}")
+    samples = Store.open(str(OUT / "samples.duckdb"))
     for fmt, paths in SAMPLES:
-        report = ingest_files(store, adapter_for(fmt), paths, IngestOptions())
+        report = ingest_files(samples, adapter_for(fmt), paths, IngestOptions())
         totals = {t: c["inserted"] for t, c in report.totals().items()}
-        console.print(f"[bold]{fmt:<11}[/bold] {len(paths)} sample file(s) -> {totals}")
+        console.print(f"[bold]{fmt:<11}[/bold] {len(paths)} sample file(s) -> {totals} (samples.duckdb)")
     console.print()
-    from chorusline.cli import status
+    from chorusline.cli import campaigns, detect, enrich, evaluate_run
 
-    status(db=str(db), warehouse=None)
-    truth = OUT / "seed-case" / "truth" / "accounts.parquet"
-    import duckdb
-
-    console.print(duckdb.sql(f"select campaign, role, count(*) accounts from '{truth}' where campaign is not null "
-                             "group by all order by all"))
-    console.print(f"store: {db}\nnext: `.venv/bin/chorusline status --db {db}`")
+    enrich(db=str(db), source=None, warehouse=None)
+    detect(db=str(db), config=None, signals_out=OUT / "signals", top=8, warehouse=None)
+    top = store.table("campaigns").order_by([ibis.desc("score")]).campaign_id.execute().iloc[0]
+    campaigns(db=str(db), campaign_id=int(top), as_json=False, warehouse=None)
+    evaluate_run(db=str(db), truth=OUT / "seed-case" / "truth", as_json=False, warehouse=None)
+    console.print(f"store: {db}\nnext: `.venv/bin/chorusline campaigns --db {db} --id {top}`, "
+                  f"`chorusline decide {top} confirm --analyst YOU --db {db}`, `chorusline enforce --db {db}`")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Exports: STIX 2.1, MISP, indicator CSV, graph files."""

@@ -1,0 +1,178 @@
+"""A STIX 2.1 bundle of detected campaigns, in the conventions of threat-intelligence sharing.
+
+Per campaign: a ``campaign`` (first/last seen, the evidence summary as description); the DISARM
+techniques it shows as ``attack-pattern`` objects that reuse DISARM's own STIX ids and
+``external_id``s (so partners' DISARM bundles deduplicate them) linked by ``uses``; indicators with
+STIX patterns for its shared infrastructure (IPs, /24 and /48 prefixes used by at least two of its
+API accounts) and for the domains and URLs its personas pushed (at least two members, mostly
+members), each ``indicates`` the campaign; ``user-account`` observables for its flagged accounts
+inside one ``observed-data`` (first/last observed, number of actions); a ``sighting`` per
+indicator with its count and time span; an optional ``threat-actor`` when the analyst asserts one
+(``attributed-to``); and a ``report`` tying it together. Everything is created by one producer
+``identity`` and carries a TLP marking (default TLP:AMBER)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+
+import ibis
+import stix2
+
+from chorusline.campaigns.disarm import techniques
+from chorusline.campaigns.explain import CampaignNotFound, _members, _split, explain
+
+TLP = {"clear": stix2.TLP_WHITE, "white": stix2.TLP_WHITE, "green": stix2.TLP_GREEN, "amber": stix2.TLP_AMBER,
+       "red": stix2.TLP_RED}
+DISARM_KILL_CHAIN = "mitre-attack"  # what DISARM's own STIX bundle uses for its tactics
+
+
+class ExportError(ValueError):
+    """Nothing to export (empty store, no campaign above the threshold) or a bad option."""
+
+
+def _pattern_for_ip(value: str) -> str:
+    kind = "ipv6-addr" if ":" in value else "ipv4-addr"
+    if "/" in value:
+        return f"[{kind}:value ISSUBSET '{value}']"
+    return f"[{kind}:value = '{value}']"
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def infrastructure_indicators(store, m: ibis.Table, min_accounts: int = 2) -> list[dict]:
+    """kind (ip | prefix), value, accounts, calls, first, last for the campaign's shared egress."""
+    calls = store.table("llm_calls")
+    api = _split(m.filter(m.platform == "llm-api")).select("account_id")
+    c = calls.join(api, "account_id").filter(calls.ip.notnull())
+    rows = []
+    ips = c.group_by("ip").aggregate(accounts=c.account_id.nunique(), calls=c.count(), first=c.ts.min(), last=c.ts.max())
+    for r in ips.filter(ips.accounts >= min_accounts).order_by([ibis.desc("accounts"), "ip"]).to_pyarrow().to_pylist():
+        rows.append({"kind": "ip", "value": r["ip"], **{k: r[k] for k in ("accounts", "calls", "first", "last")}})
+    if "network_info" in store.backend.list_tables():
+        n = store.table("network_info").select("ip", "prefix")
+        j = c.join(n, "ip")
+        pre = j.group_by("prefix").aggregate(accounts=j.account_id.nunique(), calls=j.count(), first=j.ts.min(),
+                                             last=j.ts.max())
+        for r in pre.filter(pre.accounts >= min_accounts).order_by([ibis.desc("accounts"), "prefix"]).to_pyarrow().to_pylist():
+            rows.append({"kind": "prefix", "value": r["prefix"], **{k: r[k] for k in ("accounts", "calls", "first", "last")}})
+    return rows
+
+
+def link_indicators(store, m: ibis.Table, min_accounts: int = 2, min_member_share: float = 0.5) -> list[dict]:
+    """kind (domain | url), value, accounts, posts, first, last: links the campaign pushed."""
+    posts = store.table("posts")
+    social = m.filter(m.platform != "llm-api").select("actor")
+    p = posts.mutate(actor=posts.platform.concat(":", posts.account_id)).filter(posts.urls.length() > 0)
+    p = p.mutate(url=p.urls.unnest())
+    p = p.mutate(domain=p.url.re_extract(r"^[a-z]+://([^/:?#]+)", 1).lower())
+    p = p.left_join(social.mutate(member=ibis.literal(True)), "actor").select(p, member=social.mutate(
+        member=ibis.literal(True)).member.fill_null(False))
+    rows = []
+    for kind in ("domain", "url"):
+        g = p.group_by(kind).aggregate(accounts=p.actor.nunique(where=p.member), posts=p.count(where=p.member),
+                                       all_posts=p.count(), first=p.ts.min(where=p.member), last=p.ts.max(where=p.member))
+        g = g.filter((g.accounts >= min_accounts) & (g.posts >= g.all_posts * min_member_share) & (g[kind] != ""))
+        for r in g.order_by([ibis.desc("accounts"), kind]).limit(200).to_pyarrow().to_pylist():
+            rows.append({"kind": kind, "value": r[kind], **{k: r[k] for k in ("accounts", "posts", "first", "last")}})
+    return rows
+
+
+def _pattern(row: dict) -> str:
+    if row["kind"] in ("ip", "prefix"):
+        return _pattern_for_ip(str(ipaddress.ip_network(row["value"], strict=False)) if row["kind"] == "prefix"
+                               else row["value"])
+    if row["kind"] == "domain":
+        return f"[domain-name:value = '{_quote(row['value'])}']"
+    return f"[url:value = '{_quote(row['value'])}']"
+
+
+def campaign_objects(store, campaign_id: int, producer, marking, threat_actor: str | None = None) -> list:
+    x = explain(store, campaign_id)
+    m = _members(store, campaign_id)
+    c = x["campaign"]
+    days = [d["day"] for d in x["timeline"]]
+    first = dt.datetime.fromisoformat(days[0]).replace(tzinfo=dt.UTC) if days else None
+    last = dt.datetime.fromisoformat(days[-1]).replace(tzinfo=dt.UTC) + dt.timedelta(days=1) if days else None
+    common = {"created_by_ref": producer.id, "object_marking_refs": [marking.id]}
+    summary = (f"{c['flagged']} accounts ({c['api_accounts']} LLM API accounts, {c['social_accounts']} social accounts), "
+               f"score {c['score']:.2f}. Tied by: " + ", ".join(f"{s['signal']} ({s['edges']} pairs)" for s in x["signals"][:6])
+               + ".")
+    if x["clock"]["operator_offset"] is not None:
+        summary += f" Operator clock UTC{x['clock']['operator_offset']:+.0f}."
+    campaign = stix2.Campaign(name=f"chorusline campaign {campaign_id}", description=summary, first_seen=first,
+                              last_seen=last, **common)
+    objects = [campaign]
+    known = techniques()
+    for d in x["disarm"]:
+        t = known[d["external_id"]]
+        pattern = stix2.AttackPattern(
+            id=t["stix_id"], name=t["name"], created=t["created"], modified=t["modified"],
+            external_references=[{"source_name": "DISARM", "external_id": t["external_id"], "url": t["url"]}],
+            kill_chain_phases=[{"kill_chain_name": t["kill_chain_name"] or DISARM_KILL_CHAIN, "phase_name": p}
+                               for p in t["tactics"]],
+            allow_custom=False)
+        objects += [pattern, stix2.Relationship(campaign, "uses", pattern, description=d["evidence"], **common)]
+    accounts = m.select("actor").to_pyarrow()["actor"].to_pylist()
+    observables = [stix2.UserAccount(user_id=a.split(":", 1)[1], account_type=a.split(":", 1)[0],
+                                     account_login=a.split(":", 1)[1]) for a in sorted(accounts)]
+    actions = sum(d["posts"] + d["calls"] for d in x["timeline"])
+    observed = stix2.ObservedData(first_observed=first, last_observed=last, number_observed=max(actions, 1),
+                                  object_refs=[o.id for o in observables], **common)
+    objects += observables + [observed]
+    for row in infrastructure_indicators(store, m) + link_indicators(store, m):
+        seen_first, seen_last = row["first"], row["last"]
+        indicator = stix2.Indicator(
+            name=f"{row['kind']} {row['value']} ({row['accounts']} accounts of campaign {campaign_id})",
+            description=f"Shared by {row['accounts']} accounts of chorusline campaign {campaign_id}.",
+            pattern=_pattern(row), pattern_type="stix", valid_from=seen_first, indicator_types=["malicious-activity"],
+            **common)
+        count = row.get("calls", row.get("posts", 1))
+        sighting = stix2.Sighting(sighting_of_ref=indicator.id, count=count, first_seen=seen_first,
+                                  last_seen=max(seen_last, seen_first + dt.timedelta(seconds=1)),
+                                  observed_data_refs=[observed.id], where_sighted_refs=[producer.id], **common)
+        objects += [indicator, stix2.Relationship(indicator, "indicates", campaign, **common), sighting]
+    if threat_actor:
+        actor = stix2.ThreatActor(name=threat_actor, threat_actor_types=["nation-state"], **common)
+        objects += [actor, stix2.Relationship(campaign, "attributed-to", actor, **common)]
+    return objects
+
+
+def stix_bundle(store, campaign_ids: list[int] | None = None, producer_name: str = "chorusline",
+                tlp: str = "amber", threat_actor: str | None = None) -> stix2.Bundle:
+    if tlp not in TLP:
+        raise ExportError(f"unknown TLP {tlp!r}; one of {', '.join(TLP)}")
+    tables = set(store.backend.list_tables())
+    if "campaigns" not in tables:
+        raise ExportError("the store has no campaigns: run `chorusline detect` first")
+    if campaign_ids is None:
+        camp = store.table("campaigns")
+        campaign_ids = camp.filter(camp.above_threshold).campaign_id.execute().tolist()
+        if not campaign_ids:
+            raise ExportError("no campaign above the threshold to export")
+    marking = TLP[tlp]
+    producer = stix2.Identity(name=producer_name, identity_class="organization",
+                              object_marking_refs=[marking.id])
+    objects = [producer, marking]
+    for cid in campaign_ids:
+        try:
+            objects += campaign_objects(store, int(cid), producer, marking, threat_actor)
+        except CampaignNotFound as exc:
+            raise ExportError(str(exc)) from None
+    refs = [o.id for o in objects if o.type not in ("marking-definition", "identity")]
+    report = stix2.Report(name=f"chorusline: {len(campaign_ids)} coordinated campaign(s)",
+                          report_types=["campaign", "threat-actor" if threat_actor else "attack-pattern"],
+                          published=dt.datetime.now(dt.UTC), object_refs=refs, created_by_ref=producer.id,
+                          object_marking_refs=[marking.id])
+    unique = {o.id: o for o in objects + [report]}  # one attack-pattern per technique across campaigns
+    return stix2.Bundle(objects=list(unique.values()), allow_custom=False)
+
+
+def write_stix(bundle: stix2.Bundle, path) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(bundle.serialize(pretty=True))
+
+
+__all__ = ["ExportError", "stix_bundle", "write_stix"]
