@@ -564,6 +564,19 @@ def export_tables(
 
 
 @app.command()
+def report(
+    out: Annotated[Path, typer.Option(help="the HTML report (one self-contained file)")] = Path("report.html"),
+    campaign: CampaignOption = None,
+    db: DbOption = DEFAULT_DB,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """The analyst's report: one HTML file with every campaign's evidence, charts and enforcement list."""
+    from chorusline.export.report import write_report
+
+    _exporting(db, warehouse, lambda store: f"report: {write_report(store, out, campaign)} campaign(s) -> {out}")
+
+
+@app.command()
 def formats() -> None:
     """List the input formats `ingest` reads."""
     from chorusline.ingest import ADAPTERS

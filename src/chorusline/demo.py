@@ -2,8 +2,9 @@
 
 Simulate the seed case (an LLM-assisted persona network inside an organic world, with ground
 truth), load it into a DuckDB store under ``demo-output/``, enrich the network, detect (signals →
-fused graph → clusters → scored campaigns), print the ranked campaigns, the top campaign with its
-evidence, and the score against the truth. The bundled samples of every input format are loaded
+fused graph → clusters → scored campaigns), print the ranked campaigns and the score against the
+truth, and write the HTML report and every export (STIX 2.1, MISP, indicators, GEXF, GraphML,
+tables) under ``demo-output/``. The bundled samples of every input format are loaded
 into a second store (``samples.duckdb``) to show the readers.
 """
 
@@ -52,15 +53,29 @@ def main() -> None:
         totals = {t: c["inserted"] for t, c in report.totals().items()}
         console.print(f"[bold]{fmt:<11}[/bold] {len(paths)} sample file(s) -> {totals} (samples.duckdb)")
     console.print()
-    from chorusline.cli import campaigns, detect, enrich, evaluate_run
+    from chorusline.cli import detect, enrich, evaluate_run, export_gexf, export_graphml, export_indicators, \
+        export_misp, export_stix, export_tables, report
 
     enrich(db=str(db), source=None, warehouse=None)
     detect(db=str(db), config=None, signals_out=OUT / "signals", top=8, warehouse=None)
-    top = store.table("campaigns").order_by([ibis.desc("score")]).campaign_id.execute().iloc[0]
-    campaigns(db=str(db), campaign_id=int(top), as_json=False, warehouse=None)
     evaluate_run(db=str(db), truth=OUT / "seed-case" / "truth", as_json=False, warehouse=None)
-    console.print(f"store: {db}\nnext: `.venv/bin/chorusline campaigns --db {db} --id {top}`, "
-                  f"`chorusline decide {top} confirm --analyst YOU --db {db}`, `chorusline enforce --db {db}`")
+    exports = OUT / "exports"
+    exports.mkdir()
+    report(out=OUT / "report.html", campaign=None, db=str(db), warehouse=None)
+    export_stix(out=exports / "bundle.stix.json", campaign=None, tlp="amber", producer="chorusline demo",
+                threat_actor=None, db=str(db), warehouse=None)
+    export_misp(out=exports / "event.misp.json", campaign=None, tlp="amber", db=str(db), warehouse=None)
+    export_indicators(out=exports / "indicators.csv", campaign=None, db=str(db), warehouse=None)
+    export_gexf(out=exports / "campaigns.gexf", campaign=None, all_members=False, db=str(db), warehouse=None)
+    export_graphml(out=exports / "campaigns.graphml", campaign=None, all_members=False, db=str(db), warehouse=None)
+    export_tables(out=exports / "tables", fmt="parquet", db=str(db), warehouse=None)
+    top = int(store.table("campaigns").order_by([ibis.desc("score")]).campaign_id.execute().iloc[0])
+    console.rule("where to look")
+    console.print(f"report (open in a browser): {OUT / 'report.html'}\n"
+                  f"exports (STIX 2.1, MISP, indicators CSV, GEXF, GraphML, tables): {exports}\n"
+                  f"the top campaign's evidence: .venv/bin/chorusline campaigns --db {db} --id {top}\n"
+                  f"act on it: .venv/bin/chorusline decide {top} confirm --analyst YOU --db {db}; "
+                  f".venv/bin/chorusline enforce --db {db}")
 
 
 if __name__ == "__main__":
