@@ -16,7 +16,10 @@ string weighs little, so ordinary customers of them do not rise to the top.
 `match` computes the same keys for every account that is not a confirmed member, from activity up
 to ``until`` (what is known on the day of the check), and scores each: per kind the best matching
 key's weight (style: the share of the watchlisted words the account used, times their mean
-weight), summed over kinds. The ranking, with the matched keys, is the output."""
+weight), summed over kinds. A persona that posts the output of a matching API account
+(``signals.provenance``) adds half of that account's score (kind ``provenance``): that is how an
+operation's new personas are caught before they show a clock or a style of their own. The
+ranking, with the matched keys, is the output."""
 
 from __future__ import annotations
 
@@ -26,9 +29,11 @@ import ibis
 import pyarrow as pa
 
 from chorusline.act.decisions import confirmed_members
+from chorusline.engine import reused
 from chorusline.signals.circadian import CircadianParams, circadian_features
 from chorusline.signals.infrastructure import account_keys
 from chorusline.signals.prompt_template import skeleton
+from chorusline.signals.provenance import provenance_links
 from chorusline.signals.topics import words
 
 STYLE_TERMS = 30
@@ -108,6 +113,25 @@ def save_watchlist(store) -> int:
     return watch.num_rows
 
 
+def _linked_personas(store, parts: ibis.Table, members: ibis.Table, until: dt.datetime | None) -> ibis.Table:
+    """A persona posting the output of a matching API account inherits half of that account's score
+    (kind ``provenance``): a returning operation's new personas show little of their own in their
+    first days, but they post what its new API accounts write."""
+    api = parts.filter(parts.actor.startswith("llm-api:")).group_by(["actor", "campaign_id"]).aggregate(
+        api_score=parts.part.sum())
+    calls = _until(store.table("llm_calls"), until)
+    calls = calls.mutate(actor=calls.platform.concat(":", calls.account_id)).semi_join(api, "actor").drop("actor")
+    posts = _until(store.table("posts"), until)
+    posts = posts.mutate(actor=posts.platform.concat(":", posts.account_id)).anti_join(
+        members.select("actor"), "actor").drop("actor")
+    links = provenance_links(calls, posts).select("api_actor", "persona_actor").distinct()
+    j = links.join(api, links.api_actor == api.actor)
+    return j.group_by(["persona_actor", "campaign_id"]).aggregate(
+        part=(j.api_score * 0.5).max(), example=j.api_actor.max()).select(
+        actor="persona_actor", campaign_id="campaign_id", kind=ibis.literal("provenance"), part="part",
+        example="example")
+
+
 def match_accounts(store, until: dt.datetime | None = None, top: int | None = None) -> pa.Table:
     """actor, campaign_id, score, kinds (matched), evidence: accounts outside the confirmed
     campaigns ranked by how well they match one campaign's fingerprints."""
@@ -131,7 +155,8 @@ def match_accounts(store, until: dt.datetime | None = None, top: int | None = No
     sh = sh.join(listed, "campaign_id")
     sh = sh.select("actor", "campaign_id", kind=ibis.literal("style"),
                    part=sh.n.cast("float64") / sh.n_terms.cast("float64") * sh.mean_weight, example="example")
-    parts = per_kind.union(sh, distinct=False)
+    parts = reused(per_kind.union(sh, distinct=False))
+    parts = parts.union(_linked_personas(store, parts, members, until), distinct=False)
     label = parts.kind.concat("=", parts.example)
     scored = parts.group_by(["actor", "campaign_id"]).aggregate(
         score=parts.part.sum(), kinds=parts.kind.collect().sort(), evidence=label.collect().sort())
