@@ -10,10 +10,13 @@ export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 
 setup: $(STAMP)
 
-# System packages the project needs: Java 17 for PySpark (present on this machine kind; installed if not).
+# System packages the project needs: Java 17 for PySpark, Debian's Chromium for the report's browser
+# tests (installed if missing; never Playwright's own browser download).
 system:
 	@command -v java >/dev/null 2>&1 || { echo "installing Java 17 for PySpark"; \
 	  apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+	@test -x /usr/bin/chromium || { echo "installing Debian chromium for the browser tests"; \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 $(STAMP): requirements.txt pyproject.toml | system
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }

@@ -73,7 +73,8 @@ def detect(store, config: DetectConfig = DetectConfig(), signals_dir: Path | Non
     scored = score_members(store.table("clusters"), store.table("account_features"), config.score)
     backend.create_table("campaign_members", scored, overwrite=True)
     backend.create_table("campaigns", campaign_table(store.table("campaign_members"), config.score), overwrite=True)
-    links = campaign_links(store.table("edges"), store.table("campaign_members"), config.links)
+    links = campaign_links(store.table("llm_calls"), store.table("posts"), store.table("campaign_members"),
+                           config.links)
     backend.create_table("campaign_links", links, overwrite=True)
     return store.table("campaigns").order_by([ibis.desc("score"), "campaign_id"])
 

@@ -31,7 +31,8 @@ def _rows(expr: ibis.Table, limit: int | None = None) -> list[dict]:
     return expr.to_pyarrow().to_pylist()
 
 
-def _members(store, campaign_id: int) -> ibis.Table:
+def flagged_members(store, campaign_id: int) -> ibis.Table:
+    """The campaign's flagged rows of ``campaign_members``; CampaignNotFound when there are none."""
     if "campaign_members" not in store.backend.list_tables():
         raise CampaignNotFound("the store has no campaigns: run `chorusline detect` first")
     m = store.table("campaign_members")
@@ -42,7 +43,8 @@ def _members(store, campaign_id: int) -> ibis.Table:
     return m
 
 
-def _split(actor_table: ibis.Table, column: str = "actor") -> ibis.Table:
+def with_account_columns(actor_table: ibis.Table, column: str = "actor") -> ibis.Table:
+    """The table with ``platform`` and ``account_id`` split out of its ``platform:account_id`` column."""
     return actor_table.mutate(platform=actor_table[column].split(":")[0],
                               account_id=actor_table[column].substr(actor_table[column].find(":") + 1))
 
@@ -71,7 +73,7 @@ def signal_summary(store, m: ibis.Table) -> list[dict]:
 
 def infrastructure(store, m: ibis.Table, limit: int = 10) -> dict:
     calls = store.table("llm_calls")
-    api = _split(m.filter(m.platform == "llm-api"))
+    api = with_account_columns(m.filter(m.platform == "llm-api"))
     c = calls.join(api.select("account_id"), "account_id").select("ip", "account_id")
     out = {"calls": int(c.count().execute()), "distinct_ips": int(c.ip.nunique().execute())}
     if "network_info" not in store.backend.list_tables():
@@ -109,7 +111,7 @@ def clocks(store, m: ibis.Table) -> dict:
 
 def templates(store, m: ibis.Table, limit: int = 3, variants: int = 3) -> list[dict]:
     calls = store.table("llm_calls")
-    api = _split(m.filter(m.platform == "llm-api"))
+    api = with_account_columns(m.filter(m.platform == "llm-api"))
     c = calls.join(api.select("account_id"), "account_id").filter(calls.prompt.notnull())
     c = c.mutate(skeleton=skeleton(c.prompt))
     top = c.group_by("skeleton").aggregate(calls=c.count(), accounts=c.account_id.nunique(),
@@ -149,7 +151,7 @@ def pivots(store, m: ibis.Table) -> dict:
 
 def narratives(store, m: ibis.Table, terms: int = 15, texts: int = 5) -> dict:
     posts = store.table("posts")
-    social = _split(m.filter(m.platform != "llm-api"))
+    social = with_account_columns(m.filter(m.platform != "llm-api"))
     authored = posts.filter((posts.kind != "repost") & posts.text.notnull())
     mine = authored.join(social.select("platform", "account_id"), ["platform", "account_id"])
     # distinctive terms: how much more often the campaign uses a word than everyone does (log-odds)
@@ -170,7 +172,7 @@ def timeline(store, m: ibis.Table) -> list[dict]:
     parts = []
     for name, kind in (("posts", "posts"), ("llm_calls", "calls")):
         t = store.table(name)
-        acct = _split(m).select("platform", "account_id")
+        acct = with_account_columns(m).select("platform", "account_id")
         j = t.join(acct, ["platform", "account_id"])
         parts.append(j.group_by(day=j.ts.date()).aggregate(n=j.count()).mutate(kind=ibis.literal(kind)))
     u = parts[0].union(parts[1])
@@ -187,7 +189,7 @@ def traits(store, m: ibis.Table) -> dict:
     fast = f.filter(f.feature == "news_response:fast_share").value.mean().execute()
     burst = f.filter(f.feature == "creation_burst:burst_ratio").value.median().execute()
     calls = store.table("llm_calls")
-    api = _split(m.filter(m.platform == "llm-api")).select("account_id")
+    api = with_account_columns(m.filter(m.platform == "llm-api")).select("account_id")
     images = calls.join(api, "account_id").filter(lambda t: t.operation == "image").count().execute()
     return {"news_fast_share": None if fast is None or fast != fast else float(fast),
             "creation_burst_ratio": None if burst is None or burst != burst else float(burst),
@@ -195,7 +197,7 @@ def traits(store, m: ibis.Table) -> dict:
 
 
 def explain(store, campaign_id: int) -> dict:
-    m = _members(store, campaign_id)
+    m = flagged_members(store, campaign_id)
     camp = _rows(store.table("campaigns").filter(lambda t: t.campaign_id == campaign_id))[0]
     top_members = _rows(m.order_by([ibis.desc("member_score"), "actor"]).select("actor", "member_score", "suspicion"), 10)
     out = {"campaign": camp, "top_members": top_members, "signals": signal_summary(store, m),

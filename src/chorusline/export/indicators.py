@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from chorusline.campaigns.explain import CampaignNotFound, _members
+from chorusline.campaigns.explain import CampaignNotFound, flagged_members
 from chorusline.export.stix import ExportError, infrastructure_indicators, link_indicators
 
 TYPES = {"ip": "ip_address", "prefix": "ip_range", "domain": "domain", "url": "url"}
@@ -22,7 +22,7 @@ def indicator_table(store, campaign_ids: list[int] | None = None) -> pa.Table:
     rows = []
     for cid in campaign_ids:
         try:
-            m = _members(store, int(cid))
+            m = flagged_members(store, int(cid))
         except CampaignNotFound as exc:
             raise ExportError(str(exc)) from None
         accounts = m.select("actor").to_pyarrow()["actor"].to_pylist()

@@ -18,7 +18,7 @@ from importlib.resources import files
 
 from pymisp import MISPEvent, MISPObject
 
-from chorusline.campaigns.explain import CampaignNotFound, _members, explain
+from chorusline.campaigns.explain import CampaignNotFound, flagged_members, explain
 from chorusline.export.stix import ExportError, infrastructure_indicators, link_indicators
 
 V1_6_TO_V1_4 = {"T0097.101": "T0097", "T0144.002": "T0097", "T0150.001": "T0090", "T0154.001": None}
@@ -57,7 +57,7 @@ def misp_event(store, campaign_ids: list[int] | None = None, tlp: str = "amber")
     for cid in campaign_ids:
         try:
             x = explain(store, int(cid))
-            m = _members(store, int(cid))
+            m = flagged_members(store, int(cid))
         except CampaignNotFound as exc:
             raise ExportError(str(exc)) from None
         for d in x["disarm"]:

@@ -18,7 +18,7 @@ import ibis
 import numpy as np
 import plotly.graph_objects as go
 
-from chorusline.campaigns.explain import _members, _split, explain
+from chorusline.campaigns.explain import flagged_members, with_account_columns, explain
 from chorusline.export.stix import ExportError
 from chorusline.signals.circadian import CircadianParams, _templates
 
@@ -87,7 +87,7 @@ def _clock_matrices(store, m: ibis.Table, x: dict) -> tuple[np.ndarray, np.ndarr
     counts = np.zeros((7, 24))
     for name in ("posts", "llm_calls"):
         t = store.table(name)
-        j = t.join(_split(m).select("platform", "account_id"), ["platform", "account_id"])
+        j = t.join(with_account_columns(m).select("platform", "account_id"), ["platform", "account_id"])
         g = j.group_by(dow=j.ts.day_of_week.index(), hour=j.ts.hour()).aggregate(n=j.count())
         for r in g.to_pyarrow().to_pylist():
             counts[r["dow"], r["hour"]] += r["n"]
@@ -218,7 +218,7 @@ def _enforcement(store, cid: int, m: ibis.Table) -> str:
 
 def _campaign(store, cid: int, figs: _Figures) -> str:
     x = explain(store, cid)
-    m = _members(store, cid)
+    m = flagged_members(store, cid)
     c = x["campaign"]
     parts = [f"<h2>Campaign {cid} — score {c['score']:.2f}</h2><p>{c['flagged']:,} flagged accounts "
              f"({c['api_accounts']} API accounts, {c['social_accounts']} social accounts); coordination "

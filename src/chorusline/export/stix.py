@@ -20,7 +20,7 @@ import ibis
 import stix2
 
 from chorusline.campaigns.disarm import techniques
-from chorusline.campaigns.explain import CampaignNotFound, _members, _split, explain
+from chorusline.campaigns.explain import CampaignNotFound, flagged_members, with_account_columns, explain
 
 TLP = {"clear": stix2.TLP_WHITE, "white": stix2.TLP_WHITE, "green": stix2.TLP_GREEN, "amber": stix2.TLP_AMBER,
        "red": stix2.TLP_RED}
@@ -45,7 +45,7 @@ def _quote(value: str) -> str:
 def infrastructure_indicators(store, m: ibis.Table, min_accounts: int = 2) -> list[dict]:
     """kind (ip | prefix), value, accounts, calls, first, last for the campaign's shared egress."""
     calls = store.table("llm_calls")
-    api = _split(m.filter(m.platform == "llm-api")).select("account_id")
+    api = with_account_columns(m.filter(m.platform == "llm-api")).select("account_id")
     c = calls.join(api, "account_id").filter(calls.ip.notnull())
     rows = []
     ips = c.group_by("ip").aggregate(accounts=c.account_id.nunique(), calls=c.count(), first=c.ts.min(), last=c.ts.max())
@@ -91,7 +91,7 @@ def _pattern(row: dict) -> str:
 
 def campaign_objects(store, campaign_id: int, producer, marking, threat_actor: str | None = None) -> list:
     x = explain(store, campaign_id)
-    m = _members(store, campaign_id)
+    m = flagged_members(store, campaign_id)
     c = x["campaign"]
     days = [d["day"] for d in x["timeline"]]
     first = dt.datetime.fromisoformat(days[0]).replace(tzinfo=dt.UTC) if days else None
