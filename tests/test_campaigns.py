@@ -3,7 +3,6 @@ the smoke scenario — the operation found with its evidence, the eval JSON, cle
 
 import json
 
-import ibis
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -23,22 +22,25 @@ def test_metrics_by_hand():
     assert precision_at_recall([0.9, 0.8, 0.7, 0.6], [1, 0, 1, 0], 0.5) == 1.0
 
 
-def _features(rows):
-    return ibis.memtable(pa.table({"actor": [r[0] for r in rows], "feature": [r[1] for r in rows],
-                                   "value": [float(r[2]) for r in rows], "evidence": ["[]"] * len(rows)}))
+def _features(store, rows):
+    table = pa.table({"actor": [r[0] for r in rows], "feature": [r[1] for r in rows],
+                      "value": [float(r[2]) for r in rows], "evidence": ["[]"] * len(rows)})
+    store.backend.create_table("account_features", table, overwrite=True)
+    return store.table("account_features")
 
 
-def test_an_authentic_community_scores_low_and_an_operation_high():
-    members = ibis.memtable(pa.table({"actor": ["x:f1", "x:f2", "x:f3", "x:p1", "x:p2", "x:p3"],
-                                      "cluster": [1, 1, 1, 0, 0, 0], "degree": [2] * 6,
-                                      "strength": [6.0] * 6}))
+def test_an_authentic_community_scores_low_and_an_operation_high(any_store):
+    any_store.backend.create_table("clusters", pa.table({
+        "actor": ["x:f1", "x:f2", "x:f3", "x:p1", "x:p2", "x:p3"], "cluster": pa.array([1, 1, 1, 0, 0, 0], pa.int64()),
+        "degree": pa.array([2] * 6, pa.int64()), "strength": [6.0] * 6}), overwrite=True)
+    members = any_store.table("clusters")
     fans = [(f"x:f{i}", f, v) for i in (1, 2, 3) for f, v in
             (("circadian:office_clock", 0), ("creation_burst:burst_ratio", 1.5), ("lifecycle:pivot_gain", 0.1))]
     personas = [(f"x:p{i}", f, v) for i in (1, 2, 3) for f, v in
                 (("circadian:office_clock", 1), ("circadian:offset_conflict", 9), ("creation_burst:burst_ratio", 5),
                  ("lifecycle:pivot_gain", 0.9), ("language_mismatch:post_claimed", 0.0))]
     personas.append(("x:p3", "news_response:fast_share", 1.0))
-    scored = score_members(members, _features(fans + personas))
+    scored = score_members(members, _features(any_store, fans + personas))
     got = {r["actor"]: r for r in scored.to_pyarrow().to_pylist()}
     assert got["x:p1"]["clock"] == 1.0 and got["x:p1"]["creation"] == pytest.approx(np.log10(5))
     assert got["x:p1"]["pivot"] == pytest.approx(0.7 / 0.8) and got["x:f1"]["pivot"] == 0.0

@@ -4,7 +4,7 @@ simulator's layout, so `detect` and `eval` run on them unchanged.
 - ``ira_vs_organic``: IRA #GOPDebate tweets (every author is an IRA account: campaign "ira") and
   organic #GOPDebate tweets (CrowdFlower's set: campaign null). Retweets keep no ids in either file;
   a retweet's target is the retweeted text (normalised), so IRA and organic retweets of one tweet
-  share an object. Times are minutes (IRA) and minutes (CrowdFlower).
+  share an object. Both files give times to the minute.
 - ``ira_trolls``: the English-language IRA troll tweets of Sept–Nov 2016, every author a troll;
   the truth's campaign is the hand-coded ``account_category`` (RightTroll, LeftTroll, NewsFeed, …),
   which asks how the trolls group, not whether they are found.
