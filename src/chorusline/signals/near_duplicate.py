@@ -109,7 +109,9 @@ def near_duplicate_pairs(texts: ibis.Table, params: NearDuplicateParams = NearDu
     cand = joined.select(doc_id=older.doc_id, doc_id_y=newer.doc_id, _dt=newer.ts - older.ts)
     if params.time_window is not None:
         cand = cand.filter(cand._dt <= params.time_window)
-    cand = cand.select("doc_id", "doc_id_y").distinct()
+    # cached: with the candidates' true (small) size known, DuckDB joins them to the texts first
+    # instead of joining texts to texts under the actor inequality (a nested loop, minutes)
+    cand = reused(cand.select("doc_id", "doc_id_y").distinct())
     left = docs.select(doc_id=docs.doc_id, actor=docs.actor, ts=docs.ts, _sh=docs.sh)
     right = docs.select(doc_id_y=docs.doc_id, actor_y=docs.actor, ts_y=docs.ts, _sh_y=docs.sh)
     pairs = cand.join(left, "doc_id").join(right, "doc_id_y")
