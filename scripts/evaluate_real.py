@@ -39,6 +39,9 @@ def load(tables: dict, folder: Path) -> Store:
             paths.append(path)
     store = Store.open(":memory:")
     ingest_files(store, adapter_for("canonical"), paths, IngestOptions())
+    aside = store.table("quarantine").count().execute()
+    if aside:  # rows of the set that could not be used (unparsable times, …): said, not hidden
+        print(f"({aside:,} row(s) quarantined while loading; `chorusline quarantine` lists them)")
     return store
 
 

@@ -57,11 +57,14 @@ def test_smoke_operation_is_found_with_its_evidence(smoke_run):
     tmp, db, output = smoke_run
     assert "campaign(s) above the threshold" in output
     run = CliRunner().invoke
+    listed = run(app, ["campaigns", "--db", db]).output
+    assert "* campaign   0" in listed  # the largest cluster is the operation, and it is reported
     got = json.loads(run(app, ["eval", "--db", db, "--truth", str(tmp / "sim" / "truth"), "--json"]).output)
     for key in ("account_precision", "account_recall", "account_f1", "account_auc", "campaign_ari",
                 "link_precision", "link_recall", "link_f1"):
         assert key in got
     assert got["account_precision"] >= 0.95 and got["account_recall"] >= 0.8 and got["campaign_ari"] >= 0.8
+    assert got["benign_campaigns_reported"] == 0 and got["benign_flagged_share"] <= 0.01
     x = json.loads(run(app, ["campaigns", "--db", db, "--id", "0", "--json"]).output)
     assert x["clock"]["operator_offset"] == 8  # Asia/Shanghai
     assert x["clock"]["mean_offset_conflict_hours"] >= 5
@@ -83,6 +86,8 @@ def test_clear_errors(smoke_run, tmp_path):
     assert bad.exit_code == 2 and "no campaign 999" in bad.output and "Traceback" not in bad.output
     empty = run(app, ["campaigns", "--db", str(tmp_path / "empty.duckdb")])
     assert empty.exit_code == 2 and "run `chorusline detect` first" in empty.output
+    nothing = run(app, ["detect", "--db", str(tmp_path / "empty2.duckdb"), "--signals-out", str(tmp_path / "s")])
+    assert nothing.exit_code == 2 and "no posts and no API calls" in nothing.output
     missing = run(app, ["eval", "--db", db, "--truth", str(tmp_path)])
     assert missing.exit_code == 2 and "accounts.parquet" in missing.output
     (tmp_path / "bad.toml").write_text("[cluster]\nresolutoin = 2\n")

@@ -190,3 +190,11 @@ def test_pair_order_fallback_gives_the_same_network(monkeypatch):
     windowed = frame(coordinated_edges(groups).drop("object_ids")).sort_values(["from", "to"]).reset_index(drop=True)
     assert len(packed) > 50
     pd.testing.assert_frame_equal(packed, windowed)
+
+
+def test_nothing_shared_gives_no_edges_in_the_contract(duck_store):
+    from chorusline.schema import EDGES
+    from chorusline.signals.shares import shares_view
+
+    edges = coshare_edges(shares_view(duck_store.table("posts")), CoshareParams(10, 2))
+    assert edges.schema() == EDGES and edges.count().execute() == 0

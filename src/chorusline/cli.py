@@ -237,7 +237,7 @@ def detect(
     warehouse: WarehouseOption = None,
 ) -> None:
     """Signals -> fused graph -> clusters -> scored campaigns; prints the ranked campaigns."""
-    from chorusline.campaigns.detect import ConfigError, detect as run_detection, load_config
+    from chorusline.campaigns.detect import ConfigError, NothingToDetect, detect as run_detection, load_config
 
     try:
         settings = load_config(config)
@@ -245,7 +245,11 @@ def detect(
         fail(str(exc))
         raise typer.Exit(2) from None
     store = _open_store(db, warehouse)
-    campaigns = run_detection(store, settings, signals_out).to_pyarrow().to_pylist()
+    try:
+        campaigns = run_detection(store, settings, signals_out).to_pyarrow().to_pylist()
+    except NothingToDetect as exc:
+        fail(str(exc))
+        raise typer.Exit(2) from None
     above = [c for c in campaigns if c["above_threshold"]]
     table = Table(title=f"{len(above)} campaign(s) above the threshold ({len(campaigns)} clusters)")
     for col, justify in (("id", "right"), ("score", "right"), ("members", "right"), ("flagged", "right"),
@@ -428,7 +432,7 @@ CampaignOption = Annotated[list[int] | None, typer.Option("--campaign", help="ca
 
 def _exporting(db: str, warehouse: Path | None, action) -> None:
     """Run one export; a clear one-line error and exit 2 for what cannot be exported."""
-    from chorusline.export.stix import ExportError
+    from chorusline.export.shared import ExportError
 
     store = _open_store(db, warehouse)
     try:
@@ -542,23 +546,10 @@ def export_tables(
     warehouse: WarehouseOption = None,
 ) -> None:
     """The edge, fused-edge, account-feature and campaign tables as Parquet or CSV."""
-    from chorusline.export.stix import ExportError
+    from chorusline.export.tables import write_tables
 
     def action(store):
-        if fmt not in ("parquet", "csv"):
-            raise ExportError(f"unknown table format {fmt!r}: parquet or csv")
-        names = [n for n in ("edges", "fused_edges", "account_features", "campaigns", "campaign_members",
-                             "campaign_links") if n in store.backend.list_tables()]
-        if not names:
-            raise ExportError("the store has no signal or campaign tables: run `chorusline detect` first")
-        out.mkdir(parents=True, exist_ok=True)
-        for name in names:
-            table = store.table(name)
-            if fmt == "csv":  # lists and nested values as JSON text so the CSV stays flat
-                table = table.mutate(**{c: table[c].cast("string") for c, t in table.schema().items()
-                                        if t.is_array() or t.is_struct()})
-            getattr(store.backend, f"to_{fmt}")(table, out / f"{name}.{fmt}")
-        return f"{', '.join(names)} -> {out}/"
+        return f"{', '.join(write_tables(store, out, fmt))} -> {out}/"
 
     _exporting(db, warehouse, action)
 

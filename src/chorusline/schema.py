@@ -178,3 +178,8 @@ TIME_COLUMN = {"accounts": "created_at", "llm_calls": "ts", "posts": "ts", "news
 def actor(platform: str, account_id: str) -> str:
     """The single-key form of an actor used by derived tables."""
     return f"{platform}:{account_id}"
+
+
+# The signal contract (ARCHITECTURE §4): every edge signal returns these columns.
+EDGES = ibis.schema({"a_actor": STR, "b_actor": STR, "signal": STR, "weight": FLOAT, "n_events": INT,
+                     "first_ts": TS, "last_ts": TS, "evidence": STR})

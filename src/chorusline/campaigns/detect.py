@@ -18,6 +18,10 @@ from chorusline.graph.cluster import ClusterParams, cluster_members
 from chorusline.graph.fuse import FuseParams, fuse
 
 
+class NothingToDetect(ValueError):
+    """The store holds no posts and no API calls."""
+
+
 class ConfigError(ValueError):
     """The config file names a section or key that does not exist, or a value of the wrong type."""
 
@@ -64,6 +68,8 @@ def detect(store, config: DetectConfig = DetectConfig(), signals_dir: Path | Non
     """Run every stage on the store and return the ``campaigns`` table (ranked by score)."""
     from chorusline.signals.run import run_signals
 
+    if all(store.table(name).count().execute() == 0 for name in ("posts", "llm_calls")):
+        raise NothingToDetect("the store has no posts and no API calls: load some with `chorusline ingest` first")
     if signals_dir is not None:
         run_signals(store, signals_dir)
     backend = store.backend
@@ -79,4 +85,4 @@ def detect(store, config: DetectConfig = DetectConfig(), signals_dir: Path | Non
     return store.table("campaigns").order_by([ibis.desc("score"), "campaign_id"])
 
 
-__all__ = ["ConfigError", "DetectConfig", "SuspicionParams", "detect", "load_config"]
+__all__ = ["ConfigError", "DetectConfig", "NothingToDetect", "SuspicionParams", "detect", "load_config"]

@@ -10,7 +10,9 @@ layout (``eval/real.py``).
   cluster); the best precision at recall 0.9.
 - Campaigns: adjusted Rand index of the detected campaign of each account (flagged accounts) against
   its true campaign, over all accounts of the truth, the benign and unflagged all in one "none" group.
-- Links: API account ↔ persona pairs of ``campaign_links`` against the truth's campaign links."""
+- Links: API account ↔ persona pairs of ``campaign_links`` against the truth's campaign links.
+- False alarms: the share of benign accounts flagged, and the campaigns above the reporting
+  threshold whose members are mostly benign."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from chorusline.campaigns.score import ScoreParams
 from chorusline.eval.metrics import adjusted_rand_index, precision_at_recall, precision_recall_f1, roc_auc
 
 
@@ -49,12 +52,23 @@ def read_truth(folder: Path) -> tuple[dict[str, str | None], set[tuple[str, str]
     return campaign, links
 
 
-def evaluate(store, truth: Path) -> dict:
+def _benign_campaigns(members: pa.Table, campaign: dict, threshold: float) -> int:
+    """Campaigns at or above the reporting threshold whose members are mostly benign in the truth."""
+    reported: dict[int, list[bool]] = {}
+    for actor, cid, score in zip(members["actor"].to_pylist(), members["campaign_id"].to_pylist(),
+                                 members["campaign_score"].to_pylist()):  # members of clusters: few
+        if score >= threshold:
+            reported.setdefault(cid, []).append(campaign.get(actor) is None)
+    return sum(sum(v) > len(v) / 2 for v in reported.values())
+
+
+def evaluate(store, truth: Path, threshold: float = ScoreParams().campaign_threshold) -> dict:
     campaign, true_links = read_truth(truth)
     tables = set(store.backend.list_tables())
     if "campaign_members" not in tables:
         raise TruthError("the store has no detection results: run `chorusline detect` first")
-    members = store.table("campaign_members").select("actor", "campaign_id", "member_score", "flagged").to_pyarrow()
+    members = store.table("campaign_members").select("actor", "campaign_id", "member_score", "flagged",
+                                                     "campaign_score").to_pyarrow()
     score = dict(zip(members["actor"].to_pylist(), members["member_score"].to_pylist()))
     found = {a: c for a, c, f in zip(members["actor"].to_pylist(), members["campaign_id"].to_pylist(),
                                       members["flagged"].to_pylist()) if f}
@@ -68,7 +82,9 @@ def evaluate(store, truth: Path) -> dict:
            "account_auc": roc_auc(scores, actual), "precision_at_recall_0.9": precision_at_recall(scores, actual, 0.9),
            "campaign_ari": adjusted_rand_index([campaign[a] or "none" for a in actors],
                                                [f"c{found[a]}" if a in found else "none" for a in actors]),
-           "link_precision": None, "link_recall": None, "link_f1": None}
+           "link_precision": None, "link_recall": None, "link_f1": None,
+           "benign_flagged_share": float((flagged & ~actual).sum() / max((~actual).sum(), 1)),
+           "benign_campaigns_reported": _benign_campaigns(members, campaign, threshold)}
     if true_links is not None and "campaign_links" in tables:
         got = store.table("campaign_links").select("api_actor", "persona_actor").to_pyarrow()
         predicted = set(zip(got["api_actor"].to_pylist(), got["persona_actor"].to_pylist()))

@@ -10,7 +10,9 @@ simulator's layout, so `detect` and `eval` run on them unchanged.
   which asks how the trolls group, not whether they are found.
 - ``cresci2015``: profiles only (no tweets) of humans and bought fake followers: accounts, and a
   truth whose campaign is the vendor group (INT, FSF, TWT) for fake followers, null for humans.
-These are loaders for evaluation, not ingest formats: the columns are those of these files."""
+These are loaders for evaluation, not ingest formats: the columns are those of these files. Rows
+whose time does not parse are kept with a null time, so loading them (`ingest`) quarantines them
+with file, line and reason instead of losing them here."""
 
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ select '{PLATFORM}' as platform, tag || ':' || cast(row_number() over () as varc
        list_sort(list_distinct(list_transform(regexp_extract_all(text, '#(\\w+)', 1), h -> lower(h)))) as hashtags,
        regexp_extract_all(regexp_replace(text, '^RT @\\w+:', ''), '@(\\w+)', 1) as mentions,
        []::varchar[] as media_hashes, null::varchar as client, '{{}}' as attrs
-from raw where ts is not null
+from raw
 """
 
 

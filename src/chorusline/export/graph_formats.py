@@ -8,7 +8,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from chorusline.export.stix import ExportError
+from chorusline.export.shared import ExportError
 
 
 def member_graph(store, campaign_ids: list[int] | None = None, all_members: bool = False) -> nx.Graph:

@@ -5,26 +5,16 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from chorusline.campaigns.explain import CampaignNotFound, flagged_members
-from chorusline.export.stix import ExportError, infrastructure_indicators, link_indicators
+from chorusline.export.shared import (campaigns_to_export, infrastructure_indicators, link_indicators,
+                                      members_to_export)
 
 TYPES = {"ip": "ip_address", "prefix": "ip_range", "domain": "domain", "url": "url"}
 
 
 def indicator_table(store, campaign_ids: list[int] | None = None) -> pa.Table:
-    if "campaigns" not in set(store.backend.list_tables()):
-        raise ExportError("the store has no campaigns: run `chorusline detect` first")
-    if campaign_ids is None:
-        camp = store.table("campaigns")
-        campaign_ids = camp.filter(camp.above_threshold).campaign_id.execute().tolist()
-        if not campaign_ids:
-            raise ExportError("no campaign above the threshold to export")
     rows = []
-    for cid in campaign_ids:
-        try:
-            m = flagged_members(store, int(cid))
-        except CampaignNotFound as exc:
-            raise ExportError(str(exc)) from None
+    for cid in campaigns_to_export(store, campaign_ids):
+        m = members_to_export(store, cid)
         accounts = m.select("actor").to_pyarrow()["actor"].to_pylist()
         for actor in sorted(accounts):
             platform, account = actor.split(":", 1)

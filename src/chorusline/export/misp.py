@@ -18,8 +18,9 @@ from importlib.resources import files
 
 from pymisp import MISPEvent, MISPObject
 
-from chorusline.campaigns.explain import CampaignNotFound, flagged_members, explain
-from chorusline.export.stix import ExportError, infrastructure_indicators, link_indicators
+from chorusline.campaigns.explain import explain
+from chorusline.export.shared import (campaigns_to_export, infrastructure_indicators, link_indicators,
+                                      members_to_export)
 
 V1_6_TO_V1_4 = {"T0097.101": "T0097", "T0144.002": "T0097", "T0150.001": "T0090", "T0154.001": None}
 ATTRIBUTE_TYPES = {"ip": "ip-dst", "prefix": "ip-dst", "domain": "domain", "url": "url"}
@@ -41,13 +42,7 @@ def galaxy_tags(technique_id: str) -> list[str]:
 
 
 def misp_event(store, campaign_ids: list[int] | None = None, tlp: str = "amber") -> MISPEvent:
-    if "campaigns" not in set(store.backend.list_tables()):
-        raise ExportError("the store has no campaigns: run `chorusline detect` first")
-    if campaign_ids is None:
-        camp = store.table("campaigns")
-        campaign_ids = camp.filter(camp.above_threshold).campaign_id.execute().tolist()
-        if not campaign_ids:
-            raise ExportError("no campaign above the threshold to export")
+    campaign_ids = campaigns_to_export(store, campaign_ids)
     event = MISPEvent()
     event.info = f"chorusline: {len(campaign_ids)} coordinated campaign(s)"
     event.distribution = 0  # your organisation only, until an analyst shares it
@@ -55,11 +50,8 @@ def misp_event(store, campaign_ids: list[int] | None = None, tlp: str = "amber")
     event.analysis = 1
     event.add_tag(f"tlp:{tlp}")
     for cid in campaign_ids:
-        try:
-            x = explain(store, int(cid))
-            m = flagged_members(store, int(cid))
-        except CampaignNotFound as exc:
-            raise ExportError(str(exc)) from None
+        m = members_to_export(store, cid)
+        x = explain(store, cid)
         for d in x["disarm"]:
             for tag in galaxy_tags(d["external_id"]):
                 event.add_tag(tag)

@@ -18,9 +18,9 @@ import ibis
 import numpy as np
 import plotly.graph_objects as go
 
-from chorusline.campaigns.explain import flagged_members, with_account_columns, explain
-from chorusline.export.stix import ExportError
-from chorusline.signals.circadian import CircadianParams, _templates
+from chorusline.campaigns.explain import explain, with_account_columns
+from chorusline.export.shared import campaigns_to_export, members_to_export
+from chorusline.signals.circadian import CircadianParams, clock_templates
 
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 FAMILY_COLOURS = {"provenance": "#d62728", "infrastructure": "#1f77b4", "prompt_template": "#9467bd",
@@ -91,7 +91,7 @@ def _clock_matrices(store, m: ibis.Table, x: dict) -> tuple[np.ndarray, np.ndarr
         g = j.group_by(dow=j.ts.day_of_week.index(), hour=j.ts.hour()).aggregate(n=j.count())
         for r in g.to_pyarrow().to_pylist():
             counts[r["dow"], r["hour"]] += r["n"]
-    local = _templates(CircadianParams())["diurnal"].reshape(7, 24)
+    local = clock_templates(CircadianParams())["diurnal"].reshape(7, 24)
     expected = np.zeros((7, 24))
     f = store.table("account_features").join(m.select("actor"), "actor")
     offsets = f.filter(f.feature == "circadian:claimed_offset").value.execute().tolist()
@@ -217,8 +217,8 @@ def _enforcement(store, cid: int, m: ibis.Table) -> str:
 
 
 def _campaign(store, cid: int, figs: _Figures) -> str:
+    m = members_to_export(store, cid)
     x = explain(store, cid)
-    m = flagged_members(store, cid)
     c = x["campaign"]
     parts = [f"<h2>Campaign {cid} — score {c['score']:.2f}</h2><p>{c['flagged']:,} flagged accounts "
              f"({c['api_accounts']} API accounts, {c['social_accounts']} social accounts); coordination "
@@ -265,17 +265,8 @@ def _campaign(store, cid: int, figs: _Figures) -> str:
 
 def write_report(store, out: Path, campaign_ids: list[int] | None = None, title: str = "chorusline report") -> int:
     """Write the report; returns the number of campaigns in it."""
-    if "campaigns" not in set(store.backend.list_tables()):
-        raise ExportError("the store has no campaigns: run `chorusline detect` first")
+    campaign_ids = campaigns_to_export(store, campaign_ids)
     rows = store.table("campaigns").order_by([ibis.desc("score"), "campaign_id"]).to_pyarrow().to_pylist()
-    if campaign_ids is None:
-        campaign_ids = [r["campaign_id"] for r in rows if r["above_threshold"]]
-        if not campaign_ids:
-            raise ExportError("no campaign above the threshold to report")
-    known = {r["campaign_id"] for r in rows}
-    missing = [c for c in campaign_ids if c not in known]
-    if missing:
-        raise ExportError(f"no campaign {missing[0]}; campaigns: {sorted(known)[:20]}")
     figs = _Figures()
     overview = _table(["campaign", "score", "members", "flagged", "API", "social", "coordination", "inauthenticity",
                        "reported"],

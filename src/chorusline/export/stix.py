@@ -16,19 +16,16 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 
-import ibis
 import stix2
 
 from chorusline.campaigns.disarm import techniques
-from chorusline.campaigns.explain import CampaignNotFound, flagged_members, with_account_columns, explain
+from chorusline.campaigns.explain import explain
+from chorusline.export.shared import (ExportError, campaigns_to_export, infrastructure_indicators, link_indicators,
+                                      members_to_export)
 
 TLP = {"clear": stix2.TLP_WHITE, "white": stix2.TLP_WHITE, "green": stix2.TLP_GREEN, "amber": stix2.TLP_AMBER,
        "red": stix2.TLP_RED}
 DISARM_KILL_CHAIN = "mitre-attack"  # what DISARM's own STIX bundle uses for its tactics
-
-
-class ExportError(ValueError):
-    """Nothing to export (empty store, no campaign above the threshold) or a bad option."""
 
 
 def _pattern_for_ip(value: str) -> str:
@@ -42,44 +39,6 @@ def _quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
-def infrastructure_indicators(store, m: ibis.Table, min_accounts: int = 2) -> list[dict]:
-    """kind (ip | prefix), value, accounts, calls, first, last for the campaign's shared egress."""
-    calls = store.table("llm_calls")
-    api = with_account_columns(m.filter(m.platform == "llm-api")).select("account_id")
-    c = calls.join(api, "account_id").filter(calls.ip.notnull())
-    rows = []
-    ips = c.group_by("ip").aggregate(accounts=c.account_id.nunique(), calls=c.count(), first=c.ts.min(), last=c.ts.max())
-    for r in ips.filter(ips.accounts >= min_accounts).order_by([ibis.desc("accounts"), "ip"]).to_pyarrow().to_pylist():
-        rows.append({"kind": "ip", "value": r["ip"], **{k: r[k] for k in ("accounts", "calls", "first", "last")}})
-    if "network_info" in store.backend.list_tables():
-        n = store.table("network_info").select("ip", "prefix")
-        j = c.join(n, "ip")
-        pre = j.group_by("prefix").aggregate(accounts=j.account_id.nunique(), calls=j.count(), first=j.ts.min(),
-                                             last=j.ts.max())
-        for r in pre.filter(pre.accounts >= min_accounts).order_by([ibis.desc("accounts"), "prefix"]).to_pyarrow().to_pylist():
-            rows.append({"kind": "prefix", "value": r["prefix"], **{k: r[k] for k in ("accounts", "calls", "first", "last")}})
-    return rows
-
-
-def link_indicators(store, m: ibis.Table, min_accounts: int = 2, min_member_share: float = 0.5) -> list[dict]:
-    """kind (domain | url), value, accounts, posts, first, last: links the campaign pushed."""
-    posts = store.table("posts")
-    social = m.filter(m.platform != "llm-api").select("actor")
-    p = posts.mutate(actor=posts.platform.concat(":", posts.account_id)).filter(posts.urls.length() > 0)
-    p = p.mutate(url=p.urls.unnest())
-    p = p.mutate(domain=p.url.re_extract(r"^[a-z]+://([^/:?#]+)", 1).lower())
-    p = p.left_join(social.mutate(member=ibis.literal(True)), "actor").select(p, member=social.mutate(
-        member=ibis.literal(True)).member.fill_null(False))
-    rows = []
-    for kind in ("domain", "url"):
-        g = p.group_by(kind).aggregate(accounts=p.actor.nunique(where=p.member), posts=p.count(where=p.member),
-                                       all_posts=p.count(), first=p.ts.min(where=p.member), last=p.ts.max(where=p.member))
-        g = g.filter((g.accounts >= min_accounts) & (g.posts >= g.all_posts * min_member_share) & (g[kind] != ""))
-        for r in g.order_by([ibis.desc("accounts"), kind]).limit(200).to_pyarrow().to_pylist():
-            rows.append({"kind": kind, "value": r[kind], **{k: r[k] for k in ("accounts", "posts", "first", "last")}})
-    return rows
-
-
 def _pattern(row: dict) -> str:
     if row["kind"] in ("ip", "prefix"):
         return _pattern_for_ip(str(ipaddress.ip_network(row["value"], strict=False)) if row["kind"] == "prefix"
@@ -90,8 +49,8 @@ def _pattern(row: dict) -> str:
 
 
 def campaign_objects(store, campaign_id: int, producer, marking, threat_actor: str | None = None) -> list:
+    m = members_to_export(store, campaign_id)
     x = explain(store, campaign_id)
-    m = flagged_members(store, campaign_id)
     c = x["campaign"]
     days = [d["day"] for d in x["timeline"]]
     first = dt.datetime.fromisoformat(days[0]).replace(tzinfo=dt.UTC) if days else None
@@ -144,23 +103,13 @@ def stix_bundle(store, campaign_ids: list[int] | None = None, producer_name: str
                 tlp: str = "amber", threat_actor: str | None = None) -> stix2.Bundle:
     if tlp not in TLP:
         raise ExportError(f"unknown TLP {tlp!r}; one of {', '.join(TLP)}")
-    tables = set(store.backend.list_tables())
-    if "campaigns" not in tables:
-        raise ExportError("the store has no campaigns: run `chorusline detect` first")
-    if campaign_ids is None:
-        camp = store.table("campaigns")
-        campaign_ids = camp.filter(camp.above_threshold).campaign_id.execute().tolist()
-        if not campaign_ids:
-            raise ExportError("no campaign above the threshold to export")
+    campaign_ids = campaigns_to_export(store, campaign_ids)
     marking = TLP[tlp]
     producer = stix2.Identity(name=producer_name, identity_class="organization",
                               object_marking_refs=[marking.id])
     objects = [producer, marking]
     for cid in campaign_ids:
-        try:
-            objects += campaign_objects(store, int(cid), producer, marking, threat_actor)
-        except CampaignNotFound as exc:
-            raise ExportError(str(exc)) from None
+        objects += campaign_objects(store, cid, producer, marking, threat_actor)
     refs = [o.id for o in objects if o.type not in ("marking-definition", "identity")]
     report = stix2.Report(name=f"chorusline: {len(campaign_ids)} coordinated campaign(s)",
                           report_types=["campaign", "threat-actor" if threat_actor else "attack-pattern"],
@@ -175,4 +124,3 @@ def write_stix(bundle: stix2.Bundle, path) -> None:
         out.write(bundle.serialize(pretty=True))
 
 
-__all__ = ["ExportError", "stix_bundle", "write_stix"]

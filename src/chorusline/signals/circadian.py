@@ -39,7 +39,7 @@ class CircadianParams:
     lunch: tuple[int, int] = (12, 13)
 
 
-def _templates(p: CircadianParams) -> dict[str, np.ndarray]:
+def clock_templates(p: CircadianParams) -> dict[str, np.ndarray]:
     """Local hour-of-week profiles (Monday 00:00 = bin 0), unit length."""
     office = np.full(168, 0.02)
     for day in range(5):
@@ -73,7 +73,7 @@ def fit_clocks(hist: np.ndarray, params: CircadianParams = CircadianParams()) ->
     best_offset = np.zeros(len(hist), dtype=int)
     best_office = np.zeros(len(hist), dtype=bool)
     scores_by_kind = {}
-    for kind, template in _templates(params).items():
+    for kind, template in clock_templates(params).items():
         # local bin = UTC bin + offset: shift the account's histogram into local time and compare
         scores = np.stack([np.roll(unit, int(o), axis=1) @ template for o in OFFSETS], axis=1)
         scores_by_kind[kind] = scores

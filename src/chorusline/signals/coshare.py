@@ -23,6 +23,7 @@ import ibis
 import numpy as np
 
 from chorusline.engine import reused
+from chorusline.schema import EDGES
 
 
 _PACK_LIMIT = 2**62  # the packed pair order must stay below this (64-bit, room for igraph's offsets)
@@ -238,4 +239,6 @@ def coshare_edges(shares: ibis.Table, params: CoshareParams, object_types: list[
                             first_ts=edges.first.as_timestamp("s"), last_ts=edges.last.as_timestamp("s"),
                             evidence=evidence)
         out = part if out is None else out.union(part, distinct=False)
+    if out is None:  # nothing shared at all: no edges, in the contract's columns
+        return ibis.memtable(EDGES.to_pyarrow().empty_table())
     return out
