@@ -27,10 +27,19 @@ def enforcement_list(store) -> ibis.Table:
     label = per.signal.concat(" (", per.n.cast("string"), ")")
     signals = per.group_by("actor").aggregate(signals=label.collect().sort())
     j = j.left_join(signals, "actor").select(j, signals=signals.signals)
+    # personas posting the campaign's generated text (recruited ones may have no other tie)
+    if "campaign_links" in store.backend.list_tables():
+        links = store.table("campaign_links")
+        carried = links.group_by(actor=links.persona_actor).aggregate(carried=links.posts.sum())
+    else:
+        carried = ibis.memtable({"actor": [], "carried": []}, schema={"actor": "string", "carried": "int64"})
+    j = j.left_join(carried, "actor").select(j, carried=carried.carried)
     shown = [ibis.ifelse(j[n] >= 0.5, ibis.literal(n), ibis.null("string")) for n in INDICATORS]
     indicators = ibis.array(shown).filter(lambda v: v.notnull())
+    output = ibis.ifelse(j.carried.notnull(), ibis.literal("; posts the campaign's generated text: ").concat(
+        j.carried.cast("string"), " post(s)"), ibis.literal(""))
     reasons = ibis.literal("ties: ").concat(j.signals.join(", ").fill_null("–"), "; looks inauthentic: ",
-                                            indicators.join(", ").fill_null("–"))
+                                            indicators.join(", ").fill_null("–"), output)
     return j.select(platform=j.actor.split(":")[0], account_id=j.actor.substr(j.actor.find(":") + 1),
                     campaign_id=j.campaign_id, confidence=j.member_score.fill_null(0.0), reasons=reasons).order_by(
         ["campaign_id", ibis.desc("confidence"), "platform", "account_id"])

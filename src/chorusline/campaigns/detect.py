@@ -11,7 +11,7 @@ from pathlib import Path
 
 import ibis
 
-from chorusline.campaigns.links import LinkParams, campaign_links
+from chorusline.campaigns.links import LinkParams, campaign_links, member_links, recruit_personas
 from chorusline.campaigns.score import ScoreParams, campaign_table, score_members
 from chorusline.campaigns.suspicion import SuspicionParams
 from chorusline.graph.cluster import ClusterParams, cluster_members
@@ -77,11 +77,18 @@ def detect(store, config: DetectConfig = DetectConfig(), signals_dir: Path | Non
     members = cluster_members(store.table("fused_edges"), config.cluster)
     backend.create_table("clusters", members, overwrite=True)
     scored = score_members(store.table("clusters"), store.table("account_features"), config.score)
-    backend.create_table("campaign_members", scored, overwrite=True)
-    backend.create_table("campaigns", campaign_table(store.table("campaign_members"), config.score), overwrite=True)
-    links = campaign_links(store.table("llm_calls"), store.table("posts"), store.table("campaign_members"),
+    backend.create_table("cluster_members", scored, overwrite=True)
+    links = campaign_links(store.table("llm_calls"), store.table("posts"), store.table("cluster_members"),
                            config.links)
-    backend.create_table("campaign_links", links, overwrite=True)
+    backend.create_table("candidate_links", links, overwrite=True)
+    members = recruit_personas(store.table("cluster_members"), store.table("candidate_links"), store.table("posts"),
+                               config.links)
+    backend.create_table("campaign_members", members, overwrite=True)
+    backend.create_table("campaign_links", member_links(store.table("candidate_links"),
+                                                        store.table("campaign_members")), overwrite=True)
+    for scratch in ("cluster_members", "candidate_links"):
+        backend.drop_table(scratch)
+    backend.create_table("campaigns", campaign_table(store.table("campaign_members"), config.score), overwrite=True)
     return store.table("campaigns").order_by([ibis.desc("score"), "campaign_id"])
 
 

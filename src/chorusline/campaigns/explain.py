@@ -129,9 +129,17 @@ def links(store, campaign_id: int, limit: int = 10) -> dict:
     if "campaign_links" not in store.backend.list_tables():
         return {"links": 0, "examples": []}
     t = store.table("campaign_links")
-    t = t.filter(t.campaign_id == campaign_id)
+    t = t.filter((t.campaign_id == campaign_id) | (t.api_campaign_id == campaign_id))
+    # links whose other end was clustered into another campaign: evidence the two are one operation
+    other = ibis.ifelse(t.campaign_id == campaign_id, t.api_campaign_id, t.campaign_id)
+    across = t.filter(other != campaign_id).mutate(other=other)
+    across = across.group_by("other").aggregate(links=across.count()).order_by([ibis.desc("links"), "other"])
+    m = store.table("campaign_members")
+    recruited = m.filter((m.campaign_id == campaign_id) & m.recruited) if "recruited" in m.columns else m.limit(0)
     return {"links": int(t.count().execute()), "api_accounts": int(t.api_actor.nunique().execute()),
             "personas": int(t.persona_actor.nunique().execute()),
+            "recruited_personas": int(recruited.count().execute()),
+            "linked_campaigns": [{"campaign_id": r["other"], "links": r["links"]} for r in _rows(across)],
             "examples": _rows(t.order_by([ibis.desc("posts"), "api_actor", "persona_actor"])
                               .select("api_actor", "persona_actor", "posts"), limit)}
 

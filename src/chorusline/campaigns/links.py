@@ -1,12 +1,22 @@
-"""API accounts ↔ the personas that post their output, inside a campaign.
+"""API accounts ↔ the personas that post their output; and the personas those links bring in.
 
-Built from the call → post matches of ``signals.provenance`` between the campaign's own API
-accounts and personas (each post attributed to its closest output, then the shortest lag), keeping
-only near-verbatim matches (Jaccard ≥ ``min_jaccard``): on the simulator a verbatim match names the
-right call 98 % of the time and a partial one (a paraphrase matched to some other output of the
-same template) 20–30 %. Then, per persona, the API accounts that carry at least ``min_share`` of
-the posts of its best one: a single stray match against a persona whose text one account writes
-every day is chance, a single post of a persona that posted three is not."""
+Built from the call → post candidates of ``signals.provenance`` between the flagged API accounts of
+campaigns and every persona, keeping only near-verbatim matches (Jaccard ≥ ``min_jaccard``) that
+came soon enough after their call. On the simulator a verbatim match names the right call 98 % of
+the time, a partial one (a paraphrase matched to some other output of the same template) 20–30 %;
+and the wrong matches sit far out in time (median lag 26 h, against 15 min for the right ones),
+because a template's outputs recur for days. So the lag that counts as "soon" is learned from the
+data: the median lag of each post's quickest verbatim match, per campaign, times ``lag_factor``.
+Each post is then attributed to its best remaining call, and every (API account, persona) pair
+with a post becomes a link.
+
+A link's campaign is the persona's when the persona is flagged, else the API account's;
+``api_campaign_id`` names the API account's, which differs when clustering split one operation in
+two: the link is then the evidence that the parts belong together.
+
+A persona that is not flagged but posts a campaign's generated text within minutes of its
+generation is a member whatever the co-activity graph said (it may have posted too little to be
+tied in): ``recruit_personas`` flags it in that campaign (docs/DETECTION.md §5)."""
 
 from __future__ import annotations
 
@@ -14,33 +24,97 @@ from dataclasses import dataclass
 
 import ibis
 
-from chorusline.signals.provenance import provenance_links
+from chorusline.engine import reused
+from chorusline.signals.provenance import best_source, provenance_candidates
 
 
 @dataclass(frozen=True)
 class LinkParams:
     min_jaccard: float = 0.95
-    min_share: float = 0.05
-    min_posts: int = 1
+    lag_factor: float = 10.0  # a match counts up to this many times the campaign's median verbatim lag
+    # an unflagged persona becomes a member when this many of its posts, and this share of what it
+    # wrote, carry a campaign's output: one chance match among forty ordinary posts does not
+    recruit_min_posts: int = 2
+    recruit_min_share: float = 0.25
 
 
 def campaign_links(calls: ibis.Table, posts: ibis.Table, members: ibis.Table,
                    params: LinkParams = LinkParams()) -> ibis.Table:
-    """campaign_id, api_actor, persona_actor, posts (carried), first_ts, last_ts, evidence."""
+    """campaign_id, api_campaign_id, api_actor, persona_actor, posts (carried), first_ts, last_ts,
+    evidence."""
     flagged = members.filter(members.flagged).select("actor", "campaign_id")
     c = calls.mutate(actor=calls.platform.concat(":", calls.account_id)).semi_join(flagged, "actor").drop("actor")
-    p = posts.mutate(actor=posts.platform.concat(":", posts.account_id)).semi_join(flagged, "actor").drop("actor")
-    matches = provenance_links(c, p)
-    matches = matches.filter(matches.jaccard >= params.min_jaccard)
-    api = flagged.select(api_actor=flagged.actor, campaign_id=flagged.campaign_id)
-    persona = flagged.select(persona_actor=flagged.actor, _c=flagged.campaign_id)
-    j = matches.join(api, "api_actor").join(persona, "persona_actor")
-    j = j.filter(j.campaign_id == j._c)
-    pair = j.group_by(["campaign_id", "api_actor", "persona_actor"]).aggregate(
+    verbatim = provenance_candidates(c, posts)
+    verbatim = verbatim.filter(verbatim.jaccard >= params.min_jaccard)
+    api = flagged.select(api_actor=flagged.actor, api_campaign_id=flagged.campaign_id)
+    persona = flagged.select(persona_actor=flagged.actor, _own=flagged.campaign_id)
+    j = verbatim.join(api, "api_actor").left_join(persona, "persona_actor")
+    j = reused(j.select(verbatim, api_campaign_id=j.api_campaign_id,
+                        campaign_id=ibis.coalesce(j._own, j.api_campaign_id)))  # read twice below
+    # each campaign's usual lag from generating to posting: the median of its posts' quickest match
+    quickest = j.group_by(["campaign_id", "post_id"]).aggregate(lag=j.lag.min())
+    usual = quickest.group_by("campaign_id").aggregate(_usual=quickest.lag.median())
+    j = j.join(usual, "campaign_id")
+    j = best_source(j.filter(j.lag <= j._usual * params.lag_factor))
+    pair = j.group_by(["campaign_id", "api_campaign_id", "api_actor", "persona_actor"]).aggregate(
         posts=j.count(), first_ts=j.post_ts.min(), last_ts=j.post_ts.max(),
         some=j.call_id.concat("~", j.post_id).collect().sort()[:10])
-    best = pair.posts.max().over(group_by=pair.persona_actor)
-    pair = pair.mutate(_best=best)
-    pair = pair.filter((pair.posts >= pair._best * params.min_share) & (pair.posts >= params.min_posts))
     evidence = ibis.literal('["').concat(pair.some.join('","'), '"]')
-    return pair.select("campaign_id", "api_actor", "persona_actor", "posts", "first_ts", "last_ts", evidence=evidence)
+    return pair.select("campaign_id", "api_campaign_id", "api_actor", "persona_actor", "posts", "first_ts", "last_ts",
+                       evidence=evidence)
+
+
+def recruit_personas(members: ibis.Table, links: ibis.Table, posts: ibis.Table,
+                     params: LinkParams = LinkParams()) -> ibis.Table:
+    """``campaign_members`` with the linked personas that were not flagged now flagged, in the
+    campaign whose API accounts they carry most, when enough of what they wrote is that campaign's
+    output (``recruit_min_posts``, ``recruit_min_share``); ``recruited`` marks them. Their member
+    score is the campaign's score × (1 − e^−posts): a link is a tie like any other."""
+    flagged = members.filter(members.flagged).select("actor")
+    carried = links.anti_join(flagged, links.persona_actor == flagged.actor)
+    carried = carried.group_by(["persona_actor", "campaign_id"]).aggregate(posts=carried.posts.sum())
+    best = ibis.row_number().over(group_by=carried.persona_actor, order_by=[ibis.desc(carried.posts),
+                                                                           carried.campaign_id])
+    carried = carried.mutate(_rank=best).filter(lambda t: (t._rank == 0) & (t.posts >= params.recruit_min_posts))
+    authored = posts.filter((posts.kind != "repost") & posts.text.notnull())
+    authored = authored.group_by(persona_actor=authored.platform.concat(":", authored.account_id)).aggregate(
+        _wrote=authored.count())
+    carried = carried.join(authored, "persona_actor")
+    carried = carried.filter(carried.posts >= carried._wrote * params.recruit_min_share)
+    per = members.filter(members.flagged).group_by("campaign_id").aggregate(
+        _coordination=members.coordination.max(), _inauthenticity=members.inauthenticity.max(),
+        _campaign_score=members.campaign_score.max())
+    new = carried.join(per, "campaign_id").select(actor=carried.persona_actor, _cid=carried.campaign_id,
+                                                  _posts=carried.posts, _coordination=per._coordination,
+                                                  _inauthenticity=per._inauthenticity,
+                                                  _campaign_score=per._campaign_score)
+    m = members.left_join(new, members.actor == new.actor).select(
+        members, _cid=new._cid, _posts=new._posts, _coordination=new._coordination,
+        _inauthenticity=new._inauthenticity, _campaign_score=new._campaign_score)
+    hit = m._cid.notnull()
+    link_score = m._campaign_score * (1.0 - (-m._posts.cast("float64")).exp())
+    kept = m.mutate(
+        campaign_id=ibis.ifelse(hit, m._cid, m.campaign_id),
+        coordination=ibis.ifelse(hit, m._coordination, m.coordination),
+        inauthenticity=ibis.ifelse(hit, m._inauthenticity, m.inauthenticity),
+        campaign_score=ibis.ifelse(hit, m._campaign_score, m.campaign_score),
+        member_score=ibis.ifelse(hit, ibis.greatest(m.member_score, link_score), m.member_score),
+        flagged=m.flagged | hit, recruited=hit).select(*members.columns, "recruited")
+    # linked personas outside every cluster: new rows, with what is known of them
+    outside = new.anti_join(members, "actor")
+    score = outside._campaign_score * (1.0 - (-outside._posts.cast("float64")).exp())
+    values = {"actor": outside.actor, "campaign_id": outside._cid, "platform": outside.actor.split(":")[0],
+              "coordination": outside._coordination, "inauthenticity": outside._inauthenticity,
+              "campaign_score": outside._campaign_score, "member_score": score, "flagged": ibis.literal(True),
+              "recruited": ibis.literal(True)}
+    schema = members.schema()
+    added = outside.select(**{c: values[c].cast(schema[c]) if c in values else ibis.null(schema[c])
+                              for c in members.columns}, recruited=values["recruited"])
+    return kept.union(added, distinct=False)
+
+
+def member_links(links: ibis.Table, members: ibis.Table) -> ibis.Table:
+    """The links whose persona is a flagged member (after recruiting): a chance match of one
+    ordinary post with a campaign's output links nobody."""
+    flagged = members.filter(members.flagged).select(persona_actor=members.actor)
+    return links.semi_join(flagged, "persona_actor")

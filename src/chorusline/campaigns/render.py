@@ -46,6 +46,10 @@ def print_explanation(console: Console, x: dict) -> None:
     links = x["links"]
     console.print(f"API account -> persona links: {links['links']:,} "
                   f"({links.get('api_accounts', 0)} API accounts, {links.get('personas', 0)} personas)")
+    if links.get("recruited_personas"):
+        console.print(f"   {links['recruited_personas']} persona(s) joined the campaign through them alone")
+    for other in links.get("linked_campaigns", []):
+        console.print(f"   {other['links']:,} of them reach campaign {other['campaign_id']}: likely the same operation")
     life = x["lifecycle"]
     if life["pivoted"]:
         console.print(f"lifecycle: {life['pivoted']} of {life['accounts_with_lifecycle']} personas pivoted to politics, "

@@ -238,6 +238,10 @@ def _campaign(store, cid: int, figs: _Figures) -> str:
     section("links", "API accounts ↔ personas",
             f"<p>{links['links']:,} links: {links.get('api_accounts', 0)} API accounts write for "
             f"{links.get('personas', 0)} personas.</p>"
+            + (f"<p>{links['recruited_personas']} persona(s) joined the campaign through these links alone: "
+               "most of what they wrote is its generated text.</p>" if links.get("recruited_personas") else "")
+            + "".join(f"<p>{o['links']:,} of them reach campaign {o['campaign_id']}: likely the same operation.</p>"
+                      for o in links.get("linked_campaigns", []))
             + _table(["API account", "persona", "posts carried"],
                      [[r["api_actor"], r["persona_actor"], r["posts"]] for r in links["examples"]], {2}))
     templates = "".join(

@@ -27,23 +27,32 @@ class ProvenanceParams:
     max_lag: int = 3 * 86_400  # seconds from the call to the post
 
 
-def provenance_links(calls: ibis.Table, posts: ibis.Table, params: ProvenanceParams = ProvenanceParams()) -> ibis.Table:
-    """call_id, post_id, api_actor, persona_actor, call_ts, post_ts, lag (s), jaccard."""
+def provenance_candidates(calls: ibis.Table, posts: ibis.Table,
+                          params: ProvenanceParams = ProvenanceParams()) -> ibis.Table:
+    """Every (call, post) pair whose output resembles the post, the call first: call_id, post_id,
+    api_actor, persona_actor, call_ts, post_ts, lag (s), jaccard."""
     outputs = output_texts(calls)
     texts = outputs.mutate(doc_id=ibis.literal("c\x1f").concat(outputs.doc_id)).union(
         post_texts(posts).mutate(doc_id=lambda t: ibis.literal("p\x1f").concat(t.doc_id)), distinct=False)
     pairs = near_duplicate_pairs(texts, NearDuplicateParams(threshold=params.threshold, time_window=params.max_lag))
     # the older text is the call's output, the newer a post
     links = pairs.filter(pairs.doc_id.startswith("c\x1f") & pairs.doc_id_y.startswith("p\x1f"))
-    # a post was written from one call: keep its closest output (then the shortest lag), since one
-    # template's outputs resemble each other and would each match the post a little
-    links = links.mutate(_rank=ibis.row_number().over(group_by=links.doc_id_y,
-                                                      order_by=[ibis.desc(links.jaccard), links.ts_y - links.ts,
-                                                                links.doc_id]))
-    links = links.filter(links._rank == 0)
     return links.select(call_id=links.doc_id.substr(2), post_id=links.doc_id_y.substr(2), api_actor=links.actor,
                         persona_actor=links.actor_y, call_ts=links.ts, post_ts=links.ts_y,
                         lag=links.ts_y - links.ts, jaccard=links.jaccard)
+
+
+def best_source(candidates: ibis.Table) -> ibis.Table:
+    """Each post attributed to one call: its closest output, then the shortest lag (one template's
+    outputs resemble each other and would each match the post a little)."""
+    c = candidates
+    rank = ibis.row_number().over(group_by=c.post_id, order_by=[ibis.desc(c.jaccard), c.lag, c.call_id])
+    return c.mutate(_rank=rank).filter(ibis._._rank == 0).drop("_rank")
+
+
+def provenance_links(calls: ibis.Table, posts: ibis.Table, params: ProvenanceParams = ProvenanceParams()) -> ibis.Table:
+    """call_id, post_id, api_actor, persona_actor, call_ts, post_ts, lag (s), jaccard: each post's best source."""
+    return best_source(provenance_candidates(calls, posts, params))
 
 
 def provenance_edges(calls: ibis.Table, posts: ibis.Table, params: ProvenanceParams = ProvenanceParams()) -> ibis.Table:

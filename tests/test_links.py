@@ -1,0 +1,85 @@
+"""API account ↔ persona links on hand-built calls and posts: verbatim and soon after the call, across
+a split campaign, personas recruited by what they post, chance matches left out."""
+
+import pyarrow as pa
+
+from chorusline.campaigns.links import campaign_links, member_links, recruit_personas
+from conftest import add_calls, add_posts
+
+T0 = 1_735_689_600  # 2025-01-01
+WORDS = ("harbor lantern orchid velvet quarry meadow falcon ember glacier saffron tundra violet "
+         "cobalt prairie thistle juniper canyon marble willow sparrow").split()
+
+
+def sentence(i: int) -> str:
+    """A distinct twelve-word text per i (no two share a word bigram by accident)."""
+    return " ".join(f"{WORDS[(i * 7 + k * 3) % len(WORDS)]}{i}x{k}" for k in range(12))
+
+
+def members_table(rows):
+    """campaign_members as scoring leaves it: (actor, campaign_id, flagged); scores fixed."""
+    n = len(rows)
+    return pa.table({
+        "actor": [r[0] for r in rows], "campaign_id": pa.array([r[1] for r in rows], pa.int64()),
+        "degree": pa.array([3] * n, pa.int64()), "strength": [3.0] * n,
+        **{k: [0.5] * n for k in ("clock", "creation", "persona_prompts", "language", "pivot", "news", "suspicion")},
+        "tie": [0.9] * n, "platform": [r[0].split(":")[0] for r in rows], "coordination": [0.9] * n,
+        "inauthenticity": [0.6] * n, "campaign_score": [0.54] * n, "member_score": [0.4] * n,
+        "flagged": [r[2] for r in rows]})
+
+
+def test_links_recruits_and_chance(duck_store):
+    calls, posts = [], []
+    def call(cid, account, i, ts):
+        calls.append({"call_id": cid, "account_id": account, "ts": ts, "operation": "chat", "output": sentence(i)})
+    def post(pid, account, text, ts):
+        posts.append({"post_id": pid, "account_id": account, "ts": ts, "text": text})
+
+    # campaign 0: op1 writes for p1, 10 minutes before each post
+    for k in range(4):
+        call(f"c1-{k}", "op1", k, T0 + k * 3600)
+        post(f"p1-{k}", "p1", sentence(k), T0 + k * 3600 + 600)
+    # the operation was split: op2 (campaign 1) writes for p2 (campaign 0)
+    for k in range(4, 7):
+        call(f"c2-{k}", "op2", k, T0 + k * 3600)
+        post(f"p2-{k}", "p2", sentence(k), T0 + k * 3600 + 600)
+    # r, in no cluster: three of its four posts are op1's output
+    for k in range(7, 10):
+        call(f"c1-{k}", "op1", k, T0 + k * 3600)
+        post(f"r-{k}", "r", sentence(k), T0 + k * 3600 + 900)
+    post("r-own", "r", sentence(50), T0 + 20 * 3600)
+    # b, an ordinary persona: two of its twenty posts happen to equal op1 outputs
+    for k in (10, 12):
+        call(f"c1-{k}", "op1", k, T0 + k * 3 * 3600)
+        post(f"b-{k}", "b", sentence(k), T0 + k * 3 * 3600 + 300)
+    for k in range(18):
+        post(f"b-own{k}", "b", sentence(60 + k), T0 + 40 * 3600 + k)
+    # p1 posts op2's text two days after the call: far beyond the campaign's usual lag
+    call("c2-11", "op2", 11, T0 + 50 * 3600)
+    post("p1-late", "p1", sentence(11), T0 + 50 * 3600 + 2 * 86_400)
+    add_calls(duck_store, calls)
+    add_posts(duck_store, posts)
+    duck_store.backend.create_table("m", members_table([
+        ("llm-api:op1", 0, True), ("x:p1", 0, True), ("x:p2", 0, True), ("llm-api:op2", 1, True),
+        ("x:b", 2, False)]), overwrite=True)
+    members = duck_store.table("m")
+
+    links = campaign_links(duck_store.table("llm_calls"), duck_store.table("posts"), members)
+    got = {(r["api_actor"], r["persona_actor"]): r for r in links.to_pyarrow().to_pylist()}
+    assert ("llm-api:op2", "x:p1") not in got  # the late match is chance
+    assert got[("llm-api:op1", "x:p1")]["posts"] == 4
+    split = got[("llm-api:op2", "x:p2")]
+    assert (split["campaign_id"], split["api_campaign_id"], split["posts"]) == (0, 1, 3)
+    assert got[("llm-api:op1", "x:r")]["posts"] == 3 and got[("llm-api:op1", "x:b")]["posts"] == 2
+
+    recruited = recruit_personas(members, links, duck_store.table("posts")).to_pyarrow().to_pylist()
+    by_actor = {r["actor"]: r for r in recruited}
+    assert by_actor["x:r"]["flagged"] and by_actor["x:r"]["recruited"] and by_actor["x:r"]["campaign_id"] == 0
+    assert by_actor["x:r"]["member_score"] > 0.5  # 0.54 × (1 − e^−3)
+    assert not by_actor["x:b"]["flagged"] and not by_actor["x:b"]["recruited"]  # 2 of 20 posts
+    assert not by_actor["x:p1"]["recruited"] and by_actor["x:p1"]["flagged"]
+    assert len(recruited) == 6
+
+    duck_store.backend.create_table("after", pa.Table.from_pylist(recruited), overwrite=True)
+    kept = member_links(links, duck_store.table("after")).to_pyarrow()
+    assert set(kept["persona_actor"].to_pylist()) == {"x:p1", "x:p2", "x:r"}
