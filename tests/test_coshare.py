@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from chorusline.signals.coshare import (
     PAIR_COLUMNS, CoshareParams, account_stats, coordinated_edges, coshare_edges, detect_groups, directed_weights,
-    group_stats, with_threshold,
+    group_stats, toolkit_network, with_threshold,
 )
 from chorusline.signals.share_files import load_share_file
 from conftest import SHARED, needs_shared
@@ -198,3 +198,70 @@ def test_nothing_shared_gives_no_edges_in_the_contract(duck_store):
 
     edges = coshare_edges(shares_view(duck_store.table("posts")), CoshareParams(10, 2))
     assert edges.schema() == EDGES and edges.count().execute() == 0
+
+
+# --- the toolkit's directed network, computed straight from the shares --------------------------------
+
+def toolkit_reference(rows, tw):
+    """coordination-network-toolkit's co-share query read literally: the first row of each message
+    id (insert or ignore); weight(u, v) = distinct messages of u with a share of the same object by
+    v within tw either side; no self-loops (the export drops them)."""
+    seen, kept = set(), []
+    for o, a, c, t in rows:
+        if c not in seen:
+            seen.add(c)
+            kept.append((o, a, c, t))
+    weights = Counter()
+    for u in {a for _, a, _, _ in kept}:
+        for v in {a for _, a, _, _ in kept} - {u}:
+            n = len({c for o, a, c, t in kept if a == u
+                     and any(o2 == o and a2 == v and abs(t2 - t) <= tw for o2, a2, _, t2 in kept)})
+            if n:
+                weights[(u, v)] = n
+    return weights
+
+
+def _toolkit_frame(rows):
+    return pa.table({"object_id": [r[0] for r in rows], "account_id": [r[1] for r in rows],
+                     "content_id": [r[2] for r in rows], "ts": pa.array([r[3] for r in rows], pa.int64()),
+                     "rid": pa.array(range(len(rows)), pa.int64())},
+                    schema=pa.schema([("object_id", pa.string()), ("account_id", pa.string()),
+                                      ("content_id", pa.string()), ("ts", pa.int64()), ("rid", pa.int64())]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=share_rows, tw=st.sampled_from([0, 1, 5, 10]))
+def test_toolkit_network_equals_brute_force(rows, tw):
+    """Duplicate message ids, an account sharing one object many times (close together or not),
+    ties at exactly the window."""
+    shares = ibis.duckdb.connect().create_table("shares", _toolkit_frame(rows))
+    got = frame(toolkit_network(shares, tw))
+    assert dict(zip(zip(got.source, got.target), got.weight)) == dict(toolkit_reference(rows, tw))
+
+
+def test_toolkit_network_repeats_and_the_window_edge():
+    # b shares o twice within 2 tw of each other: a's message meets b twice but counts once
+    rows = [("o", "a", "m1", 10), ("o", "b", "m2", 0), ("o", "b", "m3", 20), ("o", "c", "m4", 30),
+            ("o", "a", "m1", 31)]  # m1 again: ignored, as the toolkit's insert-or-ignore does
+    shares = ibis.duckdb.connect().create_table("s", _toolkit_frame(rows))
+    got = frame(toolkit_network(shares, 10))
+    weights = dict(zip(zip(got.source, got.target), got.weight))
+    assert weights == {("a", "b"): 1, ("b", "a"): 2, ("b", "c"): 1, ("c", "b"): 1} == dict(toolkit_reference(rows, 10))
+
+
+@needs_shared
+@pytest.mark.parametrize("min_weight", [1, 2])
+def test_toolkit_network_exactly_as_the_toolkit(any_store, min_weight):
+    shares = load_share_file(any_store.backend, SHARED / "peers" / "russian_coord_tweets.csv", "coortweet").table
+    got = frame(toolkit_network(shares, 60, min_weight))
+    cnt = pd.read_csv(EXPECTED / f"cnt_russian_tw60_mew{min_weight}_edges.csv", dtype={"source": str, "target": str})
+    assert len(got) == len(cnt)
+    assert set(zip(got.source, got.target, got.weight)) == set(zip(cnt.source, cnt.target, cnt.weight))
+
+
+@needs_shared
+def test_toolkit_network_on_the_simulated_set(duck_store):
+    shares = load_share_file(duck_store.backend, EXPECTED / "sim100k_input.parquet", "coortweet").table
+    got = frame(toolkit_network(shares, 60))
+    cnt = pd.read_csv(EXPECTED / "cnt_sim100k_tw60_mew1_edges.csv", dtype={"source": str, "target": str})
+    assert set(zip(got.source, got.target, got.weight)) == set(zip(cnt.source, cnt.target, cnt.weight))

@@ -191,7 +191,10 @@ def coshare(
     edge_weight: Annotated[float, typer.Option(help="weight quantile for weight_threshold")] = 0.5,
     keep_loops: Annotated[bool, typer.Option(help="keep self-loops (CooRTweet remove_loops = FALSE)")] = False,
     out: Annotated[Path | None, typer.Option(help="pairs CSV (CooRTweet detect_groups columns)")] = None,
-    edges: Annotated[Path | None, typer.Option(help="edges CSV (CooRTweet network columns)")] = None,
+    edges: Annotated[Path | None, typer.Option(help="edges CSV (CooRTweet network columns, or see --edges-format)")] = None,
+    edges_format: Annotated[str, typer.Option(help="coortweet (CooRTweet's undirected network) or cnt "
+                                                   "(coordination-network-toolkit's directed network)")] = "coortweet",
+    min_edge_weight: Annotated[int, typer.Option(help="cnt edges: the toolkit's --min_edge_weight")] = 1,
     subgraph: Annotated[bool, typer.Option(help="only edges above the weight threshold (CooRTweet subgraph = 1)")] = False,
     db: Annotated[str | None, typer.Option("--db", help="read posts from this store (DuckDB file or spark://…)")] = None,
     engine: Annotated[str, typer.Option(help="duckdb or spark, for file inputs")] = "duckdb",
@@ -213,7 +216,7 @@ def coshare(
         else:
             backend = connect("spark://local[2]", warehouse=warehouse) if engine == "spark" else connect(":memory:")
             shares, rejected = load_shares(inputs or [], fmt, object_type, backend=backend)
-        counts = coshare_outputs(shares, params, out, edges, subgraph)
+        counts = coshare_outputs(shares, params, out, edges, subgraph, edges_format, min_edge_weight, object_type)
     except (FormatError, ValueError) as exc:
         fail(str(exc))
         raise typer.Exit(2) from None

@@ -205,6 +205,74 @@ def group_stats(edges: ibis.Table) -> ibis.Table:
         [ibis.desc("num_accounts"), "object_id"])
 
 
+def toolkit_network(shares: ibis.Table, time_window: int, min_edge_weight: int = 1) -> ibis.Table:
+    """coordination-network-toolkit 1.5.2's co-share network, exactly, straight from the shares
+    (object_id, account_id, content_id, ts, rid): for each ordered pair of different accounts
+    (source, target), weight = how many of source's messages have a share of the same object by
+    target within ``time_window`` seconds either side (inclusive); a message id counts once, at
+    its first row (the toolkit's ``insert or ignore``). Returns source, target, weight.
+
+    No distinct count over all pairs of shares. A pair counts one for each direction unless one
+    side has another share of the same object by the same account within 2 × ``time_window`` (only
+    then can one message meet that account twice); only those pairs are de-duplicated."""
+    tw = int(time_window)
+    # integer codes for accounts and objects: the joins and the edge keys run on 64-bit integers
+    # (taken before de-duplication, so that it is computed once; unused codes are harmless)
+    accounts = shares.select("account_id").distinct()
+    accounts = reused(accounts.mutate(a=ibis.row_number().over().cast("int64")))
+    objects = shares.select("object_id").distinct()
+    objects = objects.mutate(o=ibis.row_number().over().cast("int64"))
+    x = _first_of_each_content(shares.select("object_id", "account_id", "content_id", "ts", "rid"))
+    x = x.join(accounts, "account_id").join(objects, "object_id")
+    x = x.select("o", "a", "ts", "rid", b=(x.ts // (tw + 1)).cast("int64"))
+    # equal times are within reach whatever their order: ts alone orders the window
+    w = ibis.window(group_by=x.o * ibis.literal(2**32, "int64") + x.a, order_by=x.ts)
+    near = ((x.ts - x.ts.lag().over(w)) <= 2 * tw) | ((x.ts.lead().over(w) - x.ts) <= 2 * tw)
+    x = reused(x.mutate(rep=near.fill_null(False)))
+    older = x.mutate(nb=x.b).union(x.mutate(nb=x.b + 1), distinct=False)
+    newer = x.view()
+    j = older.join(newer, [older.o == newer.o, older.nb == newer.b,
+                           (older.ts < newer.ts) | ((older.ts == newer.ts) & (older.rid < newer.rid))])
+    pairs = j.select(lo=ibis.least(older.a, newer.a), hi=ibis.greatest(older.a, newer.a),
+                     fwd=older.a < newer.a, r=older.rid, r_y=newer.rid, rep=older.rep | newer.rep,
+                     d=newer.ts - older.ts, same=older.a == newer.a)
+    pairs = reused(pairs.filter((pairs.d <= tw) & ~pairs.same))
+    # plain pairs count one each way: counted once per unordered account pair
+    plain = pairs.filter(~pairs.rep)
+    edges = plain.group_by(["lo", "hi"]).aggregate(n=plain.count())
+    # pairs with a repeating side: each message once per other account, per direction
+    rep = pairs.filter(pairs.rep)
+    # (message, direction lo -> hi?) for both ends of each pair; the older end's message points at
+    # the newer account, so it runs lo -> hi when the older account is the lower code
+    each = rep.select("lo", "hi", r=rep.r, up=rep.fwd).union(
+        rep.select("lo", "hi", r=rep.r_y, up=~rep.fwd), distinct=True)
+    each = each.group_by(["lo", "hi"]).aggregate(up=each.up.cast("int64").sum(), down=(~each.up).cast("int64").sum())
+    edges = edges.join(each, ["lo", "hi"], how="outer")
+    edges = edges.select(lo=ibis.coalesce(edges.lo, edges.lo_right), hi=ibis.coalesce(edges.hi, edges.hi_right),
+                         n=edges.n.fill_null(0), up=edges.up.fill_null(0), down=edges.down.fill_null(0)).view()
+    low = accounts.select(lo="a", low="account_id")
+    high = accounts.select(hi="a", high="account_id")
+    named = edges.join(low, "lo").select("hi", "n", "up", "down", "low")
+    named = named.join(high, "hi")
+    # both directions from one pass (a union of two selects would compute everything twice)
+    ways = named.mutate(_up=ibis.array([True, False]).unnest())
+    out = ways.select(source=ibis.ifelse(ways._up, ways.low, ways.high),
+                      target=ibis.ifelse(ways._up, ways.high, ways.low),
+                      weight=ways.n + ibis.ifelse(ways._up, ways.up, ways.down))
+    return out.filter(out.weight >= min_edge_weight)
+
+
+def _first_of_each_content(x: ibis.Table) -> ibis.Table:
+    """Each content id's first row only. Rows are grouped by a hash of the id first, so only the
+    few rows whose hash repeats are compared by id (none, usually)."""
+    hashed = x.mutate(_h=x.content_id.hash())
+    repeated = hashed.group_by("_h").aggregate(_n=hashed.count())
+    suspects = hashed.semi_join(repeated.filter(repeated._n > 1), "_h")
+    firsts = suspects.group_by("content_id").aggregate(rid=suspects.rid.min())
+    later = suspects.anti_join(firsts, "rid")
+    return x.anti_join(later, "rid")
+
+
 def directed_weights(groups: ibis.Table) -> ibis.Table:
     """coordination-network-toolkit's directed co-share weights: for each ordered account pair
     (u, v), how many of u's contents have a share of the same object by v within the window."""
