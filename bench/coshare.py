@@ -5,9 +5,14 @@ Run: `make bench-coshare` (creates bench/.venv-peers with the toolkit from PyPI)
   (a) 1 M co-retweet shares with heavy-tailed object popularity (generated here, seed 11);
   (b) CooRTweet's Russian data replicated 30x with shifted times (needs ../shared/data);
   (c) 10 M shares, this project alone.
-Both tools run as child processes under /usr/bin/time (wall seconds, peak RSS) from their own input
-file (CNT CSV for the toolkit, CooRTweet CSV for us) to an edge list, with a 60 s window and no
-participation filter (the toolkit has none); the undirected account pairs must be identical.
+Every tool runs as a child process under /usr/bin/time (wall seconds, peak RSS), 60 s window:
+  - the toolkit: `compute_networks preprocess` + `compute co_retweet` on its CSV;
+  - chorusline, the same job: `chorusline coshare cnt.csv --format cnt --edges-format cnt` reads the
+    toolkit's CSV and writes the toolkit's directed network; its (source, target, weight) rows must
+    equal the toolkit's exactly (weights included, self-loops excluded as the toolkit's export does);
+  - chorusline, CooRTweet's job (for reference): the CooRTweet CSV to CooRTweet's undirected network
+    with its per-edge statistics (more work than the toolkit's); its account pairs must equal the
+    toolkit's.
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ def write_inputs(table: pa.Table, folder: Path) -> tuple[Path, Path]:
 
 
 def ours(csv: Path, folder: Path, mp: int = 1) -> tuple[float, float, set]:
+    """CooRTweet's job: its CSV to its network (edges.csv with the per-edge statistics)."""
     edges = folder / "ours_edges.csv"
     _, seconds, mib = timed([str(CHORUSLINE), "coshare", str(csv), "--time-window", "60", "--min-participation", str(mp),
                           "--edges", str(edges)], folder)
@@ -83,6 +89,19 @@ def ours(csv: Path, folder: Path, mp: int = 1) -> tuple[float, float, set]:
                                                                        column_types={"from": pa.string(), "to": pa.string()}))
     pairs = set(map(frozenset, zip(table["from"].to_pylist(), table["to"].to_pylist())))
     return seconds, mib, pairs
+
+
+def ours_toolkit_job(cnt_csv: Path, folder: Path, read: bool = True) -> tuple[float, float, set | int]:
+    """The toolkit's job: its CSV to its directed network; returns the (source, target, weight) rows
+    (or, with ``read=False``, only how many there are)."""
+    edges = folder / "ours_cnt_edges.csv"
+    out, seconds, mib = timed([str(CHORUSLINE), "coshare", str(cnt_csv), "--format", "cnt", "--time-window", "60",
+                               "--edges", str(edges), "--edges-format", "cnt"], folder)
+    if not read:
+        return seconds, mib, int(out.split("edges:")[1].split("rows")[0].replace(",", ""))
+    types = {"source": pa.string(), "target": pa.string(), "weight": pa.int64()}
+    table = pacsv.read_csv(edges, convert_options=pacsv.ConvertOptions(include_columns=list(types), column_types=types))
+    return seconds, mib, set(zip(*(table[c].to_pylist() for c in types)))
 
 
 def toolkit(csv: Path, folder: Path) -> tuple[float, float, set]:
@@ -93,9 +112,12 @@ def toolkit(csv: Path, folder: Path) -> tuple[float, float, set]:
     _, s2, m2 = timed([str(PEERS), str(db), "compute", "co_retweet", "--time_window", "60", "--min_edge_weight", "1",
                     "--n_cpus", "2"], folder)
     with sqlite3.connect(db) as con:
-        rows = con.execute("select user_1, user_2 from co_retweet_network where user_1 != user_2").fetchall()
-    pairs = {frozenset((str(a), str(b))) for a, b in rows}
-    return s1 + s2, max(m1, m2), pairs
+        rows = con.execute("select user_1, user_2, weight from co_retweet_network where user_1 != user_2").fetchall()
+    return s1 + s2, max(m1, m2), {(str(a), str(b), int(w)) for a, b, w in rows}
+
+
+def undirected(rows: set) -> set:
+    return {frozenset((a, b)) for a, b, _ in rows}
 
 
 def main() -> None:
@@ -109,28 +131,34 @@ def main() -> None:
     sets = [("(a) heavy-tailed co-retweets", lambda: heavy_tailed(args.rows))]
     if RUSSIAN.exists():
         sets.append(("(b) CooRTweet Russian x30", russian_replicated))
-    print(f"{'data':<30}{'rows':>11}  {'tool':<20}{'seconds':>8}{'rows/s':>11}{'peak MiB':>9}  pairs")
+    print(f"{'data':<30}{'rows':>11}  {'tool':<34}{'seconds':>8}{'rows/s':>11}{'peak MiB':>9}  result")
     for name, make in sets:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             table = make()
             ours_csv, cnt_csv = write_inputs(table, folder)
             n = table.num_rows
+            s_j, m_j, r_j = ours_toolkit_job(cnt_csv, folder)
             s_o, m_o, p_o = ours(ours_csv, folder)
-            s_t, m_t, p_t = toolkit(cnt_csv, folder)
-            print(f"{name:<30}{n:>11,}  {'chorusline (DuckDB)':<20}{s_o:>8.1f}{n / s_o:>11,.0f}{m_o:>9.0f}  {len(p_o):,}")
-            print(f"{'':<30}{'':>11}  {'coord-network-toolkit':<20}{s_t:>8.1f}{n / s_t:>11,.0f}{m_t:>9.0f}  {len(p_t):,}")
-            print(f"{'':<30}{'':>11}  speed-up {s_t / s_o:.1f}x; identical pair sets: {p_o == p_t}")
+            s_t, m_t, r_t = toolkit(cnt_csv, folder)
+            same = "identical" if r_j == r_t else "DIFFERENT"
+            print(f"{name:<30}{n:>11,}  {'coord-network-toolkit':<34}{s_t:>8.1f}{n / s_t:>11,.0f}{m_t:>9.0f}  "
+                  f"{len(r_t):,} directed edges")
+            print(f"{'':<30}{'':>11}  {'chorusline, the toolkit job':<34}{s_j:>8.1f}{n / s_j:>11,.0f}{m_j:>9.0f}  "
+                  f"{len(r_j):,} directed edges, weights {same}; speed-up {s_t / s_j:.1f}x")
+            print(f"{'':<30}{'':>11}  {'chorusline, the CooRTweet job':<34}{s_o:>8.1f}{n / s_o:>11,.0f}{m_o:>9.0f}  "
+                  f"{len(p_o):,} pairs, identical to the toolkit's: {p_o == undirected(r_t)}; "
+                  f"speed-up {s_t / s_o:.1f}x", flush=True)
     if not args.skip_large:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             table = heavy_tailed(args.large_rows, seed=12)
-            ours_csv, _ = write_inputs(table.slice(0, 0), folder)
-            pacsv.write_csv(table, ours_csv)
+            _, cnt_csv = write_inputs(table, folder)
             del table
-            s_o, m_o, p_o = ours(ours_csv, folder, mp=2)
+            s_j, m_j, n_j = ours_toolkit_job(cnt_csv, folder, read=False)
             n = args.large_rows
-            print(f"{'(c) 10 M heavy-tailed':<30}{n:>11,}  {'chorusline (DuckDB)':<20}{s_o:>8.1f}{n / s_o:>11,.0f}{m_o:>9.0f}  {len(p_o):,}")
+            print(f"{'(c) 10 M heavy-tailed':<30}{n:>11,}  {'chorusline, the toolkit job':<34}{s_j:>8.1f}"
+                  f"{n / s_j:>11,.0f}{m_j:>9.0f}  {n_j:,} directed edges")
 
 
 if __name__ == "__main__":

@@ -119,6 +119,39 @@ def test_coshare_is_a_drop_in_for_coortweet(tmp_path):
     assert len(pd.read_csv(edges)) == 3721
 
 
+@pytest.mark.skipif(not (EXAMPLES.parent.parent / "shared" / "data").exists(), reason="../shared/data is not present")
+def test_coshare_is_a_drop_in_for_the_toolkit(tmp_path):
+    """The toolkit's CSV in (with messages that are not reposts, and one broken row), its directed
+    network out, weights and all."""
+    import pandas as pd
+
+    shared = EXAMPLES.parent.parent / "shared" / "data" / "peers"
+    src = pd.read_csv(shared / "russian_coord_tweets.csv", dtype=str)
+    cnt = pd.DataFrame({"message_id": src.content_id, "user_id": src.account_id, "username": src.account_id,
+                        "repost_id": src.object_id, "reply_id": "", "message": "", "timestamp": src.timestamp_share,
+                        "urls": ""})
+    originals = pd.DataFrame({"message_id": ["own1", "own2"], "user_id": ["u1", "u2"], "username": ["u1", "u2"],
+                              "repost_id": ["", ""], "reply_id": ["", ""], "message": ["hello", "a\nnewline"],
+                              "timestamp": ["1623881091", "1623881092"], "urls": ["", ""]})
+    broken = pd.DataFrame({"message_id": ["bad"], "user_id": ["u3"], "username": ["u3"], "repost_id": ["x"],
+                           "reply_id": [""], "message": [""], "timestamp": ["not a time"], "urls": [""]})
+    path = tmp_path / "cnt.csv"
+    pd.concat([originals, cnt, broken]).to_csv(path, index=False)
+    edges = tmp_path / "edges.csv"
+    result = run("coshare", path, "--format", "cnt", "--time-window", 60, "--edges", edges, "--edges-format", "cnt",
+                 "--min-edge-weight", 2)
+    assert result.exit_code == 0, result.output
+    got = pd.read_csv(edges, dtype={"source": str, "target": str})
+    want = pd.read_csv(shared / "expected" / "cnt_russian_tw60_mew2_edges.csv", dtype={"source": str, "target": str})
+    assert list(got.columns) == ["source", "target", "weight", "edge_type"] and set(got.edge_type) == {"co_retweet"}
+    assert set(map(tuple, got.values.tolist())) == set(map(tuple, want.values.tolist()))
+    # the two original posts are not shares and not errors; the broken row is reported with its line
+    # (the header, two originals over three lines, then the Russian rows)
+    assert "1 input row(s) could not be used" in result.output
+    aside = (tmp_path / "edges.rejected.csv").read_text()
+    assert f",{len(cnt) + 5},\"missing account, content or a valid time\"" in aside
+
+
 def test_coshare_needs_an_output_and_a_known_format(tmp_path):
     assert run("coshare", POSTS).exit_code == 2
     bad = tmp_path / "x.csv"

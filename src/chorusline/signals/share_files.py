@@ -61,12 +61,15 @@ def load_share_file(backend, path: Path, fmt: str, object_type: str = "repost") 
                 rid, result.rejected = 0, []
                 continue
             result.rejected += broken
-            shares, ok = _to_shares(batch, fmt, object_type)
-            bad = pc.invert(ok)
+            shares, is_share, ok, rows = _to_shares(batch, fmt, object_type)
+            if rows is not None:  # one input row became several shares (the toolkit's URL lists)
+                lines = pc.take(lines, rows)
+            bad = pc.and_(is_share, pc.invert(ok))
             if pc.any(bad).as_py():
-                result.rejected += [(line, "missing object, account, content or a valid time")
+                result.rejected += [(line, "missing account, content or a valid time" if fmt == "cnt" else
+                                     "missing object, account, content or a valid time")
                                     for line in pc.filter(lines, bad).to_pylist()]
-            shares = shares.filter(ok)
+            shares = shares.filter(pc.and_(is_share, ok))
             n = shares.num_rows
             shares = shares.append_column("rid", int64_array(np.arange(rid, rid + n)))
             rid += n
@@ -102,7 +105,11 @@ def _batches(path: Path, fmt: str):
         yield batch.lines, batch.table, [(line, reason) for line, reason, _ in batch.rejects]
 
 
-def _to_shares(table: pa.Table, fmt: str, object_type: str) -> tuple[pa.Table, pa.Array]:
+def _to_shares(table: pa.Table, fmt: str, object_type: str) -> tuple[pa.Table, pa.Array, pa.Array, pa.Array | None]:
+    """(shares, is_share, ok, rows): the batch's shares; which are shares at all (a toolkit
+    message without a repost or reply id is another kind of message, not a broken row); which are
+    usable; and, when rows were split into several shares, each share's input row."""
+    rows = None
     if fmt == "cnt":
         cols = {name: table.column(i).combine_chunks().cast(pa.string()) for i, name in enumerate(CNT_COLUMNS)
                 if i < table.num_columns}
@@ -110,9 +117,9 @@ def _to_shares(table: pa.Table, fmt: str, object_type: str) -> tuple[pa.Table, p
         obj = cols.get(CNT_OBJECTS[object_type])
         if object_type == "url":  # one share per URL, as the toolkit splits on spaces
             lists = parse_string_lists(obj, r"\s+")
-            index = pc.list_parent_indices(lists)
+            rows = pc.list_parent_indices(lists)
             obj = pc.list_flatten(lists)
-            account, content, when = (pc.take(c, index) for c in (account, content, when))
+            account, content, when = (pc.take(c, rows) for c in (account, content, when))
     else:
         obj, account, content, when = (table.column(c).combine_chunks().cast(pa.string())
                                        for c in ("object_id", "account_id", "content_id", "timestamp_share"))
@@ -125,8 +132,11 @@ def _to_shares(table: pa.Table, fmt: str, object_type: str) -> tuple[pa.Table, p
     # Kleene logic keeps the result free of nulls without Python scalars (pyarrow imports pandas,
     # half a second, on its first conversion of one)
     has_object = pc.and_kleene(pc.is_valid(obj), pc.binary_length(obj).cast(pa.bool_()))
-    ok = pc.and_(pc.and_(has_object, pc.is_valid(seconds)), pc.and_(pc.is_valid(account), pc.is_valid(content)))
-    return shares, ok
+    valid = pc.and_(pc.is_valid(seconds), pc.and_(pc.is_valid(account), pc.is_valid(content)))
+    if fmt == "cnt":
+        return shares, has_object, valid, rows
+    every_row = pc.is_valid(valid)  # all true (valid holds no nulls): each row of a CooRTweet file is a share
+    return shares, every_row, pc.and_(has_object, valid), rows
 
 
 def write_csv(expr: ibis.Table, path: Path) -> int:
