@@ -98,7 +98,7 @@ def open_text(path: Path, *, progress: bool = True) -> io.TextIOWrapper:
 @dataclass
 class CsvBatch:
     table: pa.Table  # every column as string
-    lines: pa.Array  # first physical line of each record (1-based; the header is line 1)
+    lines: pa.Array | None  # first physical line of each record (1-based; the header is line 1)
     rejects: list[tuple[int, str, str]]  # (line, reason, raw) for structurally broken records
 
 
@@ -117,21 +117,25 @@ class _Malformed(Exception):
 RESTART = "restart"  # yielded when a reader starts the file again: discard what it gave so far
 
 
-def csv_batches(path: Path, *, delimiter: str = ",") -> Iterator[CsvBatch | str]:
+def csv_batches(path: Path, *, delimiter: str = ",", columns: list[str] | None = None) -> Iterator[CsvBatch | str]:
     """Stream a CSV file as string batches with exact line numbers.
 
     The fast path is Arrow's multi-threaded reader; line numbers come from counting the newlines
     inside quoted values. A structurally broken record (wrong number of fields) makes Arrow's reader
     unable to say where it was, so such a file is re-read with Python's csv module, which knows.
+
+    With ``columns``, only those are converted and batches carry no line numbers (``lines`` is
+    None: a skipped column could hold newlines); a caller that finds a row to report reads the file
+    again without it. The Python fallback always gives every column and the lines.
     """
     try:
-        yield from _arrow_csv_batches(path, delimiter)
+        yield from _arrow_csv_batches(path, delimiter, columns)
     except _Malformed:
         yield RESTART
         yield from _python_csv_batches(path, delimiter)
 
 
-def _arrow_csv_batches(path, delimiter):
+def _arrow_csv_batches(path, delimiter, columns=None):
     malformed = []
 
     def on_invalid(row):
@@ -139,7 +143,8 @@ def _arrow_csv_batches(path, delimiter):
         return "error"
 
     header = read_header(path, delimiter)
-    convert = pacsv.ConvertOptions(column_types={name: pa.string() for name in header}, strings_can_be_null=False)
+    convert = pacsv.ConvertOptions(column_types={name: pa.string() for name in header}, strings_can_be_null=False,
+                                   include_columns=columns)
     parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid)
     read = pacsv.ReadOptions(block_size=16 << 20, use_threads=True)
     stream = open_binary(path)
@@ -148,6 +153,9 @@ def _arrow_csv_batches(path, delimiter):
         next_line = 2
         for batch in reader:
             table = pa.Table.from_batches([batch])
+            if columns is not None:
+                yield CsvBatch(table, None, [])
+                continue
             newlines = np.zeros(table.num_rows, dtype=np.int64)
             for column in table.columns:
                 if not _may_hold_newlines(column):  # the usual case: one record per line

@@ -220,36 +220,44 @@ def toolkit_network(shares: ibis.Table, time_window: int, min_edge_weight: int =
     # (taken before de-duplication, so that it is computed once; unused codes are harmless)
     accounts = shares.select("account_id").distinct()
     accounts = reused(accounts.mutate(a=ibis.row_number().over().cast("int64")))
-    objects = shares.select("object_id").distinct()
-    objects = objects.mutate(o=ibis.row_number().over().cast("int64"))
     x = _first_of_each_content(shares.select("object_id", "account_id", "content_id", "ts", "rid"))
-    x = x.join(accounts, "account_id").join(objects, "object_id")
+    x = x.join(accounts, "account_id")
+    # objects are only ever compared: their hash serves, unless two of them share one
+    objects = shares.select("object_id").distinct()
+    sizes = objects.aggregate(n=objects.count(), hashes=objects.object_id.hash().nunique()).to_pyarrow()
+    if sizes.column("n")[0].as_py() == sizes.column("hashes")[0].as_py():
+        x = x.mutate(o=x.object_id.hash())
+    else:
+        x = x.join(objects.mutate(o=ibis.row_number().over().cast("int64")), "object_id")
     x = x.select("o", "a", "ts", "rid", b=(x.ts // (tw + 1)).cast("int64"))
     # equal times are within reach whatever their order: ts alone orders the window
-    w = ibis.window(group_by=x.o * ibis.literal(2**32, "int64") + x.a, order_by=x.ts)
+    w = ibis.window(group_by=[x.o, x.a], order_by=x.ts)
     near = ((x.ts - x.ts.lag().over(w)) <= 2 * tw) | ((x.ts.lead().over(w) - x.ts) <= 2 * tw)
     x = reused(x.mutate(rep=near.fill_null(False)))
     older = x.mutate(nb=x.b).union(x.mutate(nb=x.b + 1), distinct=False)
     newer = x.view()
     j = older.join(newer, [older.o == newer.o, older.nb == newer.b,
                            (older.ts < newer.ts) | ((older.ts == newer.ts) & (older.rid < newer.rid))])
-    pairs = j.select(lo=ibis.least(older.a, newer.a), hi=ibis.greatest(older.a, newer.a),
+    # an unordered account pair as one 64-bit key (lower code in the high half): hashing one
+    # integer is cheaper than two in the aggregations below
+    shift = ibis.literal(2**32, "int64")
+    pairs = j.select(e=ibis.least(older.a, newer.a) * shift + ibis.greatest(older.a, newer.a),
                      fwd=older.a < newer.a, r=older.rid, r_y=newer.rid, rep=older.rep | newer.rep,
                      d=newer.ts - older.ts, same=older.a == newer.a)
     pairs = reused(pairs.filter((pairs.d <= tw) & ~pairs.same))
     # plain pairs count one each way: counted once per unordered account pair
     plain = pairs.filter(~pairs.rep)
-    edges = plain.group_by(["lo", "hi"]).aggregate(n=plain.count())
+    edges = plain.group_by("e").aggregate(n=plain.count())
     # pairs with a repeating side: each message once per other account, per direction
     rep = pairs.filter(pairs.rep)
     # (message, direction lo -> hi?) for both ends of each pair; the older end's message points at
     # the newer account, so it runs lo -> hi when the older account is the lower code
-    each = rep.select("lo", "hi", r=rep.r, up=rep.fwd).union(
-        rep.select("lo", "hi", r=rep.r_y, up=~rep.fwd), distinct=True)
-    each = each.group_by(["lo", "hi"]).aggregate(up=each.up.cast("int64").sum(), down=(~each.up).cast("int64").sum())
-    edges = edges.join(each, ["lo", "hi"], how="outer")
-    edges = edges.select(lo=ibis.coalesce(edges.lo, edges.lo_right), hi=ibis.coalesce(edges.hi, edges.hi_right),
-                         n=edges.n.fill_null(0), up=edges.up.fill_null(0), down=edges.down.fill_null(0)).view()
+    each = rep.select("e", r=rep.r, up=rep.fwd).union(rep.select("e", r=rep.r_y, up=~rep.fwd), distinct=True)
+    each = each.group_by("e").aggregate(up=each.up.cast("int64").sum(), down=(~each.up).cast("int64").sum())
+    edges = edges.join(each, "e", how="outer")
+    e = ibis.coalesce(edges.e, edges.e_right)
+    edges = edges.select(lo=e // shift, hi=e % shift, n=edges.n.fill_null(0), up=edges.up.fill_null(0),
+                         down=edges.down.fill_null(0)).view()
     low = accounts.select(lo="a", low="account_id")
     high = accounts.select(hi="a", high="account_id")
     named = edges.join(low, "lo").select("hi", "n", "up", "down", "low")

@@ -44,17 +44,29 @@ class ShareFile:
 
 def load_share_file(backend, path: Path, fmt: str, object_type: str = "repost") -> ShareFile:
     """A CooRTweet (object_id, account_id, content_id, timestamp_share) or toolkit CSV/Parquet file
-    as a shares table (object_id, account_id, content_id, ts, rid)."""
+    as a shares table (object_id, account_id, content_id, ts, rid).
+
+    A CSV is first read converting only the four columns a share needs and without line numbers;
+    only when a row turns out unusable is it read again in full, with exact lines to report."""
     if fmt == "cnt" and object_type not in CNT_OBJECTS:
         raise FormatError(f"the cnt format carries objects {', '.join(CNT_OBJECTS)}, not {object_type!r}")
     folder = Path(tempfile.mkdtemp(prefix="chorusline-shares-"))
     atexit.register(shutil.rmtree, folder, True)  # the engine reads the stage lazily: keep it until exit
     stage = folder / "shares.parquet"
     result = ShareFile(table=None, stage=stage)
+    for exact in (False, True):
+        if _stage_shares(path, fmt, object_type, exact, stage, result):
+            break
+    result.table = backend.read_parquet(stage, table_name=f"shares_{next(_names)}")
+    return result
+
+
+def _stage_shares(path: Path, fmt: str, object_type: str, exact: bool, stage: Path, result: ShareFile) -> bool:
+    """Write the shares to the stage; False when a row must be reported and the lines are unknown."""
     writer = _stage_writer(stage)
-    rid = 0
+    rid, result.rejected = 0, []
     try:
-        for lines, batch, broken in _batches(path, fmt):
+        for lines, batch, broken in _batches(path, fmt, object_type, exact):
             if batch is RESTART:  # the exact CSV reader starts the file again: so do we
                 writer.close()
                 writer = _stage_writer(stage)
@@ -62,10 +74,12 @@ def load_share_file(backend, path: Path, fmt: str, object_type: str = "repost") 
                 continue
             result.rejected += broken
             shares, is_share, ok, rows = _to_shares(batch, fmt, object_type)
-            if rows is not None:  # one input row became several shares (the toolkit's URL lists)
-                lines = pc.take(lines, rows)
             bad = pc.and_(is_share, pc.invert(ok))
             if pc.any(bad).as_py():
+                if lines is None:
+                    return False
+                if rows is not None:  # one input row became several shares (the toolkit's URL lists)
+                    lines = pc.take(lines, rows)
                 result.rejected += [(line, "missing account, content or a valid time" if fmt == "cnt" else
                                      "missing object, account, content or a valid time")
                                     for line in pc.filter(lines, bad).to_pylist()]
@@ -77,8 +91,7 @@ def load_share_file(backend, path: Path, fmt: str, object_type: str = "repost") 
     finally:
         writer.close()
     result.rows = rid
-    result.table = backend.read_parquet(stage, table_name=f"shares_{next(_names)}")
-    return result
+    return True
 
 
 def _stage_writer(stage: Path) -> pq.ParquetWriter:
@@ -86,43 +99,59 @@ def _stage_writer(stage: Path) -> pq.ParquetWriter:
     return pq.ParquetWriter(stage, SHARE_SCHEMA, compression="none", use_dictionary=False, write_statistics=False)
 
 
-def _batches(path: Path, fmt: str):
+COORTWEET_COLUMNS = ("object_id", "account_id", "content_id", "timestamp_share")
+
+
+def _batches(path: Path, fmt: str, object_type: str, exact: bool):
     if is_parquet(path):
         for first, table in parquet_batches(path):
-            yield pa.array(range(first, first + table.num_rows), pa.int64()), table, []
+            yield int64_array(np.arange(first, first + table.num_rows)), _by_role(table, table.column_names, fmt), []
         return
     header = read_header(path)
     if fmt == "coortweet":
-        missing = [c for c in ("object_id", "account_id", "content_id", "timestamp_share") if c not in header]
+        missing = [c for c in COORTWEET_COLUMNS if c not in header]
         if missing:
             raise FormatError(f"{path}: line 1: not coortweet: header lacks {', '.join(missing)}")
+        needed = list(COORTWEET_COLUMNS)
     elif len(header) < 7:
         raise FormatError(f"{path}: line 1: not cnt: expected at least 7 columns, found {len(header)}")
-    for batch in csv_batches(path):
+    else:  # the toolkit's columns are positional
+        positions = {"message_id", "user_id", "timestamp", CNT_OBJECTS[object_type]}
+        needed = [header[i] for i, name in enumerate(CNT_COLUMNS) if name in positions and i < len(header)]
+        if len(set(needed)) < len(needed):  # repeated header names: convert everything
+            needed = None
+    for batch in csv_batches(path, columns=None if exact else needed):
         if batch is RESTART:
             yield None, RESTART, []
             continue
-        yield batch.lines, batch.table, [(line, reason) for line, reason, _ in batch.rejects]
+        yield batch.lines, _by_role(batch.table, header, fmt), [(line, reason) for line, reason, _ in batch.rejects]
 
 
-def _to_shares(table: pa.Table, fmt: str, object_type: str) -> tuple[pa.Table, pa.Array, pa.Array, pa.Array | None]:
+def _by_role(table: pa.Table, header: list[str], fmt: str) -> dict[str, pa.Array]:
+    """A batch's columns by what they are: CooRTweet's by name, the toolkit's by position."""
+    if fmt == "cnt":
+        names = dict(zip(header, CNT_COLUMNS))
+        return {names[c]: table.column(c).combine_chunks().cast(pa.string())
+                for c in table.column_names if c in names}
+    return {c: table.column(c).combine_chunks().cast(pa.string()) for c in COORTWEET_COLUMNS}
+
+
+def _to_shares(cols: dict[str, pa.Array], fmt: str, object_type: str
+               ) -> tuple[pa.Table, pa.Array, pa.Array, pa.Array | None]:
     """(shares, is_share, ok, rows): the batch's shares; which are shares at all (a toolkit
     message without a repost or reply id is another kind of message, not a broken row); which are
     usable; and, when rows were split into several shares, each share's input row."""
     rows = None
     if fmt == "cnt":
-        cols = {name: table.column(i).combine_chunks().cast(pa.string()) for i, name in enumerate(CNT_COLUMNS)
-                if i < table.num_columns}
         account, content, when = cols["user_id"], cols["message_id"], cols["timestamp"]
-        obj = cols.get(CNT_OBJECTS[object_type])
+        obj = cols[CNT_OBJECTS[object_type]]
         if object_type == "url":  # one share per URL, as the toolkit splits on spaces
             lists = parse_string_lists(obj, r"\s+")
             rows = pc.list_parent_indices(lists)
             obj = pc.list_flatten(lists)
             account, content, when = (pc.take(c, rows) for c in (account, content, when))
     else:
-        obj, account, content, when = (table.column(c).combine_chunks().cast(pa.string())
-                                       for c in ("object_id", "account_id", "content_id", "timestamp_share"))
+        obj, account, content, when = (cols[c] for c in COORTWEET_COLUMNS)
     try:  # whole UNIX seconds, as CooRTweet and the toolkit write them: no parsing needed
         seconds = when.cast(pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
