@@ -2,7 +2,7 @@
 
 Run: `.venv/bin/python bench/detect.py [--scenario large] [--scale 1.0]`. The scenario is simulated
 and loaded into a DuckDB file first (not timed); then a child process runs enrichment, every
-signal, fusion, clustering, scoring and the campaign links, printing each stage's seconds; the
+signal, fusion, clustering, scoring, the campaign links and recruits, printing each stage's seconds; the
 parent reads the child's peak RSS from /usr/bin/time. No peer does this end to end, so there is
 nothing to put side by side: the figures are for tracking our own scaling (docs/PERFORMANCE.md).
 """
@@ -24,9 +24,7 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 
 def stages(db: str, out: str) -> None:
     """Child: run and time each stage, print one JSON object."""
-    from chorusline.campaigns.detect import DetectConfig
-    from chorusline.campaigns.links import campaign_links
-    from chorusline.campaigns.score import campaign_table, score_members
+    from chorusline.campaigns.detect import DetectConfig, score_campaigns
     from chorusline.enrich.network import enrich_store
     from chorusline.graph.cluster import cluster_members
     from chorusline.graph.fuse import fuse
@@ -49,11 +47,7 @@ def stages(db: str, out: str) -> None:
     clock("fuse", lambda: backend.create_table("fused_edges", fuse(store.table("edges"), config.fuse), overwrite=True))
     clock("cluster", lambda: backend.create_table("clusters", cluster_members(store.table("fused_edges"), config.cluster),
                                                   overwrite=True))
-    clock("score", lambda: (backend.create_table("campaign_members", score_members(
-        store.table("clusters"), store.table("account_features"), config.score), overwrite=True),
-        backend.create_table("campaigns", campaign_table(store.table("campaign_members")), overwrite=True)))
-    clock("links", lambda: backend.create_table("campaign_links", campaign_links(
-        store.table("llm_calls"), store.table("posts"), store.table("campaign_members"), config.links), overwrite=True))
+    clock("score, links, recruits", lambda: score_campaigns(store, config))
     times["edges"] = int(store.table("edges").count().execute())
     times["campaigns reported"] = int(store.table("campaigns").filter(lambda t: t.above_threshold).count().execute())
     print(json.dumps(times))

@@ -79,3 +79,16 @@ def test_api_outputs_are_texts_too():
         "output": [BASE, BASE + " share this", None]}))
     pairs = near_duplicate_pairs(output_texts(calls)).to_pandas()
     assert list(zip(pairs.doc_id, pairs.doc_id_y, pairs.actor, pairs.actor_y)) == [("c1", "c2", "api:k1", "api:k2")]
+
+
+def test_boilerplate_written_by_too_many_accounts_ties_nobody(duck_store):
+    """A stock phrase from more than max_actors accounts is left out; a near copy of it is not
+    the phrase itself, and a message three accounts share is still evidence."""
+    stock = "here is a simple explanation of the main points you asked about"
+    rows = [{"post_id": f"s{i}", "account_id": f"s{i}", "ts": i * 60, "text": stock} for i in range(5)]
+    rows += [{"post_id": f"m{i}", "account_id": f"m{i}", "ts": i * 60, "text": BASE} for i in range(3)]
+    texts = post_texts(add_posts(duck_store, rows))
+    both = near_duplicate_pairs(texts, NearDuplicateParams(max_actors=3)).to_pandas()
+    assert set(both.doc_id) | set(both.doc_id_y) == {"m0", "m1", "m2"}
+    everything = near_duplicate_pairs(texts, NearDuplicateParams(max_actors=None)).to_pandas()
+    assert len(everything) == 3 + 10  # every pair of the three copies and of the five

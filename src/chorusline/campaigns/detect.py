@@ -74,8 +74,15 @@ def detect(store, config: DetectConfig = DetectConfig(), signals_dir: Path | Non
         run_signals(store, signals_dir)
     backend = store.backend
     backend.create_table("fused_edges", fuse(store.table("edges"), config.fuse), overwrite=True)
-    members = cluster_members(store.table("fused_edges"), config.cluster)
-    backend.create_table("clusters", members, overwrite=True)
+    backend.create_table("clusters", cluster_members(store.table("fused_edges"), config.cluster), overwrite=True)
+    score_campaigns(store, config)
+    return store.table("campaigns").order_by([ibis.desc("score"), "campaign_id"])
+
+
+def score_campaigns(store, config: DetectConfig = DetectConfig()) -> None:
+    """clusters → ``campaign_members`` (scored, then the personas the links recruit),
+    ``campaign_links`` and ``campaigns``."""
+    backend = store.backend
     scored = score_members(store.table("clusters"), store.table("account_features"), config.score)
     backend.create_table("cluster_members", scored, overwrite=True)
     links = campaign_links(store.table("llm_calls"), store.table("posts"), store.table("cluster_members"),
@@ -89,7 +96,7 @@ def detect(store, config: DetectConfig = DetectConfig(), signals_dir: Path | Non
     for scratch in ("cluster_members", "candidate_links"):
         backend.drop_table(scratch)
     backend.create_table("campaigns", campaign_table(store.table("campaign_members"), config.score), overwrite=True)
-    return store.table("campaigns").order_by([ibis.desc("score"), "campaign_id"])
 
 
-__all__ = ["ConfigError", "DetectConfig", "NothingToDetect", "SuspicionParams", "detect", "load_config"]
+__all__ = ["ConfigError", "DetectConfig", "NothingToDetect", "SuspicionParams", "detect", "load_config",
+           "score_campaigns"]
