@@ -6,7 +6,7 @@ import pyarrow as pa
 from chorusline.act.decisions import record_decision
 from chorusline.act.watchlist import build_watchlist, match_accounts, save_watchlist
 from chorusline.schema import ACCOUNTS
-from conftest import add_calls, add_rows
+from conftest import add_calls, add_posts, add_rows
 
 DAY = 86_400
 SDK = "OpenAI/Python 1.12.0"
@@ -34,11 +34,20 @@ def test_returning_operator_ranks_first(duck_store):
     save_watchlist(duck_store)
     # after the ban: the operator's new account, same card, same egress, same template, a month later
     add_rows(duck_store, ACCOUNTS, [{"account_id": "op3", "payment_fingerprint": "pf_ops"}], "llm-api")
+    outputs = [f"the new harbor bridge plan {i} will bring jobs and lower prices for every family in town"
+               for i in range(2)]
     add_calls(duck_store, [{"call_id": f"op3-{i}", "account_id": "op3", "ts": 30 * DAY + i * 60, "ip": "203.0.113.5",
-                            "user_agent": SDK, "prompt": TEMPLATE.format("a veteran from Florida", f"topic {i}")}
-                           for i in range(2)])
+                            "user_agent": SDK, "prompt": TEMPLATE.format("a veteran from Florida", f"topic {i}"),
+                            "output": outputs[i]} for i in range(2)])
+    # its new persona posts that output minutes later; someone posting the same text two days on
+    # is no evidence
+    add_posts(duck_store, [{"post_id": f"new-{i}", "account_id": "new", "ts": 30 * DAY + i * 60 + 600,
+                            "text": outputs[i]} for i in range(2)]
+              + [{"post_id": "late", "account_id": "late", "ts": 32 * DAY, "text": outputs[0]}])
     ranking = match_accounts(duck_store).to_pylist()
+    by_actor = {r["actor"]: r for r in ranking}
+    assert by_actor["x:new"]["kinds"] == ["provenance"] and "x:late" not in by_actor
     assert ranking[0]["actor"] == "llm-api:op3"
     assert set(ranking[0]["kinds"]) >= {"payment_fingerprint", "ip", "template"}
     assert all(r["actor"] not in ("llm-api:op1", "llm-api:op2") for r in ranking)
-    assert ranking[0]["score"] > 5 * max(r["score"] for r in ranking[1:])
+    assert ranking[0]["score"] > 5 * max(r["score"] for r in ranking[1:] if r["actor"] != "x:new")

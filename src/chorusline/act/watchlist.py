@@ -16,8 +16,8 @@ string weighs little, so ordinary customers of them do not rise to the top.
 `match` computes the same keys for every account that is not a confirmed member, from activity up
 to ``until`` (what is known on the day of the check), and scores each: per kind the best matching
 key's weight (style: the share of the watchlisted words the account used, times their mean
-weight), summed over kinds. A persona that posts the output of a matching API account
-(``signals.provenance``) adds half of that account's score (kind ``provenance``): that is how an
+weight), summed over kinds. A persona that posts the output of a matching API account (the
+campaigns' link rule, ``campaigns.links``) adds half of that account's score (kind ``provenance``): that is how an
 operation's new personas are caught before they show a clock or a style of their own. The
 ranking, with the matched keys, is the output."""
 
@@ -29,11 +29,11 @@ import ibis
 import pyarrow as pa
 
 from chorusline.act.decisions import confirmed_members
+from chorusline.campaigns.links import campaign_links
 from chorusline.engine import reused
 from chorusline.signals.circadian import CircadianParams, circadian_features
 from chorusline.signals.infrastructure import account_keys
 from chorusline.signals.prompt_template import skeleton
-from chorusline.signals.provenance import provenance_links
 from chorusline.signals.topics import words
 
 STYLE_TERMS = 30
@@ -120,11 +120,13 @@ def _linked_personas(store, parts: ibis.Table, members: ibis.Table, until: dt.da
     api = parts.filter(parts.actor.startswith("llm-api:")).group_by(["actor", "campaign_id"]).aggregate(
         api_score=parts.part.sum())
     calls = _until(store.table("llm_calls"), until)
-    calls = calls.mutate(actor=calls.platform.concat(":", calls.account_id)).semi_join(api, "actor").drop("actor")
     posts = _until(store.table("posts"), until)
     posts = posts.mutate(actor=posts.platform.concat(":", posts.account_id)).anti_join(
         members.select("actor"), "actor").drop("actor")
-    links = provenance_links(calls, posts).select("api_actor", "persona_actor").distinct()
+    # the campaigns' own link rule: verbatim output posted within the usual lag (a chance match of
+    # a template's recurring output would hand an ordinary persona half a returning API account)
+    writers = api.select("actor", "campaign_id", flagged=ibis.literal(True))
+    links = campaign_links(calls, posts, writers).select("api_actor", "persona_actor").distinct()
     j = links.join(api, links.api_actor == api.actor)
     return j.group_by(["persona_actor", "campaign_id"]).aggregate(
         part=(j.api_score * 0.5).max(), example=j.api_actor.max()).select(
