@@ -64,14 +64,15 @@ def output_texts(calls: ibis.Table) -> ibis.Table:
 def shingles(texts: ibis.Table, min_shingles: int = 3) -> ibis.Table:
     """doc_id, actor, ts and ``sh``: the distinct 31-bit hashes of the text's word bigrams."""
     norm = texts.text.lower().re_replace(r"https?://\S+", " ").re_replace(r"[^\w\s]+", " ").strip()
-    words = reused(texts.select("doc_id", "actor", "ts", _w=norm.re_split(r"\s+")))
+    keep = [c for c in ("doc_id", "actor", "ts", "_source") if c in texts.columns]
+    words = reused(texts.select(*keep, _w=norm.re_split(r"\s+")))
     n = words._w.length()
     bigrams = ibis.range(0, n - 1).map(lambda i: words._w[i].concat(" ", words._w[i + 1]))
     p = ibis.literal(_P, "int64")
     # engines differ in their hash (DuckDB 64-bit, Spark 32-bit Murmur3): reduced to 31 bits either
     # way; adding 2p (> 2^31, so a 64-bit literal everywhere) keeps Spark's 32-bit sum from overflowing
     hashed = bigrams.map(lambda s: ((s.hash() % p) + ibis.literal(2 * _P, "int64")) % p).unique()
-    out = reused(words.select("doc_id", "actor", "ts", sh=hashed))
+    out = reused(words.select(*keep, sh=hashed))
     return out.filter(out.sh.length() >= min_shingles)
 
 
@@ -90,7 +91,8 @@ def signatures(docs: ibis.Table, params: NearDuplicateParams) -> ibis.Table:
     parts = []
     for band in range(params.bands):
         m = minima[band * params.rows:(band + 1) * params.rows] + [ibis.literal(0, "int64")] * (4 - params.rows)
-        parts.append(docs.select("doc_id", "ts", band=ibis.literal(band, "int64"),
+        parts.append(docs.select("doc_id", "ts", *(["_source"] if "_source" in docs.columns else []),
+                                 band=ibis.literal(band, "int64"),
                                  key1=m[0] * shift + m[1], key2=m[2] * shift + m[3]))
     out = parts[0]
     for part in parts[1:]:
@@ -98,9 +100,17 @@ def signatures(docs: ibis.Table, params: NearDuplicateParams) -> ibis.Table:
     return out
 
 
-def near_duplicate_pairs(texts: ibis.Table, params: NearDuplicateParams = NearDuplicateParams()) -> ibis.Table:
+def near_duplicate_pairs(texts: ibis.Table, params: NearDuplicateParams = NearDuplicateParams(),
+                         sources: ibis.Table | None = None) -> ibis.Table:
     """Verified pairs: doc_id, doc_id_y, actor, actor_y, ts, ts_y (the first is the older text),
-    jaccard — texts of different actors only."""
+    jaccard — texts of different actors only.
+
+    With ``sources`` (texts in the same columns), only pairs from an older source text to a newer
+    text of ``texts`` are looked for — the provenance question (which output became which post) —
+    and the pairs among the texts themselves, most of the work otherwise, are never formed."""
+    if sources is not None:
+        texts = texts.mutate(_source=ibis.literal(False)).union(sources.mutate(_source=ibis.literal(True)),
+                                                                distinct=False)
     docs = shingles(texts, params.min_shingles)
     if params.max_actors is not None:
         keyed = docs.mutate(_key=docs.sh.sort().hash())
@@ -110,10 +120,12 @@ def near_duplicate_pairs(texts: ibis.Table, params: NearDuplicateParams = NearDu
     width = (params.time_window + 1) if params.time_window is not None else None
     bucket = (sig.ts // width).cast("int64") if width else ibis.literal(0, "int64")
     sig = reused(sig.mutate(_bucket=bucket))
-    older = sig.mutate(_nb=sig._bucket)
+    older, newer = sig, sig.view()
+    if sources is not None:
+        older, newer = sig.filter(sig._source), sig.filter(~sig._source).view()
+    older = older.mutate(_nb=older._bucket)
     if width:  # the newer text is in the older one's time bucket or the next
-        older = older.union(sig.mutate(_nb=sig._bucket + 1), distinct=False)
-    newer = sig.view()
+        older = older.union(older.mutate(_nb=older._bucket + 1), distinct=False)
     joined = older.join(newer, [older.band == newer.band, older.key1 == newer.key1, older.key2 == newer.key2,
                                 older._nb == newer._bucket,
                                 (older.ts < newer.ts) | ((older.ts == newer.ts) & (older.doc_id < newer.doc_id))])

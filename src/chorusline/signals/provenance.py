@@ -32,11 +32,11 @@ def provenance_candidates(calls: ibis.Table, posts: ibis.Table,
     """Every (call, post) pair whose output resembles the post, the call first: call_id, post_id,
     api_actor, persona_actor, call_ts, post_ts, lag (s), jaccard."""
     outputs = output_texts(calls)
-    texts = outputs.mutate(doc_id=ibis.literal("c\x1f").concat(outputs.doc_id)).union(
-        post_texts(posts).mutate(doc_id=lambda t: ibis.literal("p\x1f").concat(t.doc_id)), distinct=False)
-    pairs = near_duplicate_pairs(texts, NearDuplicateParams(threshold=params.threshold, time_window=params.max_lag))
-    # the older text is the call's output, the newer a post
-    links = pairs.filter(pairs.doc_id.startswith("c\x1f") & pairs.doc_id_y.startswith("p\x1f"))
+    outputs = outputs.mutate(doc_id=ibis.literal("c\x1f").concat(outputs.doc_id))
+    texts = post_texts(posts).mutate(doc_id=lambda t: ibis.literal("p\x1f").concat(t.doc_id))
+    # only output -> later post pairs are formed (the call comes first)
+    links = near_duplicate_pairs(texts, NearDuplicateParams(threshold=params.threshold, time_window=params.max_lag),
+                                 sources=outputs)
     return links.select(call_id=links.doc_id.substr(2), post_id=links.doc_id_y.substr(2), api_actor=links.actor,
                         persona_actor=links.actor_y, call_ts=links.ts, post_ts=links.ts_y,
                         lag=links.ts_y - links.ts, jaccard=links.jaccard)
