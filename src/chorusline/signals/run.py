@@ -76,7 +76,7 @@ def _union_into(store, name: str, paths: list[Path]) -> None:
     union = store.backend.read_parquet(paths[0])
     for path in paths[1:]:
         union = union.union(store.backend.read_parquet(path), distinct=False)
-    store.backend.create_table(name, union.cache(), overwrite=True)
+    store.backend.create_table(name, union, overwrite=True)
 
 
 def run_signals(store, out: Path, only: list[str] | None = None) -> dict[str, int]:
