@@ -17,7 +17,8 @@ string weighs little, so ordinary customers of them do not rise to the top.
 to ``until`` (what is known on the day of the check), and scores each: per kind the best matching
 key's weight (style: the share of the watchlisted words the account used, times their mean
 weight), summed over kinds. A persona that posts the output of a matching API account (the
-campaigns' link rule, ``campaigns.links``) adds half of that account's score (kind ``provenance``): that is how an
+campaigns' link rule, ``campaigns.links``) adds half of that account's score (verbatim; 0.3 for a
+close copy) (kind ``provenance``): that is how an
 operation's new personas are caught before they show a clock or a style of their own. The
 ranking, with the matched keys, is the output."""
 
@@ -29,7 +30,7 @@ import ibis
 import pyarrow as pa
 
 from chorusline.act.decisions import confirmed_members
-from chorusline.campaigns.links import campaign_links
+from chorusline.campaigns.links import LinkParams, campaign_links
 from chorusline.engine import reused
 from chorusline.signals.circadian import CircadianParams, circadian_features
 from chorusline.signals.infrastructure import account_keys
@@ -113,23 +114,32 @@ def save_watchlist(store) -> int:
     return watch.num_rows
 
 
+VERBATIM_SHARE = 0.5  # of the API account's score, for posting its output word for word
+PARAPHRASE_SHARE = 0.3  # for posting something close to it (Jaccard >= 0.6): weaker, but it is how most come
+
+
 def _linked_personas(store, parts: ibis.Table, members: ibis.Table, until: dt.datetime | None) -> ibis.Table:
-    """A persona posting the output of a matching API account inherits half of that account's score
+    """A persona posting the output of a matching API account inherits part of that account's score
     (kind ``provenance``): a returning operation's new personas show little of their own in their
-    first days, but they post what its new API accounts write."""
+    first days, but they post what its new API accounts write. The campaigns' own link rule decides
+    (``campaigns.links``: soon after the call, within the usual lag): a verbatim copy passes on
+    ``VERBATIM_SHARE`` of the score, a close one ``PARAPHRASE_SHARE``. Verbatim copies rank a new
+    persona early; close ones catch the many that paraphrase, later."""
     api = parts.filter(parts.actor.startswith("llm-api:")).group_by(["actor", "campaign_id"]).aggregate(
         api_score=parts.part.sum())
     calls = _until(store.table("llm_calls"), until)
     posts = _until(store.table("posts"), until)
     posts = posts.mutate(actor=posts.platform.concat(":", posts.account_id)).anti_join(
         members.select("actor"), "actor").drop("actor")
-    # the campaigns' own link rule: verbatim output posted within the usual lag (a chance match of
-    # a template's recurring output would hand an ordinary persona half a returning API account)
     writers = api.select("actor", "campaign_id", flagged=ibis.literal(True))
-    links = campaign_links(calls, posts, writers).select("api_actor", "persona_actor").distinct()
-    j = links.join(api, links.api_actor == api.actor)
+    found = None
+    for min_jaccard, share in ((0.95, VERBATIM_SHARE), (0.6, PARAPHRASE_SHARE)):
+        links = campaign_links(calls, posts, writers, LinkParams(min_jaccard=min_jaccard))
+        links = links.select("api_actor", "persona_actor", share=ibis.literal(share)).distinct()
+        found = links if found is None else found.union(links, distinct=False)
+    j = found.join(api, found.api_actor == api.actor)
     return j.group_by(["persona_actor", "campaign_id"]).aggregate(
-        part=(j.api_score * 0.5).max(), example=j.api_actor.max()).select(
+        part=(j.api_score * j.share).max(), example=j.api_actor.max()).select(
         actor="persona_actor", campaign_id="campaign_id", kind=ibis.literal("provenance"), part="part",
         example="example")
 
