@@ -30,7 +30,7 @@ import ibis
 import pyarrow as pa
 
 from chorusline.act.decisions import confirmed_members
-from chorusline.campaigns.links import LinkParams, campaign_links
+from chorusline.campaigns.links import LinkParams, link_candidates, links_from
 from chorusline.engine import reused
 from chorusline.signals.circadian import CircadianParams, circadian_features
 from chorusline.signals.infrastructure import account_keys
@@ -132,9 +132,10 @@ def _linked_personas(store, parts: ibis.Table, members: ibis.Table, until: dt.da
     posts = posts.mutate(actor=posts.platform.concat(":", posts.account_id)).anti_join(
         members.select("actor"), "actor").drop("actor")
     writers = api.select("actor", "campaign_id", flagged=ibis.literal(True))
+    candidates = link_candidates(calls, posts, writers)  # matched once, read by both rules
     found = None
     for min_jaccard, share in ((0.95, VERBATIM_SHARE), (0.6, PARAPHRASE_SHARE)):
-        links = campaign_links(calls, posts, writers, LinkParams(min_jaccard=min_jaccard))
+        links = links_from(candidates, LinkParams(min_jaccard=min_jaccard))
         links = links.select("api_actor", "persona_actor", share=ibis.literal(share)).distinct()
         found = links if found is None else found.union(links, distinct=False)
     j = found.join(api, found.api_actor == api.actor)

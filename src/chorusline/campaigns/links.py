@@ -42,15 +42,27 @@ def campaign_links(calls: ibis.Table, posts: ibis.Table, members: ibis.Table,
                    params: LinkParams = LinkParams()) -> ibis.Table:
     """campaign_id, api_campaign_id, api_actor, persona_actor, posts (carried), first_ts, last_ts,
     evidence."""
+    return links_from(link_candidates(calls, posts, members), params)
+
+
+def link_candidates(calls: ibis.Table, posts: ibis.Table, members: ibis.Table) -> ibis.Table:
+    """Every output → later post match of the flagged API accounts (``signals.provenance``), with
+    the API account's campaign and the link's (the persona's when it is flagged, else the API
+    account's). Computed once, so that several link rules can read it."""
     flagged = members.filter(members.flagged).select("actor", "campaign_id")
     c = calls.mutate(actor=calls.platform.concat(":", calls.account_id)).semi_join(flagged, "actor").drop("actor")
-    verbatim = provenance_candidates(c, posts)
-    verbatim = verbatim.filter(verbatim.jaccard >= params.min_jaccard)
+    matches = provenance_candidates(c, posts)
     api = flagged.select(api_actor=flagged.actor, api_campaign_id=flagged.campaign_id)
     persona = flagged.select(persona_actor=flagged.actor, _own=flagged.campaign_id)
-    j = verbatim.join(api, "api_actor").left_join(persona, "persona_actor")
-    j = reused(j.select(verbatim, api_campaign_id=j.api_campaign_id,
-                        campaign_id=ibis.coalesce(j._own, j.api_campaign_id)))  # read twice below
+    j = matches.join(api, "api_actor").left_join(persona, "persona_actor")
+    return reused(j.select(matches, api_campaign_id=j.api_campaign_id,
+                           campaign_id=ibis.coalesce(j._own, j.api_campaign_id)))
+
+
+def links_from(candidates: ibis.Table, params: LinkParams = LinkParams()) -> ibis.Table:
+    """The link rule on ``link_candidates``: matches at ``min_jaccard`` or closer, within
+    ``lag_factor`` times the campaign's usual lag, each post to its best call."""
+    j = candidates.filter(candidates.jaccard >= params.min_jaccard)
     # each campaign's usual lag from generating to posting: the median of its posts' quickest match
     quickest = j.group_by(["campaign_id", "post_id"]).aggregate(lag=j.lag.min())
     usual = quickest.group_by("campaign_id").aggregate(_usual=quickest.lag.median())

@@ -74,7 +74,11 @@ def _stage_shares(path: Path, fmt: str, object_type: str, exact: bool, stage: Pa
                 continue
             result.rejected += broken
             shares, is_share, ok, rows = _to_shares(batch, fmt, object_type)
-            bad = pc.and_(is_share, pc.invert(ok))
+            if is_share is not None:  # rows that are other kinds of message are neither shares nor errors
+                ok = pc.and_(is_share, ok)
+                bad = pc.and_(is_share, pc.invert(ok))
+            else:
+                bad = pc.invert(ok)
             if pc.any(bad).as_py():
                 if lines is None:
                     return False
@@ -83,7 +87,7 @@ def _stage_shares(path: Path, fmt: str, object_type: str, exact: bool, stage: Pa
                 result.rejected += [(line, "missing account, content or a valid time" if fmt == "cnt" else
                                      "missing object, account, content or a valid time")
                                     for line in pc.filter(lines, bad).to_pylist()]
-            shares = shares.filter(pc.and_(is_share, ok))
+            shares = shares.filter(ok)
             n = shares.num_rows
             shares = shares.append_column("rid", int64_array(np.arange(rid, rid + n)))
             rid += n
@@ -105,7 +109,7 @@ COORTWEET_COLUMNS = ("object_id", "account_id", "content_id", "timestamp_share")
 def _batches(path: Path, fmt: str, object_type: str, exact: bool):
     if is_parquet(path):
         for first, table in parquet_batches(path):
-            yield int64_array(np.arange(first, first + table.num_rows)), _by_role(table, table.column_names, fmt), []
+            yield int64_array(np.arange(first, first + table.num_rows)), _by_role(table, fmt), []
         return
     header = read_header(path)
     if fmt == "coortweet":
@@ -116,30 +120,34 @@ def _batches(path: Path, fmt: str, object_type: str, exact: bool):
     elif len(header) < 7:
         raise FormatError(f"{path}: line 1: not cnt: expected at least 7 columns, found {len(header)}")
     else:  # the toolkit's columns are positional
-        positions = {"message_id", "user_id", "timestamp", CNT_OBJECTS[object_type]}
-        needed = [header[i] for i, name in enumerate(CNT_COLUMNS) if name in positions and i < len(header)]
-        if len(set(needed)) < len(needed):  # repeated header names: convert everything
+        wanted = {"message_id", "user_id", "timestamp", CNT_OBJECTS[object_type]}
+        roles = [name for name in CNT_COLUMNS[:len(header)] if name in wanted]
+        needed = [header[CNT_COLUMNS.index(name)] for name in roles]
+        if len(set(needed)) < len(needed):  # repeated header names cannot be picked by name
             needed = None
     for batch in csv_batches(path, columns=None if exact else needed):
         if batch is RESTART:
             yield None, RESTART, []
             continue
-        yield batch.lines, _by_role(batch.table, header, fmt), [(line, reason) for line, reason, _ in batch.rejects]
+        picked = roles if fmt == "cnt" and batch.table.num_columns < len(header) else None
+        yield (batch.lines, _by_role(batch.table, fmt, picked),
+               [(line, reason) for line, reason, _ in batch.rejects])
 
 
-def _by_role(table: pa.Table, header: list[str], fmt: str) -> dict[str, pa.Array]:
-    """A batch's columns by what they are: CooRTweet's by name, the toolkit's by position."""
+def _by_role(table: pa.Table, fmt: str, picked: list[str] | None = None) -> dict[str, pa.Array]:
+    """A batch's columns by what they are: CooRTweet's by name; the toolkit's by position — in the
+    file's order, or, when only some were read, in the order of ``picked`` (their roles)."""
     if fmt == "cnt":
-        names = dict(zip(header, CNT_COLUMNS))
-        return {names[c]: table.column(c).combine_chunks().cast(pa.string())
-                for c in table.column_names if c in names}
+        roles = picked or CNT_COLUMNS[:table.num_columns]
+        return {role: table.column(i).combine_chunks().cast(pa.string()) for i, role in enumerate(roles)}
     return {c: table.column(c).combine_chunks().cast(pa.string()) for c in COORTWEET_COLUMNS}
 
 
 def _to_shares(cols: dict[str, pa.Array], fmt: str, object_type: str
                ) -> tuple[pa.Table, pa.Array, pa.Array, pa.Array | None]:
     """(shares, is_share, ok, rows): the batch's shares; which are shares at all (a toolkit
-    message without a repost or reply id is another kind of message, not a broken row); which are
+    message without a repost or reply id is another kind of message, not a broken row; None where
+    every row is meant as a share); which are
     usable; and, when rows were split into several shares, each share's input row."""
     rows = None
     if fmt == "cnt":
@@ -164,8 +172,7 @@ def _to_shares(cols: dict[str, pa.Array], fmt: str, object_type: str
     valid = pc.and_(pc.is_valid(seconds), pc.and_(pc.is_valid(account), pc.is_valid(content)))
     if fmt == "cnt":
         return shares, has_object, valid, rows
-    every_row = pc.is_valid(valid)  # all true (valid holds no nulls): each row of a CooRTweet file is a share
-    return shares, every_row, pc.and_(has_object, valid), rows
+    return shares, None, pc.and_(has_object, valid), rows  # every row of a CooRTweet file is a share
 
 
 def write_csv(expr: ibis.Table, path: Path) -> int:
