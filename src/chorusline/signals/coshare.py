@@ -212,73 +212,98 @@ def toolkit_network(shares: ibis.Table, time_window: int, min_edge_weight: int =
     target within ``time_window`` seconds either side (inclusive); a message id counts once, at
     its first row (the toolkit's ``insert or ignore``). Returns source, target, weight.
 
-    No distinct count over all pairs of shares. A pair counts one for each direction unless one
-    side has another share of the same object by the same account within 2 × ``time_window`` (only
-    then can one message meet that account twice); only those pairs are de-duplicated."""
+    No distinct count over all pairs of shares. Each pair of shares counts one each way, except
+    where the message already met an earlier share of the same account: of the other account's
+    shares in a message's window, only the first counts. A share that is not the first has its
+    account's previous share within 2 × ``time_window`` — those are few, and only the pairs they
+    are in are looked at again, to take back what they counted."""
     tw = int(time_window)
     # integer codes for accounts and objects: the joins and the edge keys run on 64-bit integers
     # (taken before de-duplication, so that it is computed once; unused codes are harmless)
-    accounts = shares.select("account_id").distinct()
-    accounts = reused(accounts.mutate(a=ibis.row_number().over().cast("int64")))
+    accounts = reused(_codes(shares, "account_id", "a"))
     x = _first_of_each_content(shares.select("object_id", "account_id", "content_id", "ts", "rid"))
-    x = x.join(accounts, "account_id")
-    # objects are only ever compared: their hash serves, unless two of them share one
-    objects = shares.select("object_id").distinct()
-    sizes = objects.aggregate(n=objects.count(), hashes=objects.object_id.hash().nunique()).to_pyarrow()
-    if sizes.column("n")[0].as_py() == sizes.column("hashes")[0].as_py():
-        x = x.mutate(o=x.object_id.hash())
-    else:
-        x = x.join(objects.mutate(o=ibis.row_number().over().cast("int64")), "object_id")
-    x = x.select("o", "a", "ts", "rid", b=(x.ts // (tw + 1)).cast("int64"))
-    # equal times are within reach whatever their order: ts alone orders the window
-    w = ibis.window(group_by=[x.o, x.a], order_by=x.ts)
-    near = ((x.ts - x.ts.lag().over(w)) <= 2 * tw) | ((x.ts.lead().over(w) - x.ts) <= 2 * tw)
-    x = reused(x.mutate(rep=near.fill_null(False)))
-    older = x.mutate(nb=x.b).union(x.mutate(nb=x.b + 1), distinct=False)
-    newer = x.view()
-    j = older.join(newer, [older.o == newer.o, older.nb == newer.b,
-                           (older.ts < newer.ts) | ((older.ts == newer.ts) & (older.rid < newer.rid))])
-    # an unordered account pair as one 64-bit key (lower code in the high half): hashing one
-    # integer is cheaper than two in the aggregations below
-    shift = ibis.literal(2**32, "int64")
-    pairs = j.select(e=ibis.least(older.a, newer.a) * shift + ibis.greatest(older.a, newer.a),
-                     fwd=older.a < newer.a, r=older.rid, r_y=newer.rid, rep=older.rep | newer.rep,
-                     d=newer.ts - older.ts, same=older.a == newer.a)
-    pairs = reused(pairs.filter((pairs.d <= tw) & ~pairs.same))
-    # plain pairs count one each way: counted once per unordered account pair
-    plain = pairs.filter(~pairs.rep)
-    edges = plain.group_by("e").aggregate(n=plain.count())
-    # pairs with a repeating side: each message once per other account, per direction
-    rep = pairs.filter(pairs.rep)
-    # (message, direction lo -> hi?) for both ends of each pair; the older end's message points at
-    # the newer account, so it runs lo -> hi when the older account is the lower code
-    each = rep.select("e", r=rep.r, up=rep.fwd).union(rep.select("e", r=rep.r_y, up=~rep.fwd), distinct=True)
-    each = each.group_by("e").aggregate(up=each.up.cast("int64").sum(), down=(~each.up).cast("int64").sum())
-    edges = edges.join(each, "e", how="outer")
-    e = ibis.coalesce(edges.e, edges.e_right)
-    edges = edges.select(lo=e // shift, hi=e % shift, n=edges.n.fill_null(0), up=edges.up.fill_null(0),
-                         down=edges.down.fill_null(0)).view()
+    x = x.join(accounts, "account_id").join(_codes(shares, "object_id", "o"), "object_id")
+    # each share's previous share of the same object by the same account, in (time, row) order
+    w = ibis.window(group_by=x.o * _HIGH + x.a, order_by=[x.ts, x.rid])
+    x = reused(x.select("o", "a", "ts", "rid", b=(x.ts // (tw + 1)).cast("int64"),
+                        prev=x.ts.lag().over(w).fill_null(ibis.literal(-(2**62), "int64"))))
+    counts = _window_pairs(x, x, tw)
+    counts = reused(counts.group_by("e").aggregate(n=counts.count()))
+    taken = _counted_twice(x, tw)
+    edges = counts.left_join(taken, "e")
+    v = edges.v.fill_null(0)
+    edges = edges.select(lo=edges.e // _HIGH, hi=edges.e % _HIGH, up=edges.n - v // _HIGH,
+                         down=edges.n - v % _HIGH).view()
     low = accounts.select(lo="a", low="account_id")
     high = accounts.select(hi="a", high="account_id")
-    named = edges.join(low, "lo").select("hi", "n", "up", "down", "low")
+    named = edges.join(low, "lo").select("hi", "up", "down", "low")
     named = named.join(high, "hi")
     # both directions from one pass (a union of two selects would compute everything twice)
     ways = named.mutate(_up=ibis.array([True, False]).unnest())
     out = ways.select(source=ibis.ifelse(ways._up, ways.low, ways.high),
                       target=ibis.ifelse(ways._up, ways.high, ways.low),
-                      weight=ways.n + ibis.ifelse(ways._up, ways.up, ways.down))
+                      weight=ibis.ifelse(ways._up, ways.up, ways.down))
     return out.filter(out.weight >= min_edge_weight)
 
 
+_HIGH = ibis.literal(2**32, "int64")  # two 32-bit codes packed in one 64-bit key: high * _HIGH + low
+
+
+def _window_pairs(older: ibis.Table, newer: ibis.Table, tw: int) -> ibis.Table:
+    """Pairs of shares (o, a, ts, rid, b, prev) of one object by two accounts, ``older`` first
+    (equal times: in row order), at most ``tw`` apart: one equi-join on (object, time bucket of
+    tw + 1 seconds). Each side's account, time and previous time (``_y`` for the newer), and the
+    unordered account pair as one key ``e`` (the lower code in the high half)."""
+    older = older.mutate(nb=older.b).union(older.mutate(nb=older.b + 1), distinct=False)
+    j = older.join(newer, [older.o == newer.o, older.nb == newer.b,
+                           (older.ts < newer.ts) | ((older.ts == newer.ts) & (older.rid < newer.rid))])
+    j = j.select(a=older.a, ts=older.ts, prev=older.prev, a_y=newer.a, ts_y=newer.ts, prev_y=newer.prev)
+    j = j.filter((j.ts_y - j.ts <= tw) & (j.a != j.a_y))
+    return j.mutate(e=ibis.least(j.a, j.a_y) * _HIGH + ibis.greatest(j.a, j.a_y))
+
+
+def _counted_twice(x: ibis.Table, tw: int) -> ibis.Table:
+    """Per account pair ``e``, what the plain pair count over-counts, packed as (lower -> higher)
+    * 2**32 + (higher -> lower): a message meets another account once however many of its shares
+    fall in the message's window, so every share but the first there is taken back. Such a share
+    has its account's previous share (``prev``) in that window, so within 2 tw of its own time:
+    only pairs with such a share (few) are looked at."""
+    near = x.filter(x.prev >= x.ts - 2 * tw)
+
+    def packed(j, older_message, newer_message):
+        # the older message counts for older -> newer (lower -> higher when the older account is
+        # the lower code), the newer message for newer -> older
+        up = j.a < j.a_y
+        return j.select("e", v=older_message.cast("int64") * ibis.ifelse(up, _HIGH, 1)
+                        + newer_message.cast("int64") * ibis.ifelse(up, 1, _HIGH))
+
+    # the newer share is not its account's first in the older message's window (and the older
+    # share may not be its account's first in the newer message's)
+    j1 = _window_pairs(x, near, tw)
+    j1 = packed(j1.filter(j1.prev_y >= j1.ts - tw), ibis.literal(True), j1.prev >= j1.ts_y - tw)
+    # the older share alone is not its account's first (in the newer message's window)
+    j2 = _window_pairs(near, x, tw)
+    j2 = packed(j2.filter((j2.prev >= j2.ts_y - tw) & (j2.prev_y < j2.ts - tw)), ibis.literal(False),
+                ibis.literal(True))
+    taken = j1.union(j2, distinct=False)
+    return reused(taken.group_by("e").aggregate(v=taken.v.sum()))
+
+
+def _codes(shares: ibis.Table, column: str, code: str) -> ibis.Table:
+    """Each distinct value of ``column`` with an integer code."""
+    values = shares.select(column).distinct()
+    return values.mutate(**{code: ibis.row_number().over().cast("int64")})
+
+
 def _first_of_each_content(x: ibis.Table) -> ibis.Table:
-    """Each content id's first row only. Rows are grouped by a hash of the id first, so only the
-    few rows whose hash repeats are compared by id (none, usually)."""
-    hashed = x.mutate(_h=x.content_id.hash())
-    repeated = hashed.group_by("_h").aggregate(_n=hashed.count())
-    suspects = hashed.semi_join(repeated.filter(repeated._n > 1), "_h")
-    firsts = suspects.group_by("content_id").aggregate(rid=suspects.rid.min())
-    later = suspects.anti_join(firsts, "rid")
-    return x.anti_join(later, "rid")
+    """Each content id's first row only (in ``rid`` order)."""
+    counts = x.group_by("content_id").aggregate(_n=x.count())
+    # kept apart (and tiny, usually empty): the one grouping of every row is not run again by
+    # each use below
+    repeated = reused(counts.filter(counts._n > 1).select("content_id"))
+    suspects = x.semi_join(repeated, "content_id").select("content_id", "rid")
+    later = suspects.mutate(_k=ibis.row_number().over(group_by="content_id", order_by="rid"))
+    return x.anti_join(later.filter(later._k > 0).select("rid"), "rid")
 
 
 def directed_weights(groups: ibis.Table) -> ibis.Table:

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from chorusline.ingest.base import is_parquet
 from chorusline.ingest.conform import parse_string_lists, parse_timestamps
 from chorusline.ingest.readers import (
-    RESTART, FormatError, csv_batches, int64_array, parquet_batches, read_header,
+    RESTART, FormatError, compression_of, csv_batches, int64_array, parquet_batches, read_header,
 )
 
 _names = itertools.count()
@@ -50,6 +50,9 @@ def load_share_file(backend, path: Path, fmt: str, object_type: str = "repost") 
     only when a row turns out unusable is it read again in full, with exact lines to report."""
     if fmt == "cnt" and object_type not in CNT_OBJECTS:
         raise FormatError(f"the cnt format carries objects {', '.join(CNT_OBJECTS)}, not {object_type!r}")
+    loaded = _engine_csv_shares(backend, path, fmt, object_type)
+    if loaded is not None:
+        return loaded
     folder = Path(tempfile.mkdtemp(prefix="chorusline-shares-"))
     atexit.register(shutil.rmtree, folder, True)  # the engine reads the stage lazily: keep it until exit
     stage = folder / "shares.parquet"
@@ -59,6 +62,62 @@ def load_share_file(backend, path: Path, fmt: str, object_type: str = "repost") 
             break
     result.table = backend.read_parquet(stage, table_name=f"shares_{next(_names)}")
     return result
+
+
+def _engine_csv_shares(backend, path: Path, fmt: str, object_type: str) -> ShareFile | None:
+    """DuckDB's own parallel CSV reader, straight into an engine table — the common case, and about
+    twice as fast as staging through Arrow. Taken only for a plain CSV whose every row is well formed
+    and whose every share has a whole-number time (in the digits Arrow would cast); None otherwise,
+    and the Arrow path then reads the file and reports the rows it cannot use, at their lines."""
+    if backend.name != "duckdb" or is_parquet(path) or compression_of(path) is not None:
+        return None
+    if fmt == "cnt" and object_type == "url":  # URL lists are split into several shares per row
+        return None
+    header = read_header(path)
+    if fmt == "coortweet":
+        if len(set(header)) < len(header) or any(c not in header for c in COORTWEET_COLUMNS):
+            return None
+        where = dict(zip(("object_id", "account_id", "content_id", "ts"),
+                         (header.index(c) for c in COORTWEET_COLUMNS)))
+    elif len(header) < 7:
+        return None
+    else:
+        where = {"object_id": CNT_COLUMNS.index(CNT_OBJECTS[object_type]),
+                 "account_id": CNT_COLUMNS.index("user_id"), "content_id": CNT_COLUMNS.index("message_id"),
+                 "ts": CNT_COLUMNS.index("timestamp")}
+    col = {role: f"c{i}" for role, i in where.items()}
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+    quoted = str(path).replace("'", "''")
+    name = f"shares_{next(_names)}"
+    # a missing object is another kind of message in a toolkit file, an unusable row in CooRTweet's
+    # (kept here, so that it sends the file to the reporting path below)
+    keep = f"WHERE {col['object_id']} <> ''" if fmt == "cnt" else ""
+    # strict: a row with the wrong number of fields is an error, not padded; times must read back
+    # as the same digits (DuckDB would also take ' 12', '1e3' or '12.0', which Arrow does not)
+    sql = (f"CREATE TEMP TABLE {name} AS SELECT {col['object_id']} AS object_id, "
+           f"coalesce({col['account_id']}, '') AS account_id, coalesce({col['content_id']}, '') AS content_id, "
+           f"CASE WHEN length(CAST(TRY_CAST({col['ts']} AS BIGINT) AS VARCHAR)) = length({col['ts']}) "
+           f"THEN TRY_CAST({col['ts']} AS BIGINT) END AS ts "
+           f"FROM read_csv('{quoted}', header = true, auto_detect = false, delim = ',', quote = '\"', "
+           f"escape = '\"', strict_mode = true, columns = {columns}) {keep}")
+    import duckdb
+
+    # rows keep the file's order only while insertion order is preserved; rowid is then the row
+    backend.raw_sql("SET preserve_insertion_order = true")
+    try:
+        backend.raw_sql(sql)
+    except duckdb.Error:  # malformed rows, bad encoding: the Arrow path finds and reports them
+        backend.raw_sql(f"DROP TABLE IF EXISTS {name}")
+        return None
+    finally:
+        backend.raw_sql("SET preserve_insertion_order = false")
+    unusable, rows = backend.raw_sql(f"SELECT count(*) FILTER (object_id IS NULL OR object_id = '' OR ts IS NULL), "
+                                     f"count(*) FROM {name}").fetchone()
+    if unusable:
+        backend.raw_sql(f"DROP TABLE {name}")
+        return None
+    table = backend.sql(f"SELECT object_id, account_id, content_id, ts, rowid AS rid FROM {name}")
+    return ShareFile(table=table, rows=int(rows))
 
 
 def _stage_shares(path: Path, fmt: str, object_type: str, exact: bool, stage: Path, result: ShareFile) -> bool:
