@@ -99,3 +99,13 @@ def test_the_engine_path_is_duckdb_only(tmp_path):
 
     assert share_files._engine_csv_shares(Other(), path, "cnt", "repost") is None
     assert isinstance(load_share_file(connect(":memory:"), path, "cnt").table, ibis.Table)
+
+
+def test_windows_line_ends_and_a_byte_order_mark_read_alike(tmp_path, monkeypatch):
+    path = tmp_path / "shares.csv"
+    text = "object_id,account_id,content_id,timestamp_share\no,a,c1,100\no,b,c2,101\n"
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    fast, slow = _both(path, "coortweet", monkeypatch)
+    assert fast.stage is None  # the engine reads it
+    assert _rows(fast) == _rows(slow) == [{"object_id": "o", "account_id": "a", "content_id": "c1", "ts": 100},
+                                          {"object_id": "o", "account_id": "b", "content_id": "c2", "ts": 101}]

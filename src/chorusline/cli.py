@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -591,7 +592,13 @@ def _when(value) -> str:
 
 
 def main() -> None:  # console-script entry point
-    app()
+    try:
+        app()
+    finally:
+        # the command is done: exempt what is alive from the collector's last full pass at exit,
+        # a walk over every object Ibis and DuckDB left (0.2 s, a tenth of a small job). Objects
+        # are still freed by reference counting, and files are closed by then.
+        gc.freeze()
 
 
 if __name__ == "__main__":
