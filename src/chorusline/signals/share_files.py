@@ -1,7 +1,9 @@
 """Peer input files as a shares table, and the peers' output files, for `chorusline coshare`.
 
-Reading streams the file through Arrow into a Parquet stage (bounded memory) with each row's
-position (`rid`), since CooRTweet's results depend on input order; the engine then reads the stage.
+On DuckDB a clean CSV is read by DuckDB's own parallel reader into an engine table, each row with
+its position (`rid`, since CooRTweet's results depend on input order). Anything else (a row DuckDB
+cannot vouch for, a compressed or Parquet file, Spark) streams through Arrow into a Parquet stage
+(bounded memory) that the engine then reads.
 Rows that cannot be used (a wrong number of fields, no id, no time) are not dropped silently: they
 are reported, and written beside the output with their line and reason."""
 
@@ -103,6 +105,7 @@ def _engine_csv_shares(backend, path: Path, fmt: str, object_type: str) -> Share
     import duckdb
 
     # rows keep the file's order only while insertion order is preserved; rowid is then the row
+    preserved = backend.raw_sql("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     backend.raw_sql("SET preserve_insertion_order = true")
     try:
         backend.raw_sql(sql)
@@ -110,7 +113,7 @@ def _engine_csv_shares(backend, path: Path, fmt: str, object_type: str) -> Share
         backend.raw_sql(f"DROP TABLE IF EXISTS {name}")
         return None
     finally:
-        backend.raw_sql("SET preserve_insertion_order = false")
+        backend.raw_sql(f"SET preserve_insertion_order = {bool(preserved)}")
     unusable, rows = backend.raw_sql(f"SELECT count(*) FILTER (object_id IS NULL OR object_id = '' OR ts IS NULL), "
                                      f"count(*) FROM {name}").fetchone()
     if unusable:
