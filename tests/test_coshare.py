@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chorusline.signals.coshare import (
-    PAIR_COLUMNS, CoshareParams, account_stats, coordinated_edges, coshare_edges, detect_groups, directed_weights,
+    PAIR_COLUMNS, CoshareParams, account_stats, coordinated_edges, coshare_edges, detect_groups,
     group_stats, toolkit_network, with_threshold,
 )
 from chorusline.signals.share_files import load_share_file
@@ -62,7 +62,7 @@ def test_russian_data_exactly_as_coortweet_and_the_toolkit(any_store, mp):
     want = pd.read_csv(EXPECTED / f"coortweet_russian_tw60_mp{mp}_ew0.5_subgraph1_accounts.csv", dtype=str)
     assert accounts == set(want.account_id)
 
-    directed = frame(directed_weights(groups))
+    directed = frame(toolkit_network(shares, 60))  # the toolkit's weights, from the same shares
     for min_weight in (1, 2):
         cnt_file = EXPECTED / f"cnt_russian_tw60_mew{min_weight}_edges.csv"
         if mp != 1 or not cnt_file.exists():
@@ -85,7 +85,7 @@ def test_simulated_ground_truth(duck_store):
     want = pd.read_csv(EXPECTED / "coortweet_sim100k_tw60_mp2_ew0.5_subgraph1_edges.csv")
     assert set(map(frozenset, zip(edges["from"], edges["to"]))) == set(map(frozenset, zip(want["from"], want["to"])))
     cnt = pd.read_csv(EXPECTED / "cnt_sim100k_tw60_mew1_edges.csv")
-    assert len(frame(directed_weights(groups))) == len(cnt)
+    assert len(frame(toolkit_network(shares, 60))) == len(cnt)
 
 
 # --- an independent, brute-force reading of CooRTweet's algorithm ---------------------------------------

@@ -306,15 +306,6 @@ def _first_of_each_content(x: ibis.Table) -> ibis.Table:
     return x.anti_join(later.filter(later._k > 0).select("rid"), "rid")
 
 
-def directed_weights(groups: ibis.Table) -> ibis.Table:
-    """coordination-network-toolkit's directed co-share weights: for each ordered account pair
-    (u, v), how many of u's contents have a share of the same object by v within the window."""
-    both = groups.select(source=groups.account_id, target=groups.account_id_y, content=groups.content_id).union(
-        groups.select(source=groups.account_id_y, target=groups.account_id, content=groups.content_id_y),
-        distinct=False)
-    return both.group_by(["source", "target"]).aggregate(weight=both.content.nunique())
-
-
 def coshare_edges(shares: ibis.Table, params: CoshareParams, object_types: list[str] | None = None,
                   signal: str | None = None) -> ibis.Table:
     """The signal: edges in the contract of ARCHITECTURE §4, one set per object type (as CooRTweet's

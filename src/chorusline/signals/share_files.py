@@ -48,8 +48,9 @@ def load_share_file(backend, path: Path, fmt: str, object_type: str = "repost") 
     """A CooRTweet (object_id, account_id, content_id, timestamp_share) or toolkit CSV/Parquet file
     as a shares table (object_id, account_id, content_id, ts, rid).
 
-    A CSV is first read converting only the four columns a share needs and without line numbers;
-    only when a row turns out unusable is it read again in full, with exact lines to report."""
+    On DuckDB a clean CSV is read by the engine itself (``_engine_csv_shares``). Otherwise Arrow
+    reads it, first converting only the four columns a share needs and without line numbers; only
+    when a row turns out unusable is it read again in full, with exact lines to report."""
     if fmt == "cnt" and object_type not in CNT_OBJECTS:
         raise FormatError(f"the cnt format carries objects {', '.join(CNT_OBJECTS)}, not {object_type!r}")
     loaded = _engine_csv_shares(backend, path, fmt, object_type)
