@@ -72,8 +72,20 @@ def test_links_recruits_and_chance(duck_store):
     assert (split["campaign_id"], split["api_campaign_id"], split["posts"]) == (0, 1, 3)
     assert got[("llm-api:op1", "x:r")]["posts"] == 3 and got[("llm-api:op1", "x:b")]["posts"] == 2
 
-    recruited = recruit_personas(members, links, duck_store.table("posts")).to_pyarrow().to_pylist()
+    # r has a clock feature of its own: a recruit from outside every cluster is scored from it
+    duck_store.backend.create_table("ind", pa.table({
+        "actor": ["x:r"], **{k: pa.array([None], pa.float64()) for k in ("creation", "persona_prompts", "language",
+                                                                         "pivot", "news")},
+        "clock": [0.8], "suspicion": [0.8]}).select(["actor", "clock", "creation", "persona_prompts", "language",
+                                                     "pivot", "news", "suspicion"]), overwrite=True)
+    recruited = recruit_personas(members, links, duck_store.table("posts"),
+                                 duck_store.table("ind")).to_pyarrow().to_pylist()
     by_actor = {r["actor"]: r for r in recruited}
+    # every column a consumer reads is measured, never a NULL it must guess about
+    for col in ("suspicion", "tie", "degree", "strength", "member_score", "campaign_score"):
+        assert all(r[col] is not None for r in recruited), col
+    assert by_actor["x:r"]["suspicion"] == 0.8 and by_actor["x:r"]["clock"] == 0.8
+    assert by_actor["x:r"]["degree"] == 0 and by_actor["x:r"]["creation"] is None
     assert by_actor["x:r"]["flagged"] and by_actor["x:r"]["recruited"] and by_actor["x:r"]["campaign_id"] == 0
     assert by_actor["x:r"]["member_score"] > 0.5  # 0.54 × (1 − e^−3)
     assert not by_actor["x:b"]["flagged"] and not by_actor["x:b"]["recruited"]  # 2 of 20 posts

@@ -13,9 +13,10 @@ import ibis
 
 from chorusline.campaigns.links import LinkParams, campaign_links, member_links, recruit_personas
 from chorusline.campaigns.score import ScoreParams, campaign_table, score_members
-from chorusline.campaigns.suspicion import SuspicionParams
+from chorusline.campaigns.suspicion import SuspicionParams, account_indicators
 from chorusline.graph.cluster import ClusterParams, cluster_members
 from chorusline.graph.fuse import FuseParams, fuse
+from chorusline.progress import stage
 
 
 class NothingToDetect(ValueError):
@@ -73,9 +74,12 @@ def detect(store, config: DetectConfig = DetectConfig(), signals_dir: Path | Non
     if signals_dir is not None:
         run_signals(store, signals_dir)
     backend = store.backend
-    backend.create_table("fused_edges", fuse(store.table("edges"), config.fuse), overwrite=True)
-    backend.create_table("clusters", cluster_members(store.table("fused_edges"), config.cluster), overwrite=True)
-    score_campaigns(store, config)
+    with stage("fuse"):
+        backend.create_table("fused_edges", fuse(store.table("edges"), config.fuse), overwrite=True)
+    with stage("cluster"):
+        backend.create_table("clusters", cluster_members(store.table("fused_edges"), config.cluster), overwrite=True)
+    with stage("score and link"):
+        score_campaigns(store, config)
     return store.table("campaigns").order_by([ibis.desc("score"), "campaign_id"])
 
 
@@ -88,8 +92,9 @@ def score_campaigns(store, config: DetectConfig = DetectConfig()) -> None:
     links = campaign_links(store.table("llm_calls"), store.table("posts"), store.table("cluster_members"),
                            config.links)
     backend.create_table("candidate_links", links, overwrite=True)
+    indicators = account_indicators(store.table("account_features"), config.score.suspicion)
     members = recruit_personas(store.table("cluster_members"), store.table("candidate_links"), store.table("posts"),
-                               config.links)
+                               indicators, config.links)
     backend.create_table("campaign_members", members, overwrite=True)
     backend.create_table("campaign_links", member_links(store.table("candidate_links"),
                                                         store.table("campaign_members")), overwrite=True)

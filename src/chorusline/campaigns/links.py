@@ -76,12 +76,17 @@ def links_from(candidates: ibis.Table, params: LinkParams = LinkParams()) -> ibi
                        evidence=evidence)
 
 
-def recruit_personas(members: ibis.Table, links: ibis.Table, posts: ibis.Table,
+def recruit_personas(members: ibis.Table, links: ibis.Table, posts: ibis.Table, indicators: ibis.Table,
                      params: LinkParams = LinkParams()) -> ibis.Table:
     """``campaign_members`` with the linked personas that were not flagged now flagged, in the
     campaign whose API accounts they carry most, when enough of what they wrote is that campaign's
     output (``recruit_min_posts``, ``recruit_min_share``); ``recruited`` marks them. Their member
-    score is the campaign's score × (1 − e^−posts): a link is a tie like any other."""
+    score is the campaign's score × (1 − e^−posts): a link is a tie like any other.
+
+    A recruit from outside every cluster gets the same columns as any member, from its own
+    features (``indicators``: ``suspicion.account_indicators``): its suspicion and indicators, no
+    fused ties (degree and strength 0) and the link's tie. Only an indicator the account has no
+    feature for is null, as for every member."""
     flagged = members.filter(members.flagged).select("actor")
     carried = links.anti_join(flagged, links.persona_actor == flagged.actor)
     carried = carried.group_by(["persona_actor", "campaign_id"]).aggregate(posts=carried.posts.sum())
@@ -114,11 +119,16 @@ def recruit_personas(members: ibis.Table, links: ibis.Table, posts: ibis.Table,
         flagged=m.flagged | hit, recruited=hit).select(*members.columns, "recruited")
     # linked personas outside every cluster: new rows, with what is known of them
     outside = new.anti_join(members, "actor")
-    score = outside._campaign_score * (1.0 - (-outside._posts.cast("float64")).exp())
+    outside = outside.left_join(indicators, "actor").select(outside, *[indicators[c] for c in indicators.columns
+                                                                       if c != "actor"])
+    link_tie = 1.0 - (-outside._posts.cast("float64")).exp()
     values = {"actor": outside.actor, "campaign_id": outside._cid, "platform": outside.actor.split(":")[0],
+              "degree": ibis.literal(0), "strength": ibis.literal(0.0), "tie": link_tie,
+              "suspicion": outside.suspicion.fill_null(0.0),
+              **{c: outside[c] for c in indicators.columns if c not in ("actor", "suspicion")},
               "coordination": outside._coordination, "inauthenticity": outside._inauthenticity,
-              "campaign_score": outside._campaign_score, "member_score": score, "flagged": ibis.literal(True),
-              "recruited": ibis.literal(True)}
+              "campaign_score": outside._campaign_score, "member_score": outside._campaign_score * link_tie,
+              "flagged": ibis.literal(True), "recruited": ibis.literal(True)}
     schema = members.schema()
     added = outside.select(**{c: values[c].cast(schema[c]) if c in values else ibis.null(schema[c])
                               for c in members.columns}, recruited=values["recruited"])

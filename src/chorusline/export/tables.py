@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chorusline.export.safe_csv import neutralised
 from chorusline.export.shared import ExportError
+from chorusline.progress import stage
 
 TABLES = ("edges", "fused_edges", "account_features", "campaigns", "campaign_members", "campaign_links")
 
 
+@stage("export: tables")
 def write_tables(store, out: Path, fmt: str = "parquet") -> list[str]:
     """Write every table of TABLES the store has into ``out``; returns their names."""
     if fmt not in ("parquet", "csv"):
@@ -20,8 +23,8 @@ def write_tables(store, out: Path, fmt: str = "parquet") -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     for name in names:
         table = store.table(name)
-        if fmt == "csv":  # lists and nested values as text, so the CSV stays flat
-            table = table.mutate(**{c: table[c].cast("string") for c, t in table.schema().items()
-                                    if t.is_array() or t.is_struct()})
+        if fmt == "csv":  # lists and nested values as text, so the CSV stays flat; no live formulas
+            table = neutralised(table.mutate(**{c: table[c].cast("string") for c, t in table.schema().items()
+                                                if t.is_array() or t.is_struct()}))
         getattr(store.backend, f"to_{fmt}")(table, out / f"{name}.{fmt}")
     return names

@@ -23,6 +23,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from chorusline.export.safe_csv import neutralised
+from chorusline.export.safe_csv import write_csv as write_safe_csv
 from chorusline.ingest.base import is_parquet
 from chorusline.ingest.conform import parse_string_lists, parse_timestamps
 from chorusline.ingest.readers import (
@@ -239,12 +241,13 @@ def _to_shares(cols: dict[str, pa.Array], fmt: str, object_type: str
 
 
 def write_csv(expr: ibis.Table, path: Path) -> int:
-    """Stream an engine result to CSV (lists joined with commas, as CooRTweet writes them). On
-    DuckDB the engine writes the file itself; elsewhere Arrow batches are written as they come."""
+    """Stream an engine result to CSV (lists joined with commas, as CooRTweet writes them; cells a
+    spreadsheet would run as formulas quoted, ``export.safe_csv``). On DuckDB the engine writes the
+    file itself; elsewhere Arrow batches are written as they come."""
     backend = expr._find_backend()
+    lists = {c: expr[c].join(",") for c, t in expr.schema().items() if t.is_array()}
+    expr = neutralised(expr.mutate(**lists) if lists else expr)
     if backend.name == "duckdb":
-        lists = {c: expr[c].join(",") for c, t in expr.schema().items() if t.is_array()}
-        expr = expr.mutate(**lists) if lists else expr
         # COPY reports the rows it wrote: counting them afterwards would run the query twice.
         # (ibis's own to_csv discards that count; the pre-execute hook registers in-memory tables.)
         backend._run_pre_execute_hooks(expr)
@@ -255,10 +258,6 @@ def write_csv(expr: ibis.Table, path: Path) -> int:
     try:
         for batch in expr.to_pyarrow_batches():
             table = pa.Table.from_batches([batch])
-            for i, f in enumerate(table.schema):
-                if pa.types.is_list(f.type) or pa.types.is_large_list(f.type):
-                    joined = pc.binary_join(table.column(i), ",")
-                    table = table.set_column(i, f.name, joined)
             if writer is None:
                 writer = pacsv.CSVWriter(path, table.schema)
             writer.write_table(table)
@@ -336,6 +335,5 @@ def load_shares(inputs: list[Path], fmt: str, object_type: str, *, store=None, b
 
 def write_rejected(rejected: dict[Path, list[tuple[int, str]]], path: Path) -> int:
     rows = [(str(f), line, reason) for f, items in rejected.items() for line, reason in items]
-    pacsv.write_csv(pa.table({"file": [r[0] for r in rows], "line": [r[1] for r in rows],
-                              "reason": [r[2] for r in rows]}), path)
-    return len(rows)
+    return write_safe_csv(pa.table({"file": [r[0] for r in rows], "line": [r[1] for r in rows],
+                                    "reason": [r[2] for r in rows]}), path)
