@@ -27,6 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from chorusline.progress import stage
+
 DATA = Path(__file__).parent / "data" / "net"
 _V4_MAPPED = 0xFFFF00000000  # ::ffff:0:0/96
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -421,16 +423,20 @@ def enrich_store(store, user_files: list[str | Path] = (), today: dt.date | None
     from chorusline.schema import QUARANTINE
 
     calls = store.table("llm_calls")
-    ips = calls.filter(calls.ip.notnull()).select("ip").distinct().to_pyarrow().column("ip")
-    sources = builtin_sources() + [user_source(f) for f in user_files]
+    with stage("enrich: read sources"):
+        sources = builtin_sources() + [user_source(f) for f in user_files]
+    with stage("enrich: distinct addresses"):
+        ips = calls.filter(calls.ip.notnull()).select("ip").distinct().to_pyarrow().column("ip")
     with tempfile.TemporaryDirectory(prefix="chorusline-net-") as tmp:
         answers = Path(tmp) / "network_sources.parquet"
-        result = enrich_ips(ips.combine_chunks() if ips.num_chunks else pa.array([], pa.string()), sources, today,
-                            sources_to=answers)
+        with stage("enrich: look up"):
+            result = enrich_ips(ips.combine_chunks() if ips.num_chunks else pa.array([], pa.string()), sources,
+                                today, sources_to=answers)
         pq.write_table(result.info, Path(tmp) / "network_info.parquet")
-        for name in ("network_info", "network_sources"):
-            path = Path(tmp) / f"{name}.parquet"
-            store.backend.create_table(name, store.backend.read_parquet(path).cache(), overwrite=True)
+        with stage("enrich: write tables"):
+            for name in ("network_info", "network_sources"):
+                path = Path(tmp) / f"{name}.parquet"
+                store.backend.create_table(name, store.backend.read_parquet(path).cache(), overwrite=True)
     if result.invalid.num_rows:
         n = result.invalid.num_rows
         bad = pa.table({"source_file": pa.array(["llm_calls.ip"] * n), "line": pa.array([0] * n, pa.int64()),

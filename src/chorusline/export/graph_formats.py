@@ -9,8 +9,10 @@ from pathlib import Path
 import networkx as nx
 
 from chorusline.export.shared import ExportError
+from chorusline.progress import stage
 
 
+@stage("export: member graph")
 def member_graph(store, campaign_ids: list[int] | None = None, all_members: bool = False) -> nx.Graph:
     if "campaign_members" not in set(store.backend.list_tables()):
         raise ExportError("the store has no campaigns: run `chorusline detect` first")

@@ -7,10 +7,12 @@ import pyarrow as pa
 
 from chorusline.export.shared import (campaigns_to_export, infrastructure_indicators, link_indicators,
                                       members_to_export)
+from chorusline.progress import stage
 
 TYPES = {"ip": "ip_address", "prefix": "ip_range", "domain": "domain", "url": "url"}
 
 
+@stage("export: indicators")
 def indicator_table(store, campaign_ids: list[int] | None = None) -> pa.Table:
     rows = []
     for cid in campaigns_to_export(store, campaign_ids):

@@ -21,6 +21,7 @@ from pymisp import MISPEvent, MISPObject
 from chorusline.campaigns.explain import explain
 from chorusline.export.shared import (campaigns_to_export, infrastructure_indicators, link_indicators,
                                       members_to_export)
+from chorusline.progress import stage
 
 V1_6_TO_V1_4 = {"T0097.101": "T0097", "T0144.002": "T0097", "T0150.001": "T0090", "T0154.001": None}
 ATTRIBUTE_TYPES = {"ip": "ip-dst", "prefix": "ip-dst", "domain": "domain", "url": "url"}
@@ -41,6 +42,7 @@ def galaxy_tags(technique_id: str) -> list[str]:
     return tags
 
 
+@stage("export: MISP event")
 def misp_event(store, campaign_ids: list[int] | None = None, tlp: str = "amber") -> MISPEvent:
     campaign_ids = campaigns_to_export(store, campaign_ids)
     event = MISPEvent()

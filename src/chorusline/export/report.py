@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 
 from chorusline.campaigns.explain import explain, with_account_columns
 from chorusline.export.shared import campaigns_to_export, members_to_export
+from chorusline.progress import stage
 from chorusline.signals.circadian import CircadianParams, clock_templates
 
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -278,7 +279,10 @@ def write_report(store, out: Path, campaign_ids: list[int] | None = None, title:
                         r["social_accounts"], f"{r['coordination']:.2f}", f"{r['inauthenticity']:.2f}",
                         "yes" if r["above_threshold"] else "no"] for r in rows], {1, 2, 3, 4, 5, 6, 7})
     body = [f"<section id='overview' class='report-section'><h2>Campaigns</h2>{overview}</section>"]
-    body += [_campaign(store, int(cid), figs) for cid in campaign_ids]
+    with stage("report: campaigns", total=len(campaign_ids)) as written:
+        for cid in campaign_ids:
+            body.append(_campaign(store, int(cid), figs))
+            written.advance()
     made = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
             f"<style>{CSS}</style></head><body><header><h1>{_e(title)}</h1><div>generated {made}; "

@@ -22,6 +22,7 @@ from chorusline.campaigns.disarm import techniques
 from chorusline.campaigns.explain import explain
 from chorusline.export.shared import (ExportError, campaigns_to_export, infrastructure_indicators, link_indicators,
                                       members_to_export)
+from chorusline.progress import stage
 
 TLP = {"clear": stix2.TLP_WHITE, "white": stix2.TLP_WHITE, "green": stix2.TLP_GREEN, "amber": stix2.TLP_AMBER,
        "red": stix2.TLP_RED}
@@ -99,6 +100,7 @@ def campaign_objects(store, campaign_id: int, producer, marking, threat_actor: s
     return objects
 
 
+@stage("export: STIX bundle")
 def stix_bundle(store, campaign_ids: list[int] | None = None, producer_name: str = "chorusline",
                 tlp: str = "amber", threat_actor: str | None = None) -> stix2.Bundle:
     if tlp not in TLP:

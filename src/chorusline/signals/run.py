@@ -14,6 +14,7 @@ import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from chorusline.progress import stage
 from chorusline.signals.circadian import circadian_features
 from chorusline.signals.coshare import CoshareParams, coshare_edges
 from chorusline.signals.creation_burst import creation_burst_features
@@ -89,11 +90,15 @@ def run_signals(store, out: Path, only: list[str] | None = None) -> dict[str, in
     if unknown:
         raise ValueError(f"unknown signal {unknown[0]!r}; known: {', '.join([*edges, *features])}")
     counts = {}
-    for name in names:
-        path = out / f"{name}.parquet"
-        _write(store, (edges.get(name) or features[name])(), path)
-        counts[name] = pq.ParquetFile(path).metadata.num_rows
-    # the tables hold every signal whose file is in `out`: rerunning one signal replaces only its part
-    _union_into(store, "edges", [out / f"{n}.parquet" for n in edges if (out / f"{n}.parquet").exists()])
-    _union_into(store, "account_features", [out / f"{n}.parquet" for n in features if (out / f"{n}.parquet").exists()])
+    with stage("signals", total=len(names)) as signals:
+        for name in names:
+            path = out / f"{name}.parquet"
+            with stage(f"signals: {name}"):
+                _write(store, (edges.get(name) or features[name])(), path)
+            counts[name] = pq.ParquetFile(path).metadata.num_rows
+            signals.advance()
+        # the tables hold every signal whose file is in `out`: rerunning one signal replaces only its part
+        _union_into(store, "edges", [out / f"{n}.parquet" for n in edges if (out / f"{n}.parquet").exists()])
+        _union_into(store, "account_features",
+                    [out / f"{n}.parquet" for n in features if (out / f"{n}.parquet").exists()])
     return counts

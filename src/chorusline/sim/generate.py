@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
+from chorusline.progress import stage
 from chorusline.sim import campaign, clock, organic, text
 from chorusline.sim.scenario import Scenario
 
@@ -56,23 +57,29 @@ def simulate(s: Scenario, out_dir: str | Path) -> Summary:
     (out_dir / "truth").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(s.seed)
     tables = organic.Tables()
-    news = _news(rng, s, tables)
-    organic.organic_social(rng, s, tables, news)
-    organic.organic_api(rng, s, tables)
-    for c in s.campaigns:
-        campaign.generate(rng, s, c, tables, news)
+    with stage("simulate: organic posts"):
+        news = _news(rng, s, tables)
+        organic.organic_social(rng, s, tables, news)
+    with stage("simulate: organic API calls"):
+        organic.organic_api(rng, s, tables)
+    with stage("simulate: campaigns", total=len(s.campaigns)) as campaigns:
+        for c in s.campaigns:
+            campaign.generate(rng, s, c, tables, news)
+            campaigns.advance()
     rows = {}
     end = pa.scalar(clock.epoch_us(s.start) + s.days * clock.DAY_US, pa.timestamp("us", tz="UTC"))
     kept: dict[str, pa.Array] = {}
-    for name in ("accounts", "llm_calls", "posts", "news_events"):
-        table = tables.table(name)
-        if name in ("llm_calls", "posts"):
-            # the collection window ends with the scenario: late reposts and replies fall outside it
-            table = table.filter(pc.less(table.column("ts"), end))
-            kept[name] = table.column("call_id" if name == "llm_calls" else "post_id")
-        table = _sorted(table, name)
-        _write(table, out_dir / f"{name}.parquet")
-        rows[name] = table.num_rows
+    with stage("simulate: write tables", total=4) as written:
+        for name in ("accounts", "llm_calls", "posts", "news_events"):
+            table = tables.table(name)
+            if name in ("llm_calls", "posts"):
+                # the collection window ends with the scenario: late reposts and replies fall outside it
+                table = table.filter(pc.less(table.column("ts"), end))
+                kept[name] = table.column("call_id" if name == "llm_calls" else "post_id")
+            table = _sorted(table, name)
+            _write(table, out_dir / f"{name}.parquet")
+            rows[name] = table.num_rows
+            written.advance()
     truth = _truth_accounts(tables)
     _write(truth, out_dir / "truth" / "accounts.parquet")
     for name, source in (("links", "truth_links"), ("provenance", "truth_provenance")):
