@@ -8,6 +8,7 @@ is a JSON object serialised as a string (so that both engines store it the same 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -171,6 +172,28 @@ ALL_TABLES: dict[str, TableSpec] = {**CANONICAL, QUARANTINE.name: QUARANTINE}
 # the platforms that expose them (Bluesky Jetstream) give them to us.
 POST_KINDS = ("post", "repost", "reply", "quote", "like", "follow")
 LIST_COLUMNS = ("urls", "hashtags", "mentions", "media_hashes")
+# Validation bounds, applied to every row on every ingest path (ingest/conform.py). A time before
+# 1970 or more than a year ahead is a broken clock, a unit mistake or damage, not an event: such a
+# row is quarantined rather than stored (pandas and Spark cannot even show year 97036).
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_AHEAD = timedelta(days=365)
+
+
+def time_window() -> tuple[datetime, datetime]:
+    """The accepted span of every timestamp column: EARLIEST_TIME to one year from now."""
+    return EARLIEST_TIME, datetime.now(UTC) + LATEST_AHEAD
+
+
+# Numeric columns with a domain narrower than their type: counts cannot be negative, a confidence
+# is a probability. (lowest, highest); None = no bound beyond the type's.
+VALUE_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "input_tokens": (0, None),
+    "output_tokens": (0, None),
+    "followers": (0, None),
+    "following": (0, None),
+    "confidence": (0.0, 1.0),
+}
+
 # Where a table has a time column, `status` reports its span.
 TIME_COLUMN = {"accounts": "created_at", "llm_calls": "ts", "posts": "ts", "news_events": "ts", "labels": "ts"}
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import pyarrow as pa
 
 from chorusline.ingest.readers import (
@@ -27,10 +28,12 @@ from chorusline.ingest.readers import (
     JsonRecord,
     RecordError,
     csv_batches,
+    int64_array,
     json_lines,
     parquet_batches,
     parquet_file,
     read_header,
+    split_invalid_utf8,
 )
 from chorusline.schema import ALL_TABLES
 
@@ -80,6 +83,11 @@ class Adapter:
     def platform_for(self, options: IngestOptions) -> str:
         return options.platform or self.platform
 
+    def records_table(self, path: Path, options: IngestOptions) -> str:
+        """The quarantine table_name of a record that could not be read at all: the table when a
+        file holds one, else UNPARSED (a broken record of a file that maps to several is neither)."""
+        return self.tables[0] if len(self.tables) == 1 else UNPARSED
+
 
 class TabularAdapter(Adapter):
     """Subclasses implement :meth:`check_header` and :meth:`map_batch`. Files are CSV (any
@@ -91,7 +99,10 @@ class TabularAdapter(Adapter):
         if is_parquet(path):
             self.check_header(path, parquet_file(path).schema_arrow.names, options)
             for first_row, table in parquet_batches(path):
-                lines = pa.array(range(first_row, first_row + table.num_rows), pa.int64())
+                lines = int64_array(np.arange(first_row, first_row + table.num_rows))
+                table, lines, rejects = split_invalid_utf8(table, lines)
+                if rejects:
+                    yield Rejected(self.records_table(path, options), rejects)
                 yield from self.map_batch(table, lines, options)
             return
         header = read_header(path, self.delimiter)
@@ -103,7 +114,7 @@ class TabularAdapter(Adapter):
                 yield RESTART
                 continue
             if batch.rejects:
-                yield Rejected(self.tables[0], batch.rejects)
+                yield Rejected(self.records_table(path, options), batch.rejects)
             if batch.table.num_rows:
                 yield from self.map_batch(batch.table, batch.lines, options)
 
@@ -178,7 +189,7 @@ class RecordAdapter(Adapter):
             line, reason = first_failure
             raise FormatError(f"{path}: line {line}: not {self.name}: {reason}")
         if rejected:
-            yield Rejected(UNPARSED, rejected)
+            yield Rejected(self.records_table(path, options), rejected)
         if skipped:
             yield Skipped(skipped)
         for buffer in buffers.values():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from chorusline.ingest.base import IngestOptions, Piece, Rejected, TabularAdapter, is_parquet, require_columns
+from chorusline.ingest.base import UNPARSED, IngestOptions, Piece, Rejected, TabularAdapter, is_parquet, require_columns
 from chorusline.ingest.fields import text
 from chorusline.ingest.readers import BATCH_ROWS, FormatError, first_char, json_lines
 from chorusline.schema import CANONICAL, LIST_COLUMNS
@@ -55,6 +55,9 @@ class CanonicalAdapter(TabularAdapter):
             yield from self._read_json_lines(path, table, options)
             return
         yield from super().read(path, options)
+
+    def records_table(self, path: Path, options: IngestOptions) -> str:
+        return options.table or table_from_name(path) or UNPARSED
 
     def check_header(self, path: Path, header: list[str], options: IngestOptions) -> None:
         spec = CANONICAL[self._table(path, options)]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chorusline.schema import POST_KINDS, TableSpec
+from chorusline.schema import POST_KINDS, VALUE_RANGES, TableSpec, time_window
 
 _TS_TYPE = pa.timestamp("us", tz="UTC")
 _ISO_FULL = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$"
@@ -53,15 +54,15 @@ def _clean_strings(arr: pa.Array, trim: bool = True) -> pa.Array:
 
 def parse_timestamps(arr: pa.Array) -> pa.Array:
     """UTC microsecond timestamps from ISO 8601 text (with or without offset, 'T' or space,
-    date only, minutes only) or UNIX seconds; anything else becomes null."""
+    date only, minutes only, up to nine fractional digits: nanoseconds are truncated) or UNIX
+    seconds; anything else, and any time a microsecond int64 cannot hold, becomes null. Whether a
+    time is plausible is conform's question (schema.time_window), not the parser's."""
+    if pa.types.is_date(arr.type):
+        arr = arr.cast(pa.timestamp("s" if pa.types.is_date32(arr.type) else "ms"))
     if pa.types.is_timestamp(arr.type):
-        if arr.type.tz is None:
-            arr = pc.assume_timezone(arr, "UTC")
-        return arr.cast(_TS_TYPE)
+        return _timestamps(arr)
     if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
         return _epoch_seconds(arr.cast(pa.float64()))
-    if pa.types.is_date(arr.type):
-        return pc.assume_timezone(arr.cast(pa.timestamp("us")), "UTC")
     s = _clean_strings(arr.cast(pa.string()))
     numeric = pc.fill_null(pc.match_substring_regex(s, _NUMERIC), False)
     from_epoch = _epoch_seconds(pc.if_else(numeric, s, pa.scalar(None, pa.string())).cast(pa.float64()))
@@ -71,6 +72,7 @@ def parse_timestamps(arr: pa.Array) -> pa.Array:
     iso = pc.replace_substring_regex(iso, r"T(\d{2}):(\d{2})($|Z|[+-].*$)", r"T\1:\2:00\3")
     iso = pc.replace_substring_regex(iso, r"\s*(UTC|GMT|\+00:?00|-00:?00)$", "Z")
     iso = pc.replace_substring_regex(iso, r"(\.\d{1,9})?\s*([+-]\d{2})(\d{2})$", r"\1\2:\3")
+    iso = pc.replace_substring_regex(iso, r"(:\d{2}\.\d{6})\d{1,3}", r"\1")  # microseconds are the unit
     has_tz = pc.fill_null(pc.match_substring_regex(iso, r"(Z|[+-]\d{2}:\d{2})$"), False)
     iso = pc.if_else(has_tz, iso, pc.binary_join_element_wise(iso, "Z", ""))
     candidate = pc.fill_null(pc.match_substring_regex(iso, _ISO_FULL), False)
@@ -95,34 +97,69 @@ def _cast_one(value):
         return None
 
 
+_TICKS_PER_US = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}
+
+
+def _timestamps(arr: pa.Array) -> pa.Array:
+    """Typed timestamps (any unit, naive = UTC) as UTC microseconds; null where they overflow."""
+    ticks = arr.cast(pa.int64())
+    if arr.type.unit == "ns":
+        micros = pc.divide(ticks, 1_000)  # truncated, as nanosecond text is
+    else:
+        factor = _TICKS_PER_US[arr.type.unit]
+        fits = pc.less_equal(pc.abs(ticks), _INT64_MAX // factor)
+        micros = pc.multiply(pc.if_else(fits, ticks, pa.scalar(None, pa.int64())), factor)
+    return micros.cast(_TS_TYPE)
+
+
 def _epoch_seconds(seconds: pa.Array) -> pa.Array:
-    # Bounds keep the int64 microsecond cast from overflowing: years 1900..2200.
-    in_range = pc.and_(pc.greater_equal(seconds, -2.2e9), pc.less_equal(seconds, 7.3e9))
+    # Any finite number of seconds an int64 of microseconds can hold (about ±292,000 years).
+    in_range = pc.less_equal(pc.abs(seconds), 9.2e12)
     seconds = pc.if_else(in_range, seconds, pa.scalar(None, pa.float64()))
     micros = pc.round(pc.multiply(seconds, 1_000_000.0))
     return micros.cast(pa.int64()).cast(_TS_TYPE)
 
 
+_INT64_MAX = 2**63 - 1
+_INT64_FLOAT_LIMIT = 2.0**63  # a float this large or larger (in magnitude) does not fit an int64
+
+
 def _to_int(arr: pa.Array) -> pa.Array:
+    """int64 values; null where a value is not a whole number or an int64 cannot hold it (never wrapped)."""
+    if pa.types.is_unsigned_integer(arr.type):
+        fits = pc.less_equal(arr, pa.scalar(_INT64_MAX, arr.type)) if arr.type == pa.uint64() else None
+        return (arr if fits is None else pc.if_else(fits, arr, pa.scalar(None, arr.type))).cast(pa.int64())
     if pa.types.is_integer(arr.type):
         return arr.cast(pa.int64())
     if pa.types.is_floating(arr.type):
-        whole = pc.equal(pc.floor(arr), arr)
-        return pc.if_else(whole, arr, pa.scalar(None, arr.type)).cast(pa.int64(), safe=False)
+        arr = arr.cast(pa.float64())
+        whole = pc.and_(pc.equal(pc.floor(arr), arr), pc.less(pc.abs(arr), _INT64_FLOAT_LIMIT))  # false for inf, nan
+        return pc.if_else(whole, arr, pa.scalar(None, arr.type)).cast(pa.int64())
     if pa.types.is_boolean(arr.type):
         return arr.cast(pa.int64())
     s = _clean_strings(arr.cast(pa.string()))
     ok = pc.fill_null(pc.match_substring_regex(s, _INTEGER), False)
     s = pc.replace_substring_regex(pc.if_else(ok, s, pa.scalar(None, pa.string())), r"\.0*$", "")
-    return s.cast(pa.int64())
+    # Arrow's parser wraps nothing but refuses a '+' and anything past int64: decide both here.
+    negative = pc.starts_with(s, "-")
+    digits = pc.replace_substring_regex(s, r"^[+-]?0*", "")
+    length = pc.utf8_length(digits)
+    limit = pc.if_else(negative, "9223372036854775808", "9223372036854775807")
+    fits = pc.or_(pc.less(length, 19), pc.and_(pc.equal(length, 19), pc.less_equal(digits, limit)))
+    digits = pc.if_else(pc.equal(length, 0), "0", digits)
+    signed = pc.if_else(negative, pc.binary_join_element_wise("-", digits, ""), digits)
+    return pc.if_else(fits, signed, pa.scalar(None, pa.string())).cast(pa.int64())
 
 
 def _to_float(arr: pa.Array) -> pa.Array:
+    """float64 values; null where a value is not a number or not finite."""
     if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
-        return arr.cast(pa.float64())
-    s = _clean_strings(arr.cast(pa.string()))
-    ok = pc.fill_null(pc.match_substring_regex(s, _NUMERIC), False)
-    return pc.if_else(ok, s, pa.scalar(None, pa.string())).cast(pa.float64())
+        values = arr.cast(pa.float64())
+    else:
+        s = _clean_strings(arr.cast(pa.string()))
+        ok = pc.fill_null(pc.match_substring_regex(s, _NUMERIC), False)
+        values = pc.if_else(ok, s, pa.scalar(None, pa.string())).cast(pa.float64())
+    return pc.if_else(pc.is_finite(values), values, pa.scalar(None, pa.float64()))
 
 
 def _to_string(arr: pa.Array, trim: bool = True) -> pa.Array:
@@ -194,6 +231,27 @@ def _type_word(dtype) -> str:
     return name
 
 
+def outside_time_window(earliest: datetime, latest: datetime) -> str:
+    return f"outside the accepted time window ({earliest:%Y-%m-%d} to {latest:%Y-%m-%d})"
+
+
+def _quoting(column: str, source: pa.Array, problem: str) -> pa.Array:
+    """A reason per row that quotes the value: "input_tokens: not a valid int64: 'lots'"."""
+    value = pc.utf8_slice_codeunits(source.cast(pa.string()), 0, 60)
+    return pc.binary_join_element_wise(f"{column}: {problem}: '", value, "'", "")
+
+
+def _bounds(column: str, word: str) -> tuple[object, object, str] | None:
+    """(lowest, highest, what a value outside is) for a column whose domain is narrower than its type."""
+    if word == "timestamp":
+        earliest, latest = time_window()
+        return pa.scalar(earliest, _TS_TYPE), pa.scalar(latest, _TS_TYPE), outside_time_window(earliest, latest)
+    if column in VALUE_RANGES:
+        low, high = VALUE_RANGES[column]
+        return low, high, ("negative, and it is a count" if (low, high) == (0, None) else f"outside {low} to {high}")
+    return None
+
+
 def conform(
     spec: TableSpec,
     table: pa.Table,
@@ -242,10 +300,16 @@ def conform(
             # A typed source (Parquet) needs no text check; only text can hold an unparsable value.
             is_text = pa.types.is_string(source.type) or pa.types.is_large_string(source.type)
             was_given = pc.is_valid(_clean_strings(source)) if is_text else pc.is_valid(source)
-            if pc.any(pc.and_(was_given, pc.is_null(converted))).as_py():
-                shown = pc.utf8_slice_codeunits(source.cast(pa.string()), 0, 60)
-                message = pc.binary_join_element_wise(f"{column}: not a valid {word}: '", shown, "'", "")
-                flag(pc.and_(was_given, pc.is_null(converted)), message)
+            unusable = pc.and_(was_given, pc.is_null(converted))
+            if pc.any(unusable).as_py():
+                flag(unusable, _quoting(column, source, "not a valid " + word))
+            bounds = _bounds(column, word)
+            if bounds is not None:
+                low, high, what = bounds
+                outside = pc.or_kleene(pc.less(converted, low) if low is not None else pa.scalar(False),
+                                       pc.greater(converted, high) if high is not None else pa.scalar(False))
+                if pc.any(outside).as_py():
+                    flag(outside, _quoting(column, source, what))
         columns[column] = converted.cast(spec.arrow_schema.field(column).type)
 
     for column in spec.key + spec.required:

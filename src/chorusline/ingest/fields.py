@@ -10,9 +10,18 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from chorusline.ingest.conform import outside_time_window
 from chorusline.ingest.readers import RecordError
+from chorusline.schema import time_window
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+def _plausible(when: datetime, what: str, value: Any) -> datetime:
+    """The time, if it lies in the accepted window (conform applies the same window to every
+    path; checking here lets ``lenient`` drop an implausible optional date and keep the record)."""
+    earliest, latest = time_window()
+    if not earliest <= when <= latest:
+        raise RecordError(f"{what}: {outside_time_window(earliest, latest)}: {str(value)[:60]!r}")
+    return when
 
 
 def text(value: Any) -> str | None:
@@ -70,7 +79,11 @@ def iso_time(value: Any, what: str) -> datetime | None:
         raise RecordError(f"{what}: not a valid timestamp: {value[:60]!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 moved across midnight by its offset
+        raise RecordError(f"{what}: not a valid timestamp: {value[:60]!r}") from None
+    return _plausible(parsed, what, value)
 
 
 def epoch_time(value: Any, what: str, *, unit: str = "s") -> datetime | None:
@@ -90,11 +103,10 @@ def epoch_time(value: Any, what: str, *, unit: str = "s") -> datetime | None:
             micros = whole * 1_000_000 // divisor
         else:
             micros = round(float(whole) * 1_000_000 / divisor)
-        if not -2_208_988_800_000_000 <= micros <= 7_258_118_400_000_000:  # years 1900..2200
-            raise ValueError
-    except (TypeError, ValueError, OverflowError):
+        when = datetime.fromtimestamp(micros // 1_000_000, tz=UTC).replace(microsecond=micros % 1_000_000)
+    except (TypeError, ValueError, OverflowError, OSError):  # not a number, or beyond any calendar
         raise RecordError(f"{what}: not a valid UNIX time in {unit}: {str(value)[:60]!r}") from None
-    return datetime.fromtimestamp(micros // 1_000_000, tz=UTC).replace(microsecond=micros % 1_000_000)
+    return _plausible(when, what, value)
 
 
 def str_list(values: Any) -> list[str]:

@@ -91,9 +91,9 @@ def _response_text(response: Any) -> str | None:
 def _csv_records(path: Path) -> Iterator[JsonRecord]:
     records = csv_records(path)
     _, header, _ = next(records, (None, None, None))
-    for line, record, error in records:
-        if error is not None:
-            reason, _, raw = error.partition(": ")
+    for line, record, problem in records:
+        if problem is not None:
+            reason, raw = problem
             yield JsonRecord(line, raw, None, reason)
         else:
             yield JsonRecord(line, ",".join(record), dict(zip(header, record)))

@@ -1,8 +1,18 @@
-"""Run one adapter over files into a store: validate, stage, commit, quarantine, report."""
+"""Run one adapter over files into a store: validate, stage, commit, quarantine, report.
+
+What a file costs when something in it is wrong: a bad record costs that record (quarantined with
+its line and reason); damage to a compressed stream or a Parquet row group costs what follows it
+(quarantined as one row naming where it starts); a file that is not the format costs that file
+(an error line). Nothing costs the files after it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,9 +21,12 @@ import pyarrow as pa
 
 from chorusline.ingest.base import RESTART, Adapter, IngestOptions, Piece, Rejected, Skipped
 from chorusline.ingest.conform import conform
-from chorusline.ingest.readers import FormatError, is_empty, one_line
+from chorusline.ingest.readers import FormatError, collecting_damage, is_empty, one_line, reading_progress
+from chorusline.progress import stage as progress_stage
 from chorusline.schema import ALL_TABLES, QUARANTINE
 from chorusline.store import Stage, Store
+
+UNEXPECTED = "could not be loaded: unexpected"  # an adapter's bug, reported per file rather than raised
 
 
 @dataclass
@@ -50,24 +63,56 @@ class IngestReport:
 
 def ingest_files(store: Store, adapter: Adapter, paths: list[Path], options: IngestOptions | None = None) -> IngestReport:
     options = options or IngestOptions()
-    return IngestReport([ingest_file(store, adapter, Path(p), options) for p in paths])
+    with _terminate_as_exit():
+        return IngestReport([ingest_file(store, adapter, Path(p), options) for p in paths])
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM ends the process through Python's unwinding (SystemExit), so staged files are
+    removed as on any other exit. Only where the signal is ours to take: the main thread, and no
+    handler installed by the application."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def ingest_file(store: Store, adapter: Adapter, path: Path, options: IngestOptions) -> FileReport:
     report = FileReport(str(path), adapter.name)
-    source = str(path.resolve())
     if not path.exists():
         report.error = f"{path}: no such file"
         return report
     if path.is_dir():
         report.error = f"{path}: is a folder; name the files"
         return report
-    if is_empty(path):
-        _store_quarantine(store, source, adapter.name, [(0, adapter.tables[0], "empty file: no records", "")])
-        report.quarantined[adapter.tables[0]] += 1
-        return report
-    stages: dict[str, Stage] = {}
+    with progress_stage(f"ingest {path.name}", total=path.stat().st_size) as progress, \
+            reading_progress(progress.advance), collecting_damage() as damage:
+        try:
+            _load(store, adapter, path, options, report, damage)
+        except Exception as exc:  # noqa: BLE001 - one file's failure must not cost the files after it
+            report.valid.clear()
+            report.inserted.clear()
+            report.error = f"{path}: {UNEXPECTED} {type(exc).__name__}: {one_line(str(exc))}"
+    return report
+
+
+def _load(store: Store, adapter: Adapter, path: Path, options: IngestOptions, report: FileReport, damage: list) -> None:
+    source = str(path.resolve())
+    records_table = adapter.records_table(path, options)
     quarantine: list[tuple[int, str, str, str]] = []  # line, table, reason, raw
+    if is_empty(path) and not damage:
+        _quarantine(store, source, adapter.name, [(0, records_table, "empty file: no records", "")], report)
+        return
+    stages: dict[str, Stage] = {}
     try:
         produced = False
         for piece in adapter.read(path, options):
@@ -95,28 +140,28 @@ def ingest_file(store: Store, adapter: Adapter, path: Path, options: IngestOptio
                 report.valid[spec.name] += result.valid.num_rows
             for line, reason, raw in zip(*(result.rejects.column(c).to_pylist() for c in ("line", "reason", "raw"))):
                 quarantine.append((line, spec.name, reason, raw))
-        if not produced:
-            quarantine.append((0, adapter.tables[0], "empty file: no records", ""))
+        if not produced and not damage:
+            quarantine.append((0, records_table, "empty file: no records", ""))
+        for name, stage in stages.items():
+            report.inserted[name], conflicts = stage.commit()
+            quarantine.extend((c.line, name, c.reason, c.raw) for c in conflicts)
     except FormatError as exc:
-        for stage in stages.values():
-            stage.discard()
         report.valid.clear()
-        report.error = one_line(str(exc))
-        return report
-    except Exception:
+        report.inserted.clear()
+        lost = "; ".join(f"line {d.line}: {d.reason}" for d in damage)
+        report.error = one_line(str(exc)) + (f" (the file is damaged: {lost})" if lost else "")
+        return
+    finally:  # whatever ends the load (an error, Ctrl-C, SIGTERM), nothing staged is left behind
         for stage in stages.values():
             stage.discard()
-        raise
-    for name, stage in stages.items():
-        report.inserted[name], conflicts = stage.commit()
-        quarantine.extend((c.line, name, c.reason, c.raw) for c in conflicts)
-    if quarantine:
-        report.quarantined.update(table for _, table, _, _ in quarantine)
-        _store_quarantine(store, source, adapter.name, quarantine)
-    return report
+    quarantine.extend((d.line, records_table, d.reason, d.raw) for d in damage)
+    _quarantine(store, source, adapter.name, quarantine, report)
 
 
-def _store_quarantine(store: Store, source: str, fmt: str, rows: list[tuple[int, str, str, str]]) -> None:
+def _quarantine(store: Store, source: str, fmt: str, rows: list[tuple[int, str, str, str]], report: FileReport) -> None:
+    if not rows:
+        return
+    report.quarantined.update(table for _, table, _, _ in rows)
     now = datetime.now(UTC)
     table = pa.table(
         {

@@ -26,23 +26,17 @@ class TelegramAdapter(RecordAdapter):
 
     def records(self, path: Path, options: IngestOptions) -> Iterator[JsonRecord]:
         layout, chat = _layout(path)
+        # Messages are streamed one by one in both layouts (a full export's chat is not read whole),
+        # so damage in one message or a truncated export costs only what it touches.
         if layout == "chat":
-            for record in json_items(path, "messages.item"):
-                if record.error is None:
-                    record.value = {"__chat": chat, **record.value} if isinstance(record.value, dict) else record.value
-                yield record
+            items = json_items(path, "messages.item")
         else:
-            ordinal = 0
-            for chat_record in json_items(path, "chats.list.item"):
-                if chat_record.error is not None:
-                    yield chat_record
-                    return
-                chat_value = chat_record.value if isinstance(chat_record.value, dict) else {}
-                info = {k: chat_value.get(k) for k in ("id", "name", "type")}
-                for message in chat_value.get("messages") or []:
-                    ordinal += 1
-                    value = {"__chat": info, **message} if isinstance(message, dict) else message
-                    yield JsonRecord(ordinal, str(message)[:2000], value)
+            items = json_items(path, "chats.list.item.messages.item", context="chats.list.item")
+        for record in items:
+            if record.error is None and isinstance(record.value, dict):
+                info = chat if record.scope is None else {k: record.scope.get(k) for k in ("id", "name", "type")}
+                record.value = {"__chat": info, **record.value}
+            yield record
 
     def map_record(self, value: Any, options: IngestOptions) -> Iterator[tuple[str, Any]]:
         message = mapping(value, "message")
