@@ -65,7 +65,7 @@ def test_smoke_operation_is_found_with_its_evidence(smoke_run):
         assert key in got
     assert got["account_precision"] >= 0.95 and got["account_recall"] >= 0.8 and got["campaign_ari"] >= 0.8
     assert got["benign_campaigns_reported"] == 0 and got["benign_flagged_share"] <= 0.01
-    x = json.loads(run(app, ["campaigns", "--db", db, "--id", "0", "--json"]).output)
+    x = json.loads(run(app, ["campaigns", "--db", db, "--campaign", "0", "--json"]).output)
     assert x["clock"]["operator_offset"] == 8  # Asia/Shanghai
     assert x["clock"]["mean_offset_conflict_hours"] >= 5
     assert {"hosting", "vpn"} >= {r["value"] for r in x["infrastructure"]["network_classes"]}
@@ -75,19 +75,24 @@ def test_smoke_operation_is_found_with_its_evidence(smoke_run):
     assert {"T0154.001", "T0085.001", "T0097.101", "T0128.002"} <= ids
     assert all(d["stix_id"].startswith("attack-pattern--") for d in x["disarm"])
     assert x["breakout"]["category"] in (1, 2, 3)
-    text = run(app, ["campaigns", "--db", db, "--id", "0"]).output
+    text = run(app, ["campaigns", "--db", db, "--campaign", "0"]).output
     assert "operator clock: UTC+8" in text and "DISARM" in text
 
 
 def test_clear_errors(smoke_run, tmp_path):
+    from chorusline.store import Store
+
     tmp, db, _ = smoke_run
     run = CliRunner().invoke
-    bad = run(app, ["campaigns", "--db", db, "--id", "999"])
+    bad = run(app, ["campaigns", "--db", db, "--campaign", "999"])
     assert bad.exit_code == 2 and "no campaign 999" in bad.output and "Traceback" not in bad.output
-    empty = run(app, ["campaigns", "--db", str(tmp_path / "empty.duckdb")])
-    assert empty.exit_code == 2 and "run `chorusline detect` first" in empty.output
-    nothing = run(app, ["detect", "--db", str(tmp_path / "empty2.duckdb"), "--signals-out", str(tmp_path / "s")])
-    assert nothing.exit_code == 2 and "no posts and no API calls" in nothing.output
+    missing = run(app, ["campaigns", "--db", str(tmp_path / "missing.duckdb")])
+    assert missing.exit_code == 2 and "no store at" in missing.output and not (tmp_path / "missing.duckdb").exists()
+    empty = str(tmp_path / "empty.duckdb")
+    Store.open(empty).backend.disconnect()
+    assert "run `chorusline detect --db" in run(app, ["campaigns", "--db", empty]).output
+    nothing = run(app, ["detect", "--db", empty, "--signals-out", str(tmp_path / "s")])
+    assert nothing.exit_code == 2 and "no posts and no API calls" in nothing.output and empty in nothing.output
     missing = run(app, ["eval", "--db", db, "--truth", str(tmp_path)])
     assert missing.exit_code == 2 and "accounts.parquet" in missing.output
     (tmp_path / "bad.toml").write_text("[cluster]\nresolutoin = 2\n")
@@ -109,10 +114,11 @@ def test_decisions_enforcement_watchlist_and_match(smoke_run, tmp_path):
     run = CliRunner().invoke
     no_list = run(app, ["enforce", "--db", mine, "--out", str(tmp_path / "e.csv")])
     assert no_list.exit_code == 2 and "no confirmed campaign" in no_list.output
-    assert run(app, ["decide", "0", "maybe", "--analyst", "ana", "--db", mine]).exit_code == 2
-    assert run(app, ["decide", "0", "confirm", "--db", mine]).exit_code == 2  # who decided is required
-    assert run(app, ["decide", "0", "dismiss", "--analyst", "ana", "--db", mine]).exit_code == 0
-    out = run(app, ["decide", "0", "confirm", "--analyst", "bob", "--note", "hosting egress + UTC+8", "--db", mine])
+    assert run(app, ["decide", "maybe", "--campaign", "0", "--analyst", "ana", "--db", mine]).exit_code == 2
+    assert run(app, ["decide", "confirm", "--campaign", "0", "--db", mine]).exit_code == 2  # who decided is required
+    assert run(app, ["decide", "0", "dismiss", "--analyst", "ana", "--db", mine]).exit_code == 0  # the old order
+    out = run(app, ["decide", "confirm", "--campaign", "0", "--analyst", "bob", "--note", "hosting egress + UTC+8",
+                    "--db", mine])
     assert out.exit_code == 0 and "confirmed campaign 0" in out.output
     store = Store.open(mine)
     assert store.table("decisions").count().execute() == 2  # append-only: the dismissal stays in the history

@@ -1,8 +1,13 @@
 """The command line: verbs, summaries, exit codes, one-line errors."""
 
+import io
+import json
 import os
+import re
+import shlex
 import subprocess
 import sys
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -63,7 +68,7 @@ def test_bad_arguments_exit_2_with_a_message(tmp_path, args, message):
 
 
 def test_store_in_a_missing_folder_is_a_clear_error(tmp_path):
-    result = run("status", "--db", tmp_path / "nope" / "s.duckdb")
+    result = run("ingest", "--db", tmp_path / "nope" / "s.duckdb", POSTS)
     assert result.exit_code == 2 and "does not exist" in result.output
 
 
@@ -195,7 +200,10 @@ def test_enrich_verb_writes_network_info_and_warns_about_stale_sources(tmp_path)
     assert out.exit_code == 0, out.output
     assert "network_info: 1 addresses; hosting 1" in out.output
     assert "1 bad address(es) quarantined" in out.output
-    assert "warning: source tor_onionoo_exits is from 2026-08-22" in out.output  # Tor lists go stale in days
+    # the stale sources (Tor lists go stale in days) in one line, with the command that plugs in current data
+    warnings = [line for line in out.output.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "past their refresh age" in warnings[0]
+    assert f"chorusline enrich --db {db} --source FILE.mmdb" in warnings[0]
     bad = run("enrich", "--db", db, "--source", tmp_path / "nope.txt")
     assert bad.exit_code == 2 and "error: " in bad.output and "Traceback" not in bad.output
 
@@ -203,11 +211,183 @@ def test_enrich_verb_writes_network_info_and_warns_about_stale_sources(tmp_path)
 def test_signals_verb_writes_one_file_per_signal(tmp_path):
     db = tmp_path / "s.duckdb"
     assert run("ingest", "--db", db, POSTS).exit_code == 0
-    out = run("signals", "--db", db, "--out", tmp_path / "edges")
+    out = run("signals", "--db", db, "--signals-out", tmp_path / "edges")
     assert out.exit_code == 0, out.output
     for name in ("coshare", "fast_share", "hashtag_sequence", "near_duplicate_posts", "provenance", "prompt_template",
                  "infrastructure", "synchrony", "circadian", "creation_burst", "language_mismatch", "lifecycle",
                  "news_response"):
         assert (tmp_path / "edges" / f"{name}.parquet").exists() and name in out.output
-    bad = run("signals", "--db", db, "--out", tmp_path / "edges", "--signal", "telepathy")
+    bad = run("signals", "--db", db, "--out", tmp_path / "edges", "--signal", "telepathy")  # the old spelling
     assert bad.exit_code == 2 and "unknown signal 'telepathy'" in bad.output
+    one = json.loads(run("signals", "--db", db, "--signals-out", tmp_path / "e2", "--signal", "coshare", "--json").output)
+    assert one == {"coshare": 0}
+
+
+# -- a CLI that speaks clearly ---------------------------------------------------------------------
+
+def one_error_line(result) -> str:
+    """Exit 2 and exactly one line of output, an `error:` line (no traceback, no usage panel)."""
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def posts_store(tmp_path_factory):
+    """A store with three posts and no detection run yet."""
+    db = tmp_path_factory.mktemp("posts") / "s.duckdb"
+    assert run("ingest", "--db", db, POSTS).exit_code == 0
+    return str(db)
+
+
+@pytest.fixture
+def no_long_work(monkeypatch):
+    """The long stages fail the test if a verb reaches them."""
+    import chorusline.api
+    import chorusline.export.report
+    import chorusline.export.stix
+    import chorusline.signals.run
+
+    def started(*args, **kwargs):
+        raise AssertionError("long work started before the mistake was reported")
+
+    for module, name in ((chorusline.api, "detect"), (chorusline.signals.run, "run_signals"),
+                         (chorusline.export.report, "write_report"), (chorusline.export.stix, "stix_bundle"),
+                         (chorusline.api, "simulate"), (chorusline.api, "load_files")):
+        monkeypatch.setattr(module, name, started)
+
+
+def test_common_mistakes_are_one_error_line_before_any_work(posts_store, tmp_path, no_long_work):
+    gone = tmp_path / "no" / "such" / "folder"
+    cases = [
+        (["enforce", "--db", posts_store, "--out", tmp_path / "e.csv"], "has no campaigns: run `chorusline detect"),
+        (["watchlist", "--db", posts_store], "has no campaigns"),
+        (["coshare", tmp_path / "missing.csv", "--out", tmp_path / "p.csv"], "no such file: "),
+        (["coshare", "-f", "nope", POSTS, "--out", tmp_path / "p.csv"], "'nope' is not one of"),
+        (["coshare", POSTS, "--out", gone / "p.csv"], f"folder {gone} does not exist"),
+        (["report", "--db", posts_store, "--out", gone / "r.html"], f"folder {gone} does not exist"),
+        (["report", "--db", posts_store, "--out", tmp_path], "is a folder"),
+        (["enforce", "--db", posts_store, "--out", gone / "e.csv"], "does not exist"),
+        (["match", "--db", posts_store, "--out", gone / "m.csv"], "does not exist"),
+        (["match", "--db", posts_store, "--until", "yesterday"], "not an ISO date"),
+        (["detect", "--db", posts_store, "--signals-out", gone / "s"], "does not exist"),
+        (["detect", "--db", posts_store, "--config", tmp_path / "none.toml"], "does not exist"),
+        (["signals", "--db", posts_store, "--signals-out", gone / "s"], "does not exist"),
+        (["simulate", "--scenario", "smoke", "--out", gone / "sim"], "does not exist"),
+        (["ingest", "--db", tmp_path / "new.duckdb", "-f", "nope", POSTS], "unknown format 'nope'"),
+        (["ingest", "--db", tmp_path / "new.duckdb", tmp_path / "missing.csv"], "no such file"),
+        (["enrich", "--db", posts_store, "--source", tmp_path / "missing.mmdb"], "no such file"),
+        (["eval", "--db", posts_store, "--truth", tmp_path], "no accounts.parquet"),
+        (["campaigns", "--db", posts_store, "--campaign", "x"], "Invalid value for '--campaign'"),
+        (["campaigns", "--db", posts_store, "--bogus"], "No such option: --bogus"),
+        (["decide", "confirm", "--analyst", "ana", "--db", posts_store], "name the campaign: "),
+        (["export", "tables", "--db", posts_store, "--format", "xlsx", "--out", tmp_path / "t"], "'xlsx' is not one of"),
+        (["export", "misp", "--db", posts_store, "--tlp", "purple"], "'purple' is not one of"),
+    ]
+    cases += [(["export", verb, "--db", posts_store, "--out", gone / f"x.{verb}"], "does not exist")
+              for verb in ("stix", "misp", "indicators", "gexf", "graphml", "tables")]
+    for args, message in cases:
+        started = time.perf_counter()
+        line = one_error_line(run(*args))
+        assert message in line, (args, line)
+        assert time.perf_counter() - started < 10, args  # before long work (the stages are also disarmed)
+    assert not (tmp_path / "new.duckdb").exists()  # a load that cannot start creates no store
+
+
+@pytest.mark.parametrize("verb", ["status", "quarantine", "enrich", "signals", "detect", "campaigns", "eval",
+                                  "enforce", "watchlist", "match", "report", "export stix"])
+def test_reading_verbs_never_create_a_store(verb, tmp_path, no_long_work):
+    db = tmp_path / "typo.duckdb"
+    (tmp_path / "accounts.parquet").touch()  # eval's truth folder, so that the store is what is missing
+    line = one_error_line(run(*verb.split(), "--db", db, *(["--truth", tmp_path] if verb == "eval" else [])))
+    assert f"no store at {db}" in line and "chorusline ingest --db" in line
+    assert not db.exists()
+
+
+def test_version_json_and_help(tmp_path, posts_store):
+    import chorusline
+
+    assert run("--version").output.strip() == f"chorusline {chorusline.__version__}"
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", chorusline.__version__)
+    assert [t["table"] for t in json.loads(run("status", "--db", posts_store, "--json").output)][:3] == \
+        ["accounts", "llm_calls", "posts"]
+    assert json.loads(run("quarantine", "--db", posts_store, "--json").output) == []
+    assert {f["format"] for f in json.loads(run("formats", "--json").output)} >= {"canonical", "coortweet"}
+    loaded = json.loads(run("ingest", "--db", posts_store, POSTS, "--json").output)
+    assert loaded["tables"]["posts"] == {"valid": 3, "inserted": 0, "quarantined": 0} and loaded["exit_code"] == 0
+    verbs = ["", "ingest", "status", "quarantine", "formats", "simulate", "enrich", "signals", "detect", "campaigns",
+             "eval", "decide", "enforce", "watchlist", "match", "report", "coshare", "export", "export stix",
+             "export misp", "export indicators", "export gexf", "export graphml", "export tables"]
+    for verb in verbs:
+        text = run(*verb.split(), "--help").output
+        assert "Usage: " in text
+        assert not re.search(r"<(list\[|str>|int>|float>|bool>|path>)", text), (verb, text)  # metavars, not types
+
+
+def test_output_to_a_pipe_is_not_wrapped(tmp_path):
+    """A long path stays on one line (for grep and copy) when stdout is not a terminal, and a
+    process whose stderr is not a terminal gets no progress noise there."""
+    out = tmp_path / ("a-long-folder-name-" * 8) / "sim"
+    out.parent.mkdir()
+    made = run("simulate", "--scenario", "smoke", "--out", out)
+    assert made.exit_code == 0 and f"written to {out}/ (truth in {out / 'truth'}/)" in made.output.splitlines()
+    db = out / "s.duckdb"
+    assert run("ingest", "--db", db, out / "accounts.parquet").exit_code == 0
+    result = subprocess.run([sys.executable, "-m", "chorusline.cli", "status", "--db", str(db)],
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": ""})
+    assert result.returncode == 0 and result.stderr == ""
+    assert f"store {db}" in result.stdout.splitlines()
+    assert any(line.startswith("│ accounts") for line in result.stdout.splitlines())  # the table, unwrapped
+
+
+def test_detect_marks_reported_campaigns_and_prints_a_runnable_next_command(smoke_run):
+    _, db, output = smoke_run
+    lines = output.splitlines()
+    assert any(line.startswith("* reported: score at or above the campaign threshold") for line in lines)
+    assert any(line.startswith("time: signals ") and "fuse" in line and "cluster" in line for line in lines)
+    hint = next(line for line in lines if line.startswith("next: "))
+    assert " DB" not in hint and " N" not in hint and f"--db {db}" in hint
+    reported = {c["campaign_id"] for c in json.loads(run("campaigns", "--db", db, "--json").output)
+                if c["above_threshold"]}
+    table_rows = [line for line in lines if line.startswith("│ *")]
+    assert len(table_rows) == len(reported) and int(table_rows[0].split("│")[2]) in reported
+    args = shlex.split(hint.removeprefix("next: "))
+    assert args[0] == "chorusline" and int(args[-1]) in reported
+    shown = run(*args[1:])
+    assert shown.exit_code == 0 and f"campaign {args[-1]}" in shown.output
+
+
+def test_campaign_choice_and_its_errors(smoke_run):
+    _, db, _ = smoke_run
+    listed = json.loads(run("campaigns", "--db", db, "--json").output)
+    assert [c["score"] for c in listed] == sorted((c["score"] for c in listed), reverse=True)
+    quiet = [c for c in listed if not c["flagged"]]
+    if quiet:  # a cluster with no flagged member: said so, not "no campaign N" beside a list that has N
+        line = one_error_line(run("campaigns", "--db", db, "--campaign", quiet[0]["campaign_id"]))
+        assert f"campaign {quiet[0]['campaign_id']} is a cluster of" in line and "none flagged" in line
+    best = listed[0]["campaign_id"]
+    old = run("campaigns", "--db", db, "--id", best, "--json")  # the old spelling still works
+    assert old.exit_code == 0 and json.loads(old.output)["campaign"]["campaign_id"] == best
+
+
+def test_stage_clock_draws_on_a_terminal_and_keeps_time():
+    from rich.console import Console
+
+    from chorusline.cli_progress import showing_progress
+    from chorusline.progress import stage
+
+    screen = io.StringIO()
+    with showing_progress(Console(file=screen, force_terminal=True, width=100)) as clock:
+        with stage("signals", total=2) as outer:
+            for name in ("coshare", "synchrony"):
+                with stage(f"signals: {name}"):
+                    pass
+                outer.advance()
+    assert "signals: coshare" in screen.getvalue()
+    assert [(t["stage"], t["depth"]) for t in clock.timings()] == [("signals", 0), ("signals: coshare", 1),
+                                                                   ("signals: synchrony", 1)]
+    quiet = io.StringIO()
+    with showing_progress(Console(file=quiet)) as clock:  # not a terminal: nothing drawn, time still kept
+        with stage("fuse"):
+            pass
+    assert quiet.getvalue() == "" and clock.timings()[0]["stage"] == "fuse"

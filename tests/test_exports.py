@@ -89,4 +89,4 @@ def test_nothing_to_export_is_a_clear_error(smoke_run, tmp_path):
     unknown = run(app, ["export", "stix", "--db", db, "--campaign", "999", "--out", str(tmp_path / "x.json")])
     assert unknown.exit_code == 2 and "no campaign 999" in unknown.output
     tlp = run(app, ["export", "stix", "--db", db, "--tlp", "purple", "--out", str(tmp_path / "x.json")])
-    assert tlp.exit_code == 2 and "unknown TLP" in tlp.output
+    assert tlp.exit_code == 2 and "'purple' is not one of" in tlp.output

@@ -71,6 +71,6 @@ def test_report_errors_are_clear(smoke_run, tmp_path):
     _, db, _ = smoke_run
     run = CliRunner().invoke
     empty = run(app, ["report", "--db", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "r.html")])
-    assert empty.exit_code == 2 and "run `chorusline detect` first" in empty.output
+    assert empty.exit_code == 2 and "no store at" in empty.output
     unknown = run(app, ["report", "--db", db, "--campaign", "999", "--out", str(tmp_path / "r.html")])
     assert unknown.exit_code == 2 and "no campaign 999" in unknown.output and "Traceback" not in unknown.output

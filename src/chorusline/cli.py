@@ -1,378 +1,562 @@
-"""`chorusline <verb>`: a thin shell over the stages; no detection logic lives here."""
+"""`chorusline <verb>`: a thin shell over the stages and ``chorusline.api``; no detection logic lives here.
+
+What every verb keeps to: a mistake is one ``error:`` line on stderr and exit 2, found before any
+long work (inputs, output folders, formats and the store are checked first); a verb that reads a
+store never creates one (only ``ingest`` and ``coshare``'s loads do); ``--campaign`` chooses
+campaigns; ``--json`` prints what the matching library function returns (docs/LIBRARY.md); stages
+show progress bars on stderr when it is a terminal; output to a file or a pipe is never wrapped."""
 
 from __future__ import annotations
 
 import gc
+import json
+import os
+import shlex
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer._click import exceptions as click_errors  # typer vendors click; pinned in requirements.txt
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from chorusline.engine import DEFAULT_DB, EngineError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+
+class _Verbs(TyperGroup):
+    """Typer's group, with click's usage errors (an unknown option, a value of the wrong type, a
+    missing argument) as one ``error:`` line like every other mistake, instead of a boxed panel."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_errors.NoArgsIsHelpError as exc:  # the help is already printed
+            code = exc.exit_code
+        except click_errors.ClickException as exc:
+            where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
+            typer.echo(f"error: {' '.join(exc.format_message().split())}{where}", err=True)
+            code = exc.exit_code
+        except typer.Abort:
+            typer.echo("aborted", err=True)
+            code = 1
+        except BrokenPipeError:  # `chorusline campaigns --json | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            code = 1
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _type_label(param, ctx) -> str | None:
+    """What --help shows after a parameter: its metavar (FILE, N, STORE) or its choices; nothing for
+    a flag or an argument (whose metavar is its name), never a Python type such as <list[Path]>."""
+    if isinstance(param, TyperArgument) or getattr(param, "is_flag", False):
+        return None
+    return param.metavar if param.metavar is not None else TyperOption.display_type(param, ctx)
+
+
+TyperArgument.display_type_rich = _type_label
+TyperOption.display_type_rich = _type_label
+_usage_pieces = TyperArgument.get_usage_pieces
+TyperArgument.get_usage_pieces = lambda self, ctx: [] if self.hidden else _usage_pieces(self, ctx)  # hidden: unseen
+
+app = typer.Typer(cls=_Verbs, add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Find coordinated influence operations in LLM API logs and social-media activity.")
-console = Console()
 
 
-def fail(message: str) -> None:
-    """An error is one unwrapped line on stderr, so scripts and people can grep it."""
-    typer.echo(f"error: {message}", err=True)
-
-DbOption = Annotated[str, typer.Option("--db", help="store: a DuckDB file, or spark://local[2] for Spark")]
-WarehouseOption = Annotated[
-    Path | None, typer.Option("--warehouse", help="folder of the Spark store's Parquet tables (Spark only)")
-]
+def _stdout_console() -> Console:
+    """Rich tables on a terminal. To a file or a pipe: lines are never wrapped (a path stays one
+    line to grep and copy) and tables may be as wide as COLUMNS, or 200 columns."""
+    if sys.stdout.isatty():
+        return Console()
+    return Console(soft_wrap=True, width=int(os.environ.get("COLUMNS") or 200))
 
 
-def _open_store(db: str, warehouse: Path | None):
-    from chorusline.store import Store
+console = _stdout_console()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        import chorusline
+
+        typer.echo(f"chorusline {chorusline.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _every_verb(version: Annotated[bool, typer.Option("--version", help="print the version and exit",
+                                                      callback=_print_version, is_eager=True)] = False) -> None:
+    global console
+    console = _stdout_console()  # for this run's stdout (a test runner swaps it)
+
+
+# -- what every verb shares -----------------------------------------------------------------------
+
+def fail(message: str) -> NoReturn:
+    """An error is one unwrapped line on stderr, so scripts and people can grep it; exit 2."""
+    typer.echo(f"error: {' '.join(str(message).split())}", err=True)
+    raise typer.Exit(2)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"warning: {message}", err=True)
+
+
+def emit_json(value) -> None:
+    typer.echo(json.dumps(value, indent=1, ensure_ascii=False,
+                          default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v)))
+
+
+def show_table(title: str | None, columns: list[str], rows: list[list], right: set[str] = frozenset()) -> None:
+    table = Table(title=title)
+    for name in columns:
+        table.add_column(name, justify="right" if name in right else "left")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _store_args(db: str, warehouse: Path | None) -> str:
+    """The store options as a runnable command line fragment."""
+    return f"--db {shlex.quote(db)}" + (f" --warehouse {shlex.quote(str(warehouse))}" if warehouse else "")
+
+
+def open_store(db: str, warehouse: Path | None, create: bool = False):
+    """The store; one error line when it does not exist (reading verbs never create one)."""
+    from chorusline.api import StoreNotFound, open_store as open_existing
 
     try:
-        return Store.open(db, warehouse=warehouse)
+        return open_existing(db, warehouse=warehouse, create=create)
+    except StoreNotFound as exc:
+        fail(f"{exc} (`chorusline ingest {_store_args(db, warehouse)} FILE...` creates one)")
     except EngineError as exc:
         fail(str(exc))
-        raise typer.Exit(2) from None
 
+
+def _has_detection(store, db: str, warehouse: Path | None) -> None:
+    if "campaign_members" not in store.backend.list_tables():
+        fail(f"the store {db} has no campaigns: run `chorusline detect {_store_args(db, warehouse)}` first")
+
+
+def _check_folder(folder: Path, option: str, path: Path) -> None:
+    if not folder.is_dir():
+        fail(f"{option} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        fail(f"{option} {path}: folder {folder} is not writable")
+
+
+def output_file(path: Path, option: str = "--out") -> Path:
+    """A file the verb will write: its folder must exist and be writable."""
+    if path.is_dir():
+        fail(f"{option} {path} is a folder: name a file")
+    _check_folder(path.parent, option, path)
+    return path
+
+
+def output_folder(path: Path, option: str = "--out") -> Path:
+    """A folder the verb fills (created if missing, inside a folder that exists)."""
+    if path.exists() and not path.is_dir():
+        fail(f"{option} {path} is a file: name a folder")
+    _check_folder(path if path.exists() else path.parent, option, path)
+    return path
+
+
+def input_files(paths: list[Path]) -> list[Path]:
+    for path in paths:
+        if not path.exists():
+            fail(f"no such file: {path}")
+        if path.is_dir():
+            fail(f"{path} is a folder: name the files in it")
+    return paths
+
+
+def _joined(column):
+    import pyarrow.compute as pc
+
+    return pc.binary_join(column, "; ")
+
+
+def _when(value) -> str:
+    return "–" if value is None else str(value)[:19]
+
+
+DbOption = Annotated[str, typer.Option("--db", metavar="STORE",
+                                       help="the store: a DuckDB file, or spark://local[2] for Spark")]
+WarehouseOption = Annotated[Path | None, typer.Option("--warehouse", metavar="FOLDER",
+                                                      help="folder of the Spark store's Parquet tables (Spark only)")]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON (what the library function returns), not a table")]
+CampaignOption = Annotated[list[int] | None, typer.Option("--campaign", metavar="ID",
+                                                          help="campaign id (repeatable; default: every reported one)")]
+ConfigOption = Annotated[Path | None, typer.Option("--config", metavar="FILE", help="detection settings (chorusline.toml)")]
+SignalsOutOption = Annotated[Path, typer.Option("--signals-out", metavar="FOLDER",
+                                                help="folder for one Parquet file per signal")]
+
+
+# -- loading and looking ----------------------------------------------------------------------------
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="files to load (gzip/zstd work)")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="input format; see `chorusline formats`")] = "canonical",
+    paths: Annotated[list[Path], typer.Argument(metavar="FILE...", help="files to load (gzip/zstd work)")],
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                                     help="input format; see `chorusline formats`")] = "canonical",
     db: DbOption = DEFAULT_DB,
-    table: Annotated[str | None, typer.Option(help="canonical format: the table the files hold")] = None,
-    platform: Annotated[str | None, typer.Option(help="platform name to record (default: the format's)")] = None,
-    object_type: Annotated[str, typer.Option(help="coortweet format: what object_id is")] = "repost",
+    table: Annotated[str | None, typer.Option(metavar="TABLE", help="canonical format: the table the files hold")] = None,
+    platform: Annotated[str | None, typer.Option(metavar="NAME",
+                                                 help="platform name to record (default: the format's)")] = None,
+    object_type: Annotated[str, typer.Option(metavar="TYPE", help="coortweet format: what object_id is")] = "repost",
     warehouse: WarehouseOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Load files into the store; malformed records go to the quarantine table."""
-    from chorusline.ingest import FormatError, IngestOptions, adapter_for, ingest_files
+    """Load files into the store (created if missing); malformed records go to the quarantine table."""
+    from chorusline.api import load_files
+    from chorusline.cli_progress import showing_progress
+    from chorusline.ingest import FormatError, adapter_for
 
     try:
-        adapter = adapter_for(fmt)
+        adapter_for(fmt)
     except FormatError as exc:
         fail(str(exc))
-        raise typer.Exit(2) from None
-    store = _open_store(db, warehouse)
-    options = IngestOptions(platform=platform, table=table, object_type=object_type)
-    report = ingest_files(store, adapter, paths, options)
-    for f in report.files:
-        if f.error:
-            fail(f.error)
-        if f.skipped:
-            reasons = "; ".join(f"{n} {reason}" for reason, n in sorted(f.skipped.items()))
-            console.print(f"{f.path}: skipped {sum(f.skipped.values())} record(s) with nothing to load ({reasons})")
-    summary = Table(title=f"ingest ({adapter.name})")
-    for column in ("table", "valid", "new", "quarantined"):
-        summary.add_column(column, justify="left" if column == "table" else "right")
-    for name, counts in sorted(report.totals().items()):
-        summary.add_row(name, str(counts["valid"]), str(counts["inserted"]), str(counts["quarantined"]))
-    console.print(summary)
-    if any(sum(f.quarantined.values()) for f in report.files):
-        console.print("quarantined records: `chorusline quarantine --db " + db + "`")
-    raise typer.Exit(report.exit_code)
+    input_files(paths)
+    store = open_store(db, warehouse, create=True)
+    with showing_progress():
+        report = load_files(store, paths, fmt, table=table, platform=platform, object_type=object_type)
+    if as_json:
+        emit_json(report)
+        raise typer.Exit(report["exit_code"])
+    for f in report["files"]:
+        if f["error"]:
+            typer.echo(f"error: {f['error']}", err=True)
+        if f["skipped"]:
+            reasons = "; ".join(f"{n} {reason}" for reason, n in sorted(f["skipped"].items()))
+            typer.echo(f"{f['path']}: skipped {sum(f['skipped'].values())} record(s) with nothing to load ({reasons})")
+    show_table(f"ingest ({report['format']})", ["table", "valid", "new", "quarantined"],
+               [[name, str(c["valid"]), str(c["inserted"]), str(c["quarantined"])]
+                for name, c in sorted(report["tables"].items())], right={"valid", "new", "quarantined"})
+    if any(sum(f["quarantined"].values()) for f in report["files"]):
+        typer.echo(f"quarantined records: chorusline quarantine {_store_args(db, warehouse)}")
+    raise typer.Exit(report["exit_code"])
 
 
 @app.command()
-def status(db: DbOption = DEFAULT_DB, warehouse: WarehouseOption = None) -> None:
+def status(db: DbOption = DEFAULT_DB, warehouse: WarehouseOption = None, as_json: JsonOption = False) -> None:
     """Row counts per table, time span and quarantine count."""
-    store = _open_store(db, warehouse)
-    out = Table(title=f"store {db}")
-    for column in ("table", "rows", "first", "last"):
-        out.add_column(column, justify="right" if column == "rows" else "left")
-    for row in store.status():
-        out.add_row(row.table, f"{row.rows:,}", _when(row.first), _when(row.last))
-    console.print(out)
+    from chorusline.api import store_status
+
+    rows = store_status(open_store(db, warehouse))
+    if as_json:
+        return emit_json(rows)
+    typer.echo(f"store {db}")
+    show_table(None, ["table", "rows", "first", "last"],
+               [[r["table"], f"{r['rows']:,}", _when(r["first"]), _when(r["last"])] for r in rows], right={"rows"})
 
 
 @app.command()
 def quarantine(
     db: DbOption = DEFAULT_DB,
-    limit: Annotated[int, typer.Option(help="rows to show")] = 20,
+    limit: Annotated[int, typer.Option(metavar="N", help="rows to show")] = 20,
     warehouse: WarehouseOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Show quarantined records: file, line and reason."""
-    store = _open_store(db, warehouse)
-    q = store.table("quarantine")
-    rows = q.order_by(["source_file", "line"]).limit(limit).to_pyarrow().to_pylist()
-    out = Table(title=f"quarantine ({store.count('quarantine'):,} rows)")
-    for column in ("file", "line", "table", "reason"):
-        out.add_column(column)
-    for r in rows:
-        out.add_row(Path(r["source_file"]).name, str(r["line"]), r["table_name"], r["reason"])
-    console.print(out)
+    store = open_store(db, warehouse)
+    rows = store.table("quarantine").order_by(["source_file", "line"]).limit(limit).to_pyarrow().to_pylist()
+    if as_json:
+        return emit_json(rows)
+    show_table(f"quarantine ({store.count('quarantine'):,} rows)", ["file", "line", "table", "reason"],
+               [[Path(r["source_file"]).name, str(r["line"]), r["table_name"], r["reason"]] for r in rows])
+
+
+@app.command()
+def formats(as_json: JsonOption = False) -> None:
+    """List the input formats `ingest` reads."""
+    from chorusline.ingest import ADAPTERS
+
+    rows = [{"format": name, "tables": list(cls.tables), "summary": cls.summary} for name, cls in ADAPTERS.items()]
+    if as_json:
+        return emit_json(rows)
+    show_table("input formats", ["--format", "tables", "what"],
+               [[r["format"], ", ".join(r["tables"]), r["summary"]] for r in rows])
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[str, typer.Option(metavar="NAME|FILE", help="built-in name (seed-case, smoke, benign-heavy, "
+                                                                    "multi-campaign, large) or a YAML file")] = "seed-case",
+    out: Annotated[Path, typer.Option(metavar="FOLDER",
+                                      help="folder for the canonical Parquet tables and truth/")] = Path("sim-output"),
+    seed: Annotated[int | None, typer.Option(metavar="N", help="override the scenario's seed")] = None,
+    scale: Annotated[float | None, typer.Option(metavar="X", help="multiply every population size")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate a scenario with ground truth (canonical tables + truth/) to load with `ingest`."""
+    from chorusline.api import simulate as run_simulation
+    from chorusline.cli_progress import showing_progress
+    from chorusline.sim import ScenarioError, load_scenario
+
+    output_folder(out)
+    try:
+        load_scenario(scenario, seed=seed, scale=scale)  # a bad name or file fails before any work
+    except ScenarioError as exc:
+        fail(str(exc))
+    with showing_progress():
+        summary = run_simulation(scenario, out, seed=seed, scale=scale)
+    if as_json:
+        return emit_json(summary)
+    show_table(f"simulate {summary['scenario']} (seed {summary['seed']}) in {summary['seconds']:.1f} s",
+               ["table", "rows"], [[name, f"{n:,}"] for name, n in summary["rows"].items()], right={"rows"})
+    typer.echo(f"written to {out}/ (truth in {out / 'truth'}/)")
+    typer.echo(f"next: chorusline ingest --db {DEFAULT_DB} {shlex.quote(str(out))}/*.parquet")
+
+
+# -- finding ---------------------------------------------------------------------------------------------
+
+def _stale_sources_line(ages, db: str, warehouse: Path | None) -> str | None:
+    """One line for every source past its refresh age, with the command that plugs in current data."""
+    stale = [(name, date, days) for name, date, days, is_stale in ages if is_stale]
+    if not stale:
+        return None
+    name, date, days = max(stale, key=lambda s: s[2])
+    return (f"{len(stale)} network source(s) are past their refresh age (oldest: {name}, {date}, {days} days); "
+            f"plug in current data with `chorusline enrich {_store_args(db, warehouse)} --source FILE.mmdb` "
+            "(MaxMind, IPinfo or DB-IP; repeatable; docs/ENRICHMENT.md)")
 
 
 @app.command()
 def enrich(
     db: DbOption = DEFAULT_DB,
-    source: Annotated[list[Path] | None, typer.Option("--source", help="your own .mmdb (MaxMind, IPinfo, DB-IP) or CSV of ranges; repeatable")] = None,
+    source: Annotated[list[Path] | None, typer.Option("--source", metavar="FILE", help="your own .mmdb (MaxMind, "
+                                                      "IPinfo, DB-IP) or CSV of ranges; repeatable")] = None,
     warehouse: WarehouseOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Network enrichment of every distinct API-call IP: ASN, countries, labels, network class."""
+    from chorusline.cli_progress import showing_progress
     from chorusline.enrich.network import enrich_store
 
-    store = _open_store(db, warehouse)
+    sources = input_files(source or [])
+    store = open_store(db, warehouse)
     try:
-        result = enrich_store(store, source or [])
+        with showing_progress():
+            result = enrich_store(store, sources)
     except (ValueError, OSError) as exc:
         fail(str(exc))
-        raise typer.Exit(2) from None
-    classes = {}
-    for value in result.info.column("network_class").to_pylist():
+    classes: dict[str, int] = {}
+    for value in result.info.column("network_class").to_pylist():  # one per distinct address: few
         classes[value] = classes.get(value, 0) + 1
-    console.print(f"network_info: {result.info.num_rows:,} addresses; "
-                  + ", ".join(f"{k} {v:,}" for k, v in sorted(classes.items(), key=lambda kv: -kv[1])))
+    classes = dict(sorted(classes.items(), key=lambda kv: -kv[1]))
+    if as_json:
+        return emit_json({"addresses": result.info.num_rows, "classes": classes, "bad_addresses": result.invalid.num_rows,
+                          "sources": [{"source": n, "date": d, "days_old": a, "stale": s} for n, d, a, s in result.ages]})
+    typer.echo(f"network_info: {result.info.num_rows:,} addresses; "
+               + ", ".join(f"{k} {v:,}" for k, v in classes.items()))
     if result.invalid.num_rows:
-        console.print(f"{result.invalid.num_rows:,} bad address(es) quarantined (see `chorusline quarantine`)")
-    for name, date, days, stale in result.ages:
-        if stale:
-            console.print(f"[yellow]warning[/yellow]: source {name} is from {date} ({days} days old); refresh it")
+        typer.echo(f"{result.invalid.num_rows:,} bad address(es) quarantined "
+                   f"(chorusline quarantine {_store_args(db, warehouse)})")
+    stale = _stale_sources_line(result.ages, db, warehouse)
+    if stale:
+        warn(stale)
 
 
 @app.command()
 def signals(
     db: DbOption = DEFAULT_DB,
-    out: Annotated[Path, typer.Option(help="folder for one Parquet file of edges per signal")] = Path("signals"),
-    only: Annotated[list[str] | None, typer.Option("--signal", help="run only these (repeatable)")] = None,
+    out: SignalsOutOption = Path("signals"),
+    only: Annotated[list[str] | None, typer.Option("--signal", metavar="NAME", help="run only these (repeatable)")] = None,
     warehouse: WarehouseOption = None,
+    as_json: JsonOption = False,
+    out_alias: Annotated[Path | None, typer.Option("--out", hidden=True)] = None,  # the old spelling
 ) -> None:
-    """Compute every edge signal on the store: files per signal in --out, all in the `edges` table."""
+    """Compute every signal: a Parquet file per signal in --signals-out, all in the `edges` and
+    `account_features` tables."""
+    from chorusline.cli_progress import showing_progress
     from chorusline.signals.run import run_signals
 
-    store = _open_store(db, warehouse)
+    out = output_folder(out_alias or out, "--signals-out")
+    store = open_store(db, warehouse)
     try:
-        counts = run_signals(store, out, only)
+        with showing_progress():
+            counts = run_signals(store, out, only)
     except ValueError as exc:
         fail(str(exc))
-        raise typer.Exit(2) from None
-    table = Table(title=f"edges -> {out}")
-    table.add_column("signal")
-    table.add_column("edges", justify="right")
-    for name, n in counts.items():
-        table.add_row(name, f"{n:,}")
-    console.print(table)
+    if as_json:
+        return emit_json(counts)
+    show_table("rows per signal", ["signal", "rows"], [[name, f"{n:,}"] for name, n in counts.items()], right={"rows"})
+    typer.echo(f"written to {out}/")
 
 
-@app.command()
-def simulate(
-    scenario: Annotated[str, typer.Option(help="built-in name (seed-case, smoke, benign-heavy, multi-campaign, large) or a YAML file")] = "seed-case",
-    out: Annotated[Path, typer.Option(help="folder for the canonical Parquet tables and truth/")] = Path("sim-output"),
-    seed: Annotated[int | None, typer.Option(help="override the scenario's seed")] = None,
-    scale: Annotated[float | None, typer.Option(help="multiply every population size")] = None,
-) -> None:
-    """Generate a scenario with ground truth (canonical tables + truth/); ingest it with `ingest OUT/*.parquet`."""
-    from chorusline.sim import ScenarioError, load_scenario
-    from chorusline.sim import simulate as run_simulation
-
-    try:
-        spec = load_scenario(scenario, seed=seed, scale=scale)
-    except ScenarioError as exc:
-        fail(str(exc))
-        raise typer.Exit(2) from None
-    summary = run_simulation(spec, out)
-    table = Table(title=f"simulate {spec.name} (seed {spec.seed}) in {summary.seconds:.1f} s")
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    for name, n in summary.rows.items():
-        table.add_row(name, f"{n:,}")
-    console.print(table)
-    console.print(f"written to {out}/ ; load with: chorusline ingest --db DB {out}/*.parquet")
-
-
-@app.command()
-def coshare(
-    inputs: Annotated[list[Path] | None, typer.Argument(help="input file(s); none with --db reads the store's posts")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="coortweet | cnt | canonical")] = "coortweet",
-    object_type: Annotated[str, typer.Option(help="what is co-shared: repost, reply, quote, url, domain, hashtag, mention, media")] = "repost",
-    time_window: Annotated[int, typer.Option(help="seconds (inclusive)")] = 10,
-    min_participation: Annotated[int, typer.Option(help="minimum shares of an account")] = 2,
-    edge_weight: Annotated[float, typer.Option(help="weight quantile for weight_threshold")] = 0.5,
-    keep_loops: Annotated[bool, typer.Option(help="keep self-loops (CooRTweet remove_loops = FALSE)")] = False,
-    out: Annotated[Path | None, typer.Option(help="pairs CSV (CooRTweet detect_groups columns)")] = None,
-    edges: Annotated[Path | None, typer.Option(help="edges CSV (CooRTweet network columns, or see --edges-format)")] = None,
-    edges_format: Annotated[str, typer.Option(help="coortweet (CooRTweet's undirected network) or cnt "
-                                                   "(coordination-network-toolkit's directed network)")] = "coortweet",
-    min_edge_weight: Annotated[int, typer.Option(help="cnt edges: the toolkit's --min_edge_weight")] = 1,
-    subgraph: Annotated[bool, typer.Option(help="only edges above the weight threshold (CooRTweet subgraph = 1)")] = False,
-    db: Annotated[str | None, typer.Option("--db", help="read posts from this store (DuckDB file or spark://…)")] = None,
-    engine: Annotated[str, typer.Option(help="duckdb or spark, for file inputs")] = "duckdb",
-    warehouse: WarehouseOption = None,
-) -> None:
-    """Co-sharing with CooRTweet's semantics: a drop-in for detect_groups + generate_coordinated_network."""
-    from chorusline.engine import connect
-    from chorusline.ingest.readers import FormatError
-    from chorusline.signals.coshare import CoshareParams
-    from chorusline.signals.share_files import coshare_outputs, load_shares, write_rejected
-
-    if out is None and edges is None:
-        fail("name at least one output: --out pairs.csv and/or --edges edges.csv")
-        raise typer.Exit(2)
-    params = CoshareParams(time_window, min_participation, not keep_loops, edge_weight)
-    try:
-        if db is not None or fmt == "canonical":
-            shares, rejected = load_shares(inputs or [], fmt, object_type, store=_open_store(db or ":memory:", warehouse))
-        else:
-            backend = connect("spark://local[2]", warehouse=warehouse) if engine == "spark" else connect(":memory:")
-            shares, rejected = load_shares(inputs or [], fmt, object_type, backend=backend)
-        counts = coshare_outputs(shares, params, out, edges, subgraph, edges_format, min_edge_weight, object_type)
-    except (FormatError, ValueError) as exc:
-        fail(str(exc))
-        raise typer.Exit(2) from None
-    for name, n in counts.items():
-        console.print(f"{name}: {n:,} rows -> {out if name == 'pairs' else edges}")
-    if rejected:
-        aside = (out or edges).with_suffix(".rejected.csv")
-        n = write_rejected(rejected, aside)
-        console.print(f"{n:,} input row(s) could not be used; their lines and reasons: {aside}")
-
-
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="detection settings (chorusline.toml)")]
+def _timing_line(timings: list[dict]) -> str:
+    """Top-level stages with their seconds, then the three slowest parts inside them."""
+    top = [t for t in timings if t["depth"] == 0]
+    parts = sorted((t for t in timings if t["depth"] > 0), key=lambda t: -t["seconds"])[:3]
+    line = ", ".join(f"{t['stage']} {t['seconds']:.1f} s" for t in top)
+    line += f" (total {sum(t['seconds'] for t in top):.1f} s)"
+    if parts:
+        line += "; slowest parts: " + ", ".join(f"{t['stage']} {t['seconds']:.1f} s" for t in parts)
+    return line
 
 
 @app.command()
 def detect(
     db: DbOption = DEFAULT_DB,
     config: ConfigOption = None,
-    signals_out: Annotated[Path, typer.Option("--signals-out", help="folder for the per-signal Parquet files")] = Path("signals"),
-    top: Annotated[int, typer.Option(help="campaigns to list")] = 20,
+    signals_out: SignalsOutOption = Path("signals"),
+    top: Annotated[int, typer.Option(metavar="N", help="campaigns to list")] = 20,
     warehouse: WarehouseOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Signals -> fused graph -> clusters -> scored campaigns; prints the ranked campaigns."""
-    from chorusline.campaigns.detect import ConfigError, NothingToDetect, detect as run_detection, load_config
+    """Signals -> fused graph -> clusters -> scored campaigns; lists them, reported ones marked."""
+    from chorusline.api import detect as run_detection
+    from chorusline.campaigns.detect import ConfigError, NothingToDetect, load_config
+    from chorusline.cli_progress import showing_progress
 
     try:
         settings = load_config(config)
     except ConfigError as exc:
         fail(str(exc))
-        raise typer.Exit(2) from None
-    store = _open_store(db, warehouse)
+    output_folder(signals_out, "--signals-out")
+    store = open_store(db, warehouse)
     try:
-        campaigns = run_detection(store, settings, signals_out).to_pyarrow().to_pylist()
+        with showing_progress() as clock:
+            campaigns = run_detection(store, settings, signals_out)
     except NothingToDetect as exc:
-        fail(str(exc))
-        raise typer.Exit(2) from None
-    above = [c for c in campaigns if c["above_threshold"]]
-    table = Table(title=f"{len(above)} campaign(s) above the threshold ({len(campaigns)} clusters)")
-    for col, justify in (("id", "right"), ("score", "right"), ("members", "right"), ("flagged", "right"),
-                         ("API", "right"), ("social", "right"), ("coordination", "right"), ("inauthenticity", "right")):
-        table.add_column(col, justify=justify)
+        fail(f"{db}: {exc}")
+    if as_json:
+        return emit_json(campaigns)
+    reported = [c for c in campaigns if c["above_threshold"]]
+    threshold = settings.score.campaign_threshold
+    table = Table(title=f"{len(reported)} campaign(s) above the threshold ({len(campaigns)} clusters)")
+    for col in ("reported", "id", "score", "members", "flagged", "API", "social", "coordination", "inauthenticity"):
+        table.add_column(col, justify="left" if col == "reported" else "right")
     for c in campaigns[:top]:
-        style = None if c["above_threshold"] else "dim"
-        table.add_row(str(c["campaign_id"]), f"{c['score']:.2f}", f"{c['size']:,}", f"{c['flagged']:,}",
-                      f"{c['api_accounts']:,}", f"{c['social_accounts']:,}", f"{c['coordination']:.2f}",
-                      f"{c['inauthenticity']:.2f}", style=style)
+        table.add_row("*" if c["above_threshold"] else "", str(c["campaign_id"]), f"{c['score']:.2f}", f"{c['size']:,}",
+                      f"{c['flagged']:,}", f"{c['api_accounts']:,}", f"{c['social_accounts']:,}",
+                      f"{c['coordination']:.2f}", f"{c['inauthenticity']:.2f}",
+                      style=None if c["above_threshold"] else "dim")
     console.print(table)
-    console.print("details: chorusline campaigns --db DB --id N")
+    typer.echo(f"* reported: score at or above the campaign threshold ({threshold}); the others are clusters that "
+               "are coordinated but not shown to be inauthentic")
+    typer.echo(f"time: {_timing_line(clock.timings())}")
+    explainable = [c for c in campaigns if c["flagged"]]
+    if explainable:
+        best = (reported or explainable)[0]["campaign_id"]
+        typer.echo(f"next: chorusline campaigns {_store_args(db, warehouse)} --campaign {best}")
+    else:
+        typer.echo("next: no cluster has flagged members; see docs/DETECTION.md for the thresholds (--config)")
 
 
 @app.command()
 def campaigns(
     db: DbOption = DEFAULT_DB,
-    campaign_id: Annotated[int | None, typer.Option("--id", help="show this campaign with its evidence")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the explanation as JSON")] = False,
+    campaign_id: Annotated[int | None, typer.Option("--campaign", metavar="ID",
+                                                    help="show this campaign with its evidence")] = None,
+    as_json: JsonOption = False,
     warehouse: WarehouseOption = None,
+    id_alias: Annotated[int | None, typer.Option("--id", hidden=True)] = None,  # the old spelling
 ) -> None:
     """List the detected campaigns, or show one with the evidence that ties it together."""
-    import json
-
-    import ibis
-
-    from chorusline.campaigns.explain import CampaignNotFound, explain
+    from chorusline.api import explain_campaign, list_campaigns
+    from chorusline.campaigns.explain import CampaignNotFound
     from chorusline.campaigns.render import print_explanation
 
-    store = _open_store(db, warehouse)
-    if "campaigns" not in store.backend.list_tables():
-        fail("the store has no campaigns: run `chorusline detect` first")
-        raise typer.Exit(2)
-    if campaign_id is None:
-        rows = store.table("campaigns").order_by([ibis.desc("score"), "campaign_id"]).to_pyarrow().to_pylist()
-        for c in rows:
-            mark = "*" if c["above_threshold"] else " "
-            console.print(f"{mark} campaign {c['campaign_id']:>3}  score {c['score']:.2f}  {c['flagged']:,}/{c['size']:,} "
-                          f"flagged ({c['api_accounts']} API, {c['social_accounts']} social)")
-        return
+    store = open_store(db, warehouse)
+    _has_detection(store, db, warehouse)
+    campaign_id = campaign_id if campaign_id is not None else id_alias
     try:
-        explanation = explain(store, campaign_id)
+        result = list_campaigns(store) if campaign_id is None else explain_campaign(store, campaign_id)
     except CampaignNotFound as exc:
         fail(str(exc))
-        raise typer.Exit(2) from None
     if as_json:
-        typer.echo(json.dumps(explanation, indent=1, default=str, ensure_ascii=False))
-    else:
-        print_explanation(console, explanation)
+        return emit_json(result)
+    if campaign_id is not None:
+        return print_explanation(console, result)
+    for c in result:
+        typer.echo(f"{'*' if c['above_threshold'] else ' '} campaign {c['campaign_id']:>3}  score {c['score']:.2f}  "
+                   f"{c['flagged']:,}/{c['size']:,} flagged ({c['api_accounts']} API, {c['social_accounts']} social)")
+    typer.echo("* reported (above the campaign threshold); evidence: "
+               f"chorusline campaigns {_store_args(db, warehouse)} --campaign ID")
 
 
 @app.command("eval")
 def evaluate_run(
     db: DbOption = DEFAULT_DB,
-    truth: Annotated[Path, typer.Option(help="truth folder (accounts.parquet [, links.parquet])")] = Path("sim-output/truth"),
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    truth: Annotated[Path, typer.Option(metavar="FOLDER", help="truth folder (accounts.parquet [, links.parquet])")
+                     ] = Path("sim-output/truth"),
+    as_json: JsonOption = False,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Score the last detection run against ground truth (simulator truth or a mapped real set)."""
-    import json
-
     from chorusline.eval.evaluate import TruthError, evaluate
 
-    store = _open_store(db, warehouse)
+    if not (truth / "accounts.parquet").is_file():
+        fail(f"--truth {truth}: no accounts.parquet there (`chorusline simulate` writes one in OUT/truth)")
+    store = open_store(db, warehouse)
     try:
         result = evaluate(store, truth)
     except TruthError as exc:
         fail(str(exc))
-        raise typer.Exit(2) from None
     if as_json:
-        typer.echo(json.dumps(result))
-        return
-    table = Table(title=f"evaluation against {truth}")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in result.items():
-        table.add_row(key, "–" if value is None else (f"{value:.3f}" if isinstance(value, float) else f"{value:,}"))
-    console.print(table)
+        return emit_json(result)
+    typer.echo(f"evaluation against {truth}")
+    show_table(None, ["metric", "value"],
+               [[k, "–" if v is None else (f"{v:.3f}" if isinstance(v, float) else f"{v:,}")] for k, v in result.items()],
+               right={"value"})
 
+
+# -- acting ------------------------------------------------------------------------------------------------
 
 @app.command()
 def decide(
-    campaign_id: Annotated[int, typer.Argument(help="campaign id from `chorusline detect`")],
-    decision: Annotated[str, typer.Argument(help="confirm or dismiss")],
-    analyst: Annotated[str, typer.Option(help="who decides (recorded)")] = "",
-    note: Annotated[str, typer.Option(help="why")] = "",
+    decision: Annotated[str, typer.Argument(metavar="confirm|dismiss", help="the decision")],
+    campaign_id: Annotated[int | None, typer.Option("--campaign", metavar="ID",
+                                                    help="campaign id from `chorusline detect` (required)")] = None,
+    analyst: Annotated[str, typer.Option(metavar="ID", help="who decides (recorded)")] = "",
+    note: Annotated[str, typer.Option(metavar="TEXT", help="why")] = "",
     db: DbOption = DEFAULT_DB,
     warehouse: WarehouseOption = None,
+    old_order: Annotated[str | None, typer.Argument(hidden=True)] = None,  # the old spelling: decide ID DECISION
 ) -> None:
     """Record an analyst's decision on a campaign (append-only, with a snapshot of its members)."""
     from chorusline.act.decisions import DecisionError, record_decision
 
-    store = _open_store(db, warehouse)
+    if old_order is not None and campaign_id is None and decision.isdigit():
+        campaign_id, decision = int(decision), old_order
+    elif old_order is not None:
+        fail(f"unexpected argument {old_order!r}: chorusline decide confirm|dismiss --campaign ID --analyst YOU")
+    if campaign_id is None:
+        fail("name the campaign: chorusline decide confirm|dismiss --campaign ID --analyst YOU")
+    store = open_store(db, warehouse)
     try:
         row = record_decision(store, campaign_id, decision, analyst, note)
     except DecisionError as exc:
         fail(str(exc))
-        raise typer.Exit(2) from None
-    console.print(f"{row['decision']}ed campaign {campaign_id} ({len(row['members']):,} accounts) by {row['analyst']}")
+    typer.echo(f"{row['decision']}ed campaign {campaign_id} ({len(row['members']):,} accounts) by {row['analyst']}")
+
+
+def _confirmed_campaign_needed(db: str, warehouse: Path | None) -> NoReturn:
+    fail("no confirmed campaign: confirm one with "
+         f"`chorusline decide confirm --campaign ID --analyst YOU {_store_args(db, warehouse)}` first")
 
 
 @app.command()
 def enforce(
-    out: Annotated[Path, typer.Option(help="CSV of accounts to suspend")] = Path("enforcement.csv"),
+    out: Annotated[Path, typer.Option(metavar="FILE", help="CSV of accounts to suspend")] = Path("enforcement.csv"),
     db: DbOption = DEFAULT_DB,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Write the enforcement list: accounts of confirmed campaigns with confidence and reasons."""
-    import pyarrow.csv as pcsv
-
     from chorusline.act.enforcement import enforcement_list
+    from chorusline.export.safe_csv import write_csv
 
-    store = _open_store(db, warehouse)
+    output_file(out)
+    store = open_store(db, warehouse)
+    _has_detection(store, db, warehouse)
     table = enforcement_list(store).to_pyarrow()
     if table.num_rows == 0:
-        fail("no confirmed campaign: confirm one with `chorusline decide N confirm --analyst ID` first")
-        raise typer.Exit(2)
-    pcsv.write_csv(table, out)
-    console.print(f"{table.num_rows:,} accounts to suspend -> {out}")
+        _confirmed_campaign_needed(db, warehouse)
+    write_csv(table, out)
+    typer.echo(f"{table.num_rows:,} accounts to suspend -> {out}")
 
 
 @app.command()
@@ -380,85 +564,90 @@ def watchlist(db: DbOption = DEFAULT_DB, warehouse: WarehouseOption = None) -> N
     """Build the watchlist of fingerprints (infrastructure, templates, clock, style) of confirmed campaigns."""
     from chorusline.act.watchlist import save_watchlist
 
-    store = _open_store(db, warehouse)
+    store = open_store(db, warehouse)
+    _has_detection(store, db, warehouse)
     if "decisions" not in store.backend.list_tables():
-        fail("no confirmed campaign: confirm one with `chorusline decide N confirm --analyst ID` first")
-        raise typer.Exit(2)
-    n = save_watchlist(store)
-    console.print(f"watchlist: {n:,} fingerprints")
+        _confirmed_campaign_needed(db, warehouse)
+    typer.echo(f"watchlist: {save_watchlist(store):,} fingerprints")
 
 
 @app.command()
 def match(
     db: DbOption = DEFAULT_DB,
-    until: Annotated[str | None, typer.Option(help="use activity before this UTC date/time only (ISO)")] = None,
-    top: Annotated[int, typer.Option(help="accounts to list")] = 25,
-    out: Annotated[Path | None, typer.Option(help="CSV of the whole ranking")] = None,
+    until: Annotated[str | None, typer.Option(metavar="WHEN",
+                                              help="use activity before this UTC date/time only (ISO)")] = None,
+    top: Annotated[int, typer.Option(metavar="N", help="accounts to list")] = 25,
+    out: Annotated[Path | None, typer.Option(metavar="FILE", help="CSV of the whole ranking")] = None,
     warehouse: WarehouseOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Rank accounts outside the confirmed campaigns by how well they match the watchlist."""
     import datetime as dt
 
-    import pyarrow.csv as pcsv
-
     from chorusline.act.watchlist import match_accounts
+    from chorusline.export.safe_csv import write_csv
 
-    store = _open_store(db, warehouse)
     try:
         cutoff = None if until is None else dt.datetime.fromisoformat(until).replace(tzinfo=dt.UTC)
+    except ValueError:
+        fail(f"--until {until!r} is not an ISO date or time (2025-03-01 or 2025-03-01T12:00)")
+    if out is not None:
+        output_file(out)
+    store = open_store(db, warehouse)
+    try:
         ranking = match_accounts(store, cutoff)
     except (LookupError, ValueError) as exc:
         fail(str(exc))
-        raise typer.Exit(2) from None
     if out is not None:
-        flat = ranking.set_column(ranking.schema.get_field_index("kinds"), "kinds",
-                                  pa_join(ranking["kinds"])).set_column(
-            ranking.schema.get_field_index("evidence"), "evidence", pa_join(ranking["evidence"]))
-        pcsv.write_csv(flat, out)
-    table = Table(title=f"accounts matching the watchlist ({ranking.num_rows:,} with any match)")
-    for col in ("rank", "account", "campaign", "score", "matched"):
-        table.add_column(col)
-    for i, r in enumerate(ranking.slice(0, top).to_pylist(), 1):
-        table.add_row(str(i), r["actor"], str(r["campaign_id"]), f"{r['score']:.2f}", ", ".join(r["evidence"])[:80])
-    console.print(table)
+        flat = ranking
+        for name in ("kinds", "evidence"):
+            flat = flat.set_column(flat.schema.get_field_index(name), name, _joined(flat[name]))
+        write_csv(flat, out)
+    rows = ranking.slice(0, top).to_pylist()
+    if as_json:
+        return emit_json(rows)
+    show_table(f"accounts matching the watchlist ({ranking.num_rows:,} with any match)",
+               ["rank", "account", "campaign", "score", "matched"],
+               [[str(i), r["actor"], str(r["campaign_id"]), f"{r['score']:.2f}", ", ".join(r["evidence"])[:80]]
+                for i, r in enumerate(rows, 1)])
 
 
-def pa_join(column):
-    import pyarrow.compute as pc
-
-    return pc.binary_join(column, "; ")
-
+# -- sharing ------------------------------------------------------------------------------------------------
 
 export_app = typer.Typer(no_args_is_help=True, help="Share findings: STIX 2.1, MISP, indicators, graph files, tables.")
 app.add_typer(export_app, name="export")
-CampaignOption = Annotated[list[int] | None, typer.Option("--campaign", help="campaign id (repeatable; default: all above the threshold)")]
+TlpOption = Annotated[Literal["clear", "green", "amber", "red"], typer.Option(help="Traffic Light Protocol marking")]
 
 
 def _exporting(db: str, warehouse: Path | None, action) -> None:
-    """Run one export; a clear one-line error and exit 2 for what cannot be exported."""
+    """Run one export (its output already checked); a clear one-line error and exit 2 for what
+    cannot be exported."""
+    from chorusline.cli_progress import showing_progress
     from chorusline.export.shared import ExportError
 
-    store = _open_store(db, warehouse)
+    store = open_store(db, warehouse)
     try:
-        message = action(store)
+        with showing_progress():
+            message = action(store)
     except ExportError as exc:
         fail(str(exc))
-        raise typer.Exit(2) from None
-    console.print(message)
+    typer.echo(message)
 
 
 @export_app.command("stix")
 def export_stix(
-    out: Annotated[Path, typer.Option(help="STIX 2.1 bundle (JSON)")] = Path("bundle.json"),
+    out: Annotated[Path, typer.Option(metavar="FILE", help="STIX 2.1 bundle (JSON)")] = Path("bundle.json"),
     campaign: CampaignOption = None,
-    tlp: Annotated[str, typer.Option(help="clear, green, amber or red")] = "amber",
-    producer: Annotated[str, typer.Option(help="the producing organisation's name")] = "chorusline",
-    threat_actor: Annotated[str | None, typer.Option(help="assert attribution to this actor")] = None,
+    tlp: TlpOption = "amber",
+    producer: Annotated[str, typer.Option(metavar="NAME", help="the producing organisation's name")] = "chorusline",
+    threat_actor: Annotated[str | None, typer.Option(metavar="NAME", help="assert attribution to this actor")] = None,
     db: DbOption = DEFAULT_DB,
     warehouse: WarehouseOption = None,
 ) -> None:
     """STIX 2.1 bundle: identity, campaign, DISARM attack-patterns, indicators, sightings, report."""
     from chorusline.export.stix import stix_bundle, write_stix
+
+    output_file(out)
 
     def action(store):
         bundle = stix_bundle(store, campaign, producer, tlp, threat_actor)
@@ -470,14 +659,16 @@ def export_stix(
 
 @export_app.command("misp")
 def export_misp(
-    out: Annotated[Path, typer.Option(help="MISP event (JSON)")] = Path("event.json"),
+    out: Annotated[Path, typer.Option(metavar="FILE", help="MISP event (JSON)")] = Path("event.json"),
     campaign: CampaignOption = None,
-    tlp: Annotated[str, typer.Option(help="clear, green, amber or red")] = "amber",
+    tlp: TlpOption = "amber",
     db: DbOption = DEFAULT_DB,
     warehouse: WarehouseOption = None,
 ) -> None:
     """MISP event: indicator attributes, account objects, TLP and DISARM galaxy tags (v1.4 crosswalk)."""
     from chorusline.export.misp import misp_event, write_misp
+
+    output_file(out)
 
     def action(store):
         event = misp_event(store, campaign, tlp)
@@ -489,26 +680,28 @@ def export_misp(
 
 @export_app.command("indicators")
 def export_indicators(
-    out: Annotated[Path, typer.Option(help="CSV: indicator_type, indicator_value, comment, ds")] = Path("indicators.csv"),
+    out: Annotated[Path, typer.Option(metavar="FILE", help="CSV: indicator_type, indicator_value, comment, ds")
+                   ] = Path("indicators.csv"),
     campaign: CampaignOption = None,
     db: DbOption = DEFAULT_DB,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Indicators CSV in the layout of platform threat-research releases."""
-    import pyarrow.csv as pcsv
-
     from chorusline.export.indicators import indicator_table
+    from chorusline.export.safe_csv import write_csv
+
+    output_file(out)
 
     def action(store):
-        table = indicator_table(store, campaign)
-        pcsv.write_csv(table, out)
-        return f"{table.num_rows:,} indicators -> {out}"
+        return f"{write_csv(indicator_table(store, campaign), out):,} indicators -> {out}"
 
     _exporting(db, warehouse, action)
 
 
 def _graph_export(fmt: str, out: Path, campaign, all_members: bool, db: str, warehouse) -> None:
     from chorusline.export.graph_formats import member_graph, write_graph
+
+    output_file(out)
 
     def action(store):
         g = member_graph(store, campaign, all_members)
@@ -518,11 +711,14 @@ def _graph_export(fmt: str, out: Path, campaign, all_members: bool, db: str, war
     _exporting(db, warehouse, action)
 
 
+AllMembersOption = Annotated[bool, typer.Option(help="include members that are not flagged")]
+
+
 @export_app.command("gexf")
 def export_gexf(
-    out: Annotated[Path, typer.Option(help="GEXF file (Gephi)")] = Path("campaigns.gexf"),
+    out: Annotated[Path, typer.Option(metavar="FILE", help="GEXF file (Gephi)")] = Path("campaigns.gexf"),
     campaign: CampaignOption = None,
-    all_members: Annotated[bool, typer.Option(help="include members that are not flagged")] = False,
+    all_members: AllMembersOption = False,
     db: DbOption = DEFAULT_DB,
     warehouse: WarehouseOption = None,
 ) -> None:
@@ -532,9 +728,9 @@ def export_gexf(
 
 @export_app.command("graphml")
 def export_graphml(
-    out: Annotated[Path, typer.Option(help="GraphML file")] = Path("campaigns.graphml"),
+    out: Annotated[Path, typer.Option(metavar="FILE", help="GraphML file")] = Path("campaigns.graphml"),
     campaign: CampaignOption = None,
-    all_members: Annotated[bool, typer.Option(help="include members that are not flagged")] = False,
+    all_members: AllMembersOption = False,
     db: DbOption = DEFAULT_DB,
     warehouse: WarehouseOption = None,
 ) -> None:
@@ -544,23 +740,22 @@ def export_graphml(
 
 @export_app.command("tables")
 def export_tables(
-    out: Annotated[Path, typer.Option(help="folder for the tables")] = Path("tables"),
-    fmt: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+    out: Annotated[Path, typer.Option(metavar="FOLDER", help="folder for the tables")] = Path("tables"),
+    fmt: Annotated[Literal["parquet", "csv"], typer.Option("--format", help="file format")] = "parquet",
     db: DbOption = DEFAULT_DB,
     warehouse: WarehouseOption = None,
 ) -> None:
     """The edge, fused-edge, account-feature and campaign tables as Parquet or CSV."""
     from chorusline.export.tables import write_tables
 
-    def action(store):
-        return f"{', '.join(write_tables(store, out, fmt))} -> {out}/"
-
-    _exporting(db, warehouse, action)
+    output_folder(out)
+    _exporting(db, warehouse, lambda store: f"{', '.join(write_tables(store, out, fmt))} -> {out}/")
 
 
 @app.command()
 def report(
-    out: Annotated[Path, typer.Option(help="the HTML report (one self-contained file)")] = Path("report.html"),
+    out: Annotated[Path, typer.Option(metavar="FILE", help="the HTML report (one self-contained file)")
+                   ] = Path("report.html"),
     campaign: CampaignOption = None,
     db: DbOption = DEFAULT_DB,
     warehouse: WarehouseOption = None,
@@ -568,27 +763,75 @@ def report(
     """The analyst's report: one HTML file with every campaign's evidence, charts and enforcement list."""
     from chorusline.export.report import write_report
 
+    output_file(out)
     _exporting(db, warehouse, lambda store: f"report: {write_report(store, out, campaign)} campaign(s) -> {out}")
 
 
+# -- the peers' job --------------------------------------------------------------------------------------
+
 @app.command()
-def formats() -> None:
-    """List the input formats `ingest` reads."""
-    from chorusline.ingest import ADAPTERS
+def coshare(
+    inputs: Annotated[list[Path] | None, typer.Argument(metavar="FILE...", help="input file(s); none with --db "
+                                                                                "reads the store's posts")] = None,
+    fmt: Annotated[Literal["coortweet", "cnt", "canonical"], typer.Option("--format", "-f", help="input format")
+                   ] = "coortweet",
+    object_type: Annotated[str, typer.Option(metavar="TYPE", help="what is co-shared: repost, reply, quote, url, "
+                                                                  "domain, hashtag, mention, media")] = "repost",
+    time_window: Annotated[int, typer.Option(metavar="SECONDS", help="seconds (inclusive)")] = 10,
+    min_participation: Annotated[int, typer.Option(metavar="N", help="minimum shares of an account")] = 2,
+    edge_weight: Annotated[float, typer.Option(metavar="Q", help="weight quantile for weight_threshold")] = 0.5,
+    keep_loops: Annotated[bool, typer.Option(help="keep self-loops (CooRTweet remove_loops = FALSE)")] = False,
+    out: Annotated[Path | None, typer.Option(metavar="FILE", help="pairs CSV (CooRTweet detect_groups columns)")] = None,
+    edges: Annotated[Path | None, typer.Option(metavar="FILE", help="edges CSV (CooRTweet network columns, or see "
+                                                                    "--edges-format)")] = None,
+    edges_format: Annotated[Literal["coortweet", "cnt"], typer.Option(
+        help="coortweet (CooRTweet's undirected network) or cnt (coordination-network-toolkit's directed network)")
+    ] = "coortweet",
+    min_edge_weight: Annotated[int, typer.Option(metavar="N", help="cnt edges: the toolkit's --min_edge_weight")] = 1,
+    subgraph: Annotated[bool, typer.Option(help="only edges above the weight threshold (CooRTweet subgraph = 1)")
+                        ] = False,
+    db: Annotated[str | None, typer.Option("--db", metavar="STORE", help="read posts from this store (DuckDB file "
+                                                                         "or spark://…); input files are loaded into it")
+                  ] = None,
+    engine: Annotated[Literal["duckdb", "spark"], typer.Option(help="engine for file inputs")] = "duckdb",
+    warehouse: WarehouseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Co-sharing with CooRTweet's semantics: a drop-in for detect_groups + generate_coordinated_network."""
+    from chorusline.engine import connect
+    from chorusline.ingest.readers import FormatError
+    from chorusline.signals.coshare import CoshareParams
+    from chorusline.signals.share_files import coshare_outputs, load_shares, write_rejected
 
-    out = Table(title="input formats")
-    out.add_column("--format")
-    out.add_column("tables")
-    out.add_column("what")
-    for name, cls in ADAPTERS.items():
-        out.add_row(name, ", ".join(cls.tables), cls.summary)
-    console.print(out)
-
-
-def _when(value) -> str:
-    if value is None:
-        return "–"
-    return str(value)[:19]
+    if out is None and edges is None:
+        fail("name at least one output: --out pairs.csv and/or --edges edges.csv")
+    for path, option in ((out, "--out"), (edges, "--edges")):
+        if path is not None:
+            output_file(path, option)
+    inputs = input_files(inputs or [])
+    if not inputs and db is None:
+        fail("give an input file, or --db to read a store's posts")
+    params = CoshareParams(time_window, min_participation, not keep_loops, edge_weight)
+    try:
+        if db is not None or fmt == "canonical":
+            # files given with --db are loaded into it (which may create it); the store alone is only read
+            store = open_store(db or ":memory:", warehouse, create=bool(inputs))
+            shares, rejected = load_shares(inputs, fmt, object_type, store=store)
+        else:
+            backend = connect("spark://local[2]", warehouse=warehouse) if engine == "spark" else connect(":memory:")
+            shares, rejected = load_shares(inputs, fmt, object_type, backend=backend)
+        counts = coshare_outputs(shares, params, out, edges, subgraph, edges_format, min_edge_weight, object_type)
+    except (FormatError, ValueError) as exc:
+        fail(str(exc))
+    aside = (out or edges).with_suffix(".rejected.csv") if rejected else None
+    counts["rejected"] = write_rejected(rejected, aside) if rejected else 0
+    if as_json:
+        return emit_json({**counts, "pairs_file": out, "edges_file": edges, "rejected_file": aside})
+    for name, path in (("pairs", out), ("edges", edges)):
+        if name in counts:
+            typer.echo(f"{name}: {counts[name]:,} rows -> {path}")
+    if rejected:
+        typer.echo(f"{counts['rejected']:,} input row(s) could not be used; their lines and reasons: {aside}")
 
 
 def main() -> None:  # console-script entry point

@@ -1,4 +1,4 @@
-"""A campaign's explanation as text for the terminal (`chorusline campaigns --id N`)."""
+"""A campaign's explanation as text for the terminal (`chorusline campaigns --campaign ID`)."""
 
 from __future__ import annotations
 
