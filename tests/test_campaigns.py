@@ -32,7 +32,8 @@ def _features(store, rows):
 def test_an_authentic_community_scores_low_and_an_operation_high(any_store):
     any_store.backend.create_table("clusters", pa.table({
         "actor": ["x:f1", "x:f2", "x:f3", "x:p1", "x:p2", "x:p3"], "cluster": pa.array([1, 1, 1, 0, 0, 0], pa.int64()),
-        "degree": pa.array([2] * 6, pa.int64()), "strength": [6.0] * 6}), overwrite=True)
+        "degree": pa.array([2] * 6, pa.int64()), "strength": [6.0] * 6, "core": [True] * 6,
+        "active_days": pa.array([30] * 6, pa.int64())}), overwrite=True)
     members = any_store.table("clusters")
     fans = [(f"x:f{i}", f, v) for i in (1, 2, 3) for f, v in
             (("circadian:office_clock", 0), ("creation_burst:burst_ratio", 1.5), ("lifecycle:pivot_gain", 0.1))]
@@ -51,6 +52,44 @@ def test_an_authentic_community_scores_low_and_an_operation_high(any_store):
     assert [c["campaign_id"] for c in campaigns] == [0, 1]
     assert campaigns[0]["above_threshold"] and not campaigns[1]["above_threshold"]
     assert campaigns[1]["coordination"] == campaigns[0]["coordination"]  # equally tight; only one is fake
+    assert (campaigns[0]["tier"], campaigns[1]["tier"]) == ("inauthentic", "not reported")
+    assert campaigns[0]["coverage"] == campaigns[1]["coverage"] == 1.0
+
+
+def _clusters(store, rows):
+    """clusters rows (actor, cluster, strength, core, active_days), degree 2."""
+    store.backend.create_table("clusters", pa.table({
+        "actor": [r[0] for r in rows], "cluster": pa.array([r[1] for r in rows], pa.int64()),
+        "degree": pa.array([2] * len(rows), pa.int64()), "strength": [float(r[2]) for r in rows],
+        "core": [r[3] for r in rows], "active_days": pa.array([r[4] for r in rows], pa.int64())}), overwrite=True)
+    return store.table("clusters")
+
+
+def test_tiers_when_authenticity_cannot_be_measured(duck_store):
+    """Social data without clocks or profiles: a cluster whose ties fire day after day is reported in
+    the coordinated tier, every tied member flagged on its ties; one evening's burst is not reported;
+    measured accounts never inherit a score they do not show, and the periphery needs its own."""
+    members = _clusters(duck_store, [
+        *[(f"x:o{i}", 0, 4.0, True, 12) for i in range(4)],  # an operation, unmeasured, 12 days
+        *[(f"x:b{i}", 1, 4.0, True, 1) for i in range(4)],   # a live event's burst, one evening
+        ("x:m", 2, 4.0, True, 9), ("x:n", 2, 4.0, True, 9), ("x:q", 2, 4.0, True, 9),  # measured, mixed
+        ("x:per", 2, 1.5, False, 9), ("x:per2", 2, 1.5, False, 9)])
+    features = _features(duck_store, [
+        ("x:m", "circadian:office_clock", 1), ("x:m", "circadian:offset_conflict", 8),
+        ("x:n", "circadian:office_clock", 1), ("x:n", "circadian:offset_conflict", 8),
+        ("x:q", "circadian:office_clock", 0), ("x:per", "circadian:office_clock", 0),
+        ("x:per2", "circadian:office_clock", 1), ("x:per2", "circadian:offset_conflict", 8),
+        # registration dates unknown everywhere: the creation indicator is missing, never a 0
+        ("x:o0", "lifecycle:political_share", 0.5)])
+    got = {r["actor"]: r for r in score_members(members, features).to_pyarrow().to_pylist()}
+    campaigns = {c["campaign_id"]: c for c in campaign_table(score_members(members, features)).to_pyarrow().to_pylist()}
+    assert got["x:o0"]["creation"] is None and not got["x:o0"]["measured"]
+    assert campaigns[0]["tier"] == "coordinated" and campaigns[0]["coverage"] == 0.0 and campaigns[0]["flagged"] == 4
+    assert campaigns[1]["tier"] == "not reported" and campaigns[1]["flagged"] == 0  # one day: one episode
+    assert campaigns[2]["tier"] == "inauthentic" and campaigns[2]["inauthenticity"] == pytest.approx(2 / 3)
+    assert got["x:m"]["flagged"] and not got["x:q"]["flagged"]  # q's own clock is authentic
+    assert got["x:per2"]["flagged"] and not got["x:per"]["flagged"]  # the periphery stands on its own evidence
+    assert got["x:per"]["member_score"] == 0.0
 
 
 def test_smoke_operation_is_found_with_its_evidence(smoke_run):

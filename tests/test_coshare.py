@@ -1,6 +1,7 @@
 """coshare: exact agreement with CooRTweet and the toolkit on their own outputs, on DuckDB and
 Spark, and with a brute-force reference of CooRTweet's algorithm on random inputs."""
 
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -166,7 +167,8 @@ def test_signal_edges_follow_the_contract(duck_store):
     assert len(edges) == 1
     edge = edges.iloc[0]
     assert (edge.a_actor, edge.b_actor, edge.signal, edge.n_events) == ("x:a", "x:b", "coshare:repost", 2)
-    assert edge.a_actor < edge.b_actor and edge.weight == 2.0
+    # weight: the two objects' rarity, each shared by both of the two accounts: ln(3/2)/ln 3
+    assert edge.a_actor < edge.b_actor and edge.weight == pytest.approx(2 * math.log(1.5) / math.log(3))
     assert sorted(__import__("json").loads(edge.evidence)) == ["t1", "t2"]
     assert str(edge.first_ts)[:19] == "1970-01-01 00:00:00" and str(edge.last_ts)[:19] == "1970-01-01 00:01:43"
 

@@ -1,8 +1,10 @@
 """fast_share: hand-built cases, on DuckDB and Spark."""
 
 import json
+import math
 
 import pandas as pd
+import pytest
 
 from chorusline.signals.fast_share import fast_reposts, fast_share_edges
 from conftest import add_posts
@@ -30,7 +32,9 @@ def test_fast_reposts_of_the_same_originals_tie_accounts(any_store):
     edges = edges_of(fast_share_edges(posts))
     assert len(edges) == 1
     edge = edges.iloc[0]
-    assert (edge.a_actor, edge.b_actor, edge.signal, edge.n_events, edge.weight) == ("x:a", "x:b", "fast_share", 2, 2.0)
+    assert (edge.a_actor, edge.b_actor, edge.signal, edge.n_events) == ("x:a", "x:b", "fast_share", 2)
+    # weight: the objects' rarity among the 2 fast resharers, both sharing both: 2 · ln(3/2) / ln 3
+    assert edge.weight == pytest.approx(2 * math.log(1.5) / math.log(3))
     assert sorted(json.loads(edge.evidence)) == ["o1", "o2"]
 
 

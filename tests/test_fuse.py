@@ -73,9 +73,15 @@ def test_saturation_per_family_from_params():
 
 
 def _fused(pairs):
+    day = 86_400
     return ibis.memtable(pa.table({"a_actor": [a for a, _, _ in pairs], "b_actor": [b for _, b, _ in pairs],
                                    "weight": [-math.log(1 - p) for _, _, p in pairs],
-                                   "probability": [p for _, _, p in pairs]}))
+                                   "probability": [p for _, _, p in pairs],
+                                   # each tie first fires on day i % 5 and last two days later
+                                   "first_ts": pa.array([T0 + (i % 5) * day for i in range(len(pairs))],
+                                                        pa.timestamp("s", "UTC")),
+                                   "last_ts": pa.array([T0 + (i % 5 + 2) * day for i in range(len(pairs))],
+                                                       pa.timestamp("s", "UTC"))}))
 
 
 def test_leiden_finds_two_knots_and_prunes_the_periphery():
@@ -98,18 +104,34 @@ def test_leiden_finds_two_knots_and_prunes_the_periphery():
     assert next(r for r in got if r["actor"] == "x:a0")["degree"] == 6
 
 
+def test_periphery_joins_by_many_weak_ties_it_has_nowhere_else():
+    knot = [f"x:a{i}" for i in range(5)]
+    pairs = [(u, v, 0.95) for i, u in enumerate(knot) for v in knot[i + 1:]]
+    pairs += [("x:quiet", u, 0.4) for u in knot[:3]]  # 3 × −ln(0.6) = 1.53: keeps meeting the core
+    pairs += [("x:busy", u, 0.4) for u in knot[:3]]  # as much, but most of its ties are elsewhere
+    pairs += [("x:busy", f"x:o{i}", 0.5) for i in range(6)]
+    pairs += [("x:chain", "x:quiet", 0.6), ("x:chain", "x:a4", 0.3)]  # the second round counts x:quiet
+    pairs += [("x:once", "x:a0", 0.55)]  # one tie: not a pattern
+    got = {r["actor"]: r for r in cluster_members(_fused(pairs), ClusterParams()).to_pylist()}
+    assert set(got) == set(knot) | {"x:quiet", "x:chain"}
+    assert not got["x:quiet"]["core"] and got["x:a0"]["core"] and got["x:quiet"]["degree"] == 3
+    assert got["x:quiet"]["strength"] == pytest.approx(-3 * math.log(0.6))
+    assert got["x:a0"]["active_days"] == 7  # the knot's ties fire on days 0-4 and last on days 2-6
+    assert cluster_members(_fused(pairs), ClusterParams(attach_rounds=1)).num_rows == 6
+
+
 def test_no_strong_edges_no_clusters():
     assert cluster_members(_fused([("x:a", "x:b", 0.2)])).num_rows == 0
 
 
 def test_clusters_tied_strongly_to_each_other_merge():
-    from chorusline.graph.cluster import _graph, _merge
+    from chorusline.graph.cluster import _graph, _merge, _with_times
 
     core = [("x:a", "x:b", 0.95), ("x:b", "x:c", 0.95), ("x:a", "x:c", 0.95)]
     star = [("x:api", "x:p1", 0.95), ("x:api", "x:p2", 0.95)]
     bridge = [("x:a", "x:api", 0.9), ("x:b", "x:api", 0.9)]
     fused = _fused(core + star + bridge)
-    g = _graph(fused.to_pyarrow())
+    g = _graph(_with_times(fused).to_pyarrow())
     groups = [np.array(["x:a", "x:b", "x:c"], dtype=object), np.array(["x:api", "x:p1", "x:p2"], dtype=object)]
     assert len(_merge(fused, groups, g, 0.25)) == 1  # bridge 4.6 ≥ 0.25 × the star's 6.0
     assert len(_merge(fused, groups, g, 0.9)) == 2

@@ -22,9 +22,11 @@ def members_table(rows):
     return pa.table({
         "actor": [r[0] for r in rows], "campaign_id": pa.array([r[1] for r in rows], pa.int64()),
         "degree": pa.array([3] * n, pa.int64()), "strength": [3.0] * n,
+        "core": [True] * n, "active_days": pa.array([20] * n, pa.int64()),
         **{k: [0.5] * n for k in ("clock", "creation", "persona_prompts", "language", "pivot", "news", "suspicion")},
-        "tie": [0.9] * n, "platform": [r[0].split(":")[0] for r in rows], "coordination": [0.9] * n,
-        "inauthenticity": [0.6] * n, "campaign_score": [0.54] * n, "member_score": [0.4] * n,
+        "measured": [True] * n, "tie": [0.9] * n, "platform": [r[0].split(":")[0] for r in rows],
+        "coordination": [0.9] * n, "coverage": [1.0] * n, "inauthenticity": [0.6] * n, "sustained": [1.0] * n,
+        "campaign_score": [0.54] * n, "tier": ["inauthentic"] * n, "member_score": [0.4] * n,
         "flagged": [r[2] for r in rows]})
 
 
@@ -76,13 +78,15 @@ def test_links_recruits_and_chance(duck_store):
     duck_store.backend.create_table("ind", pa.table({
         "actor": ["x:r"], **{k: pa.array([None], pa.float64()) for k in ("creation", "persona_prompts", "language",
                                                                          "pivot", "news")},
-        "clock": [0.8], "suspicion": [0.8]}).select(["actor", "clock", "creation", "persona_prompts", "language",
-                                                     "pivot", "news", "suspicion"]), overwrite=True)
+        "clock": [0.8], "suspicion": [0.8], "measured": [True]}).select(
+            ["actor", "clock", "creation", "persona_prompts", "language", "pivot", "news", "suspicion", "measured"]),
+        overwrite=True)
     recruited = recruit_personas(members, links, duck_store.table("posts"),
                                  duck_store.table("ind")).to_pyarrow().to_pylist()
     by_actor = {r["actor"]: r for r in recruited}
     # every column a consumer reads is measured, never a NULL it must guess about
-    for col in ("suspicion", "tie", "degree", "strength", "member_score", "campaign_score"):
+    for col in ("suspicion", "measured", "tie", "degree", "strength", "core", "active_days", "member_score",
+                "campaign_score", "coverage", "tier"):
         assert all(r[col] is not None for r in recruited), col
     assert by_actor["x:r"]["suspicion"] == 0.8 and by_actor["x:r"]["clock"] == 0.8
     assert by_actor["x:r"]["degree"] == 0 and by_actor["x:r"]["creation"] is None

@@ -105,21 +105,15 @@ def list_campaigns(store) -> list[dict]:
 
 
 def explain_campaign(store, campaign_id: int) -> dict:
-    """Why a campaign is one: its row, top members, the signals that tie them, infrastructure,
-    clocks, templates, API → persona links, lifecycle, narratives, time line, DISARM techniques
-    and a Breakout Scale estimate (``campaigns.explain``). Only a campaign with flagged members
-    has evidence to show; CampaignNotFound says which ones do."""
+    """Why a cluster is a campaign, or why it is not: its row with its tier and verdict, top
+    members, the signals that tie them, infrastructure, clocks, templates, API → persona links,
+    lifecycle, narratives, time line, DISARM techniques and a Breakout Scale estimate
+    (``campaigns.explain``), over its flagged members or, where none is flagged, all of them."""
     from chorusline.campaigns.explain import CampaignNotFound, explain
 
     rows = {row["campaign_id"]: row for row in list_campaigns(store)}
-    explainable = sorted(cid for cid, row in rows.items() if row["flagged"])
     if campaign_id not in rows:
-        raise CampaignNotFound(f"no campaign {campaign_id}; campaigns with flagged members: {explainable[:20]}")
-    row = rows[campaign_id]
-    if not row["flagged"]:
-        raise CampaignNotFound(f"campaign {campaign_id} is a cluster of {row['size']} accounts with none flagged "
-                               f"(score {row['score']:.2f}, not reported): no evidence to show; campaigns with "
-                               f"flagged members: {explainable[:20]}")
+        raise CampaignNotFound(f"no campaign {campaign_id}; campaigns: {sorted(rows)[:20]}")
     return explain(store, int(campaign_id))
 
 

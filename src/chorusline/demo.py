@@ -73,8 +73,8 @@ def main() -> None:
     console.rule("where to look")
     console.print(f"report (open in a browser): {OUT / 'report.html'}\n"
                   f"exports (STIX 2.1, MISP, indicators CSV, GEXF, GraphML, tables): {exports}\n"
-                  f"the top campaign's evidence: .venv/bin/chorusline campaigns --db {db} --id {top}\n"
-                  f"act on it: .venv/bin/chorusline decide {top} confirm --analyst YOU --db {db}; "
+                  f"the top campaign's evidence: .venv/bin/chorusline campaigns --db {db} --campaign {top}\n"
+                  f"act on it: .venv/bin/chorusline decide confirm --campaign {top} --analyst YOU --db {db}; "
                   f".venv/bin/chorusline enforce --db {db}")
 
 

@@ -55,7 +55,7 @@ def all_keys(store, until: dt.datetime | None = None) -> ibis.Table:
     prompts = calls.filter(calls.prompt.notnull())
     templates = prompts.select(actor=prompts.platform.concat(":", prompts.account_id), kind=ibis.literal("template"),
                                key=skeleton(prompts.prompt)).distinct()
-    clock = circadian_features(calls, posts, None, CircadianParams(min_events=CLOCK_MIN_EVENTS))
+    clock = circadian_features(calls, posts, None, CircadianParams(min_events=CLOCK_MIN_EVENTS, min_days=1))
     clock = ibis.memtable(clock) if clock.num_rows else None
     parts = [infra, templates]
     if clock is not None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import ibis
 
 from chorusline.campaigns.links import LinkParams, campaign_links, member_links, recruit_personas
+from chorusline.campaigns.narratives import NarrativeParams, save_narratives
 from chorusline.campaigns.score import ScoreParams, campaign_table, score_members
 from chorusline.campaigns.suspicion import SuspicionParams, account_indicators
 from chorusline.graph.cluster import ClusterParams, cluster_members
@@ -33,6 +34,7 @@ class DetectConfig:
     cluster: ClusterParams = field(default_factory=ClusterParams)
     score: ScoreParams = field(default_factory=ScoreParams)
     links: LinkParams = field(default_factory=LinkParams)
+    narratives: NarrativeParams = field(default_factory=NarrativeParams)
 
 
 def _build(cls, values: dict, where: str):
@@ -46,6 +48,8 @@ def _build(cls, values: dict, where: str):
             value = _build(type(default), value, f"{where}.{key}")
         elif isinstance(default, float) and isinstance(value, int):
             value = float(value)
+        elif isinstance(default, tuple) and isinstance(value, list):  # TOML has arrays, settings tuples
+            value = tuple(value)
         elif not isinstance(value, type(default)):
             raise ConfigError(f"[{where}] {key} should be {type(default).__name__}, got {value!r}")
         kwargs[key] = value
@@ -53,7 +57,8 @@ def _build(cls, values: dict, where: str):
 
 
 def load_config(path: Path | None) -> DetectConfig:
-    """The defaults, overridden by a TOML file's [fuse], [cluster], [score], [links] sections."""
+    """The defaults, overridden by a TOML file's [fuse], [cluster], [score], [links], [narratives]
+    sections."""
     if path is None:
         return DetectConfig()
     try:
@@ -80,6 +85,8 @@ def detect(store, config: DetectConfig = DetectConfig(), signals_dir: Path | Non
         backend.create_table("clusters", cluster_members(store.table("fused_edges"), config.cluster), overwrite=True)
     with stage("score and link"):
         score_campaigns(store, config)
+    with stage("narratives"):
+        save_narratives(store, config.narratives)
     return store.table("campaigns").order_by([ibis.desc("score"), "campaign_id"])
 
 

@@ -204,13 +204,44 @@ def traits(store, m: ibis.Table) -> dict:
             "image_calls": int(images)}
 
 
+def narrative_groups(store, campaign_id: int) -> list[dict]:
+    """The campaign's narratives (``campaigns.narratives``): members, top terms, example texts."""
+    if "narratives" not in store.backend.list_tables():
+        return []
+    n = store.table("narratives")
+    rows = _rows(n.filter(n.campaign_id == campaign_id).order_by("narrative_id"))
+    return [{"narrative_id": r["narrative_id"], "members": r["members"], "top_terms": json.loads(r["top_terms"]),
+             "example_texts": json.loads(r["example_texts"])} for r in rows]
+
+
+def cluster_members(store, campaign_id: int) -> tuple[ibis.Table, str]:
+    """The rows of ``campaign_members`` an explanation reads: the flagged members, or every member
+    of a cluster with none flagged (why it stayed below the line is worth reading too); and which."""
+    if "campaign_members" not in store.backend.list_tables():
+        raise CampaignNotFound("the store has no campaigns: run `chorusline detect` first")
+    m = store.table("campaign_members")
+    m = m.filter(m.campaign_id == campaign_id)
+    flagged = m.filter(m.flagged)
+    if flagged.count().execute():
+        return flagged, "flagged"
+    if m.count().execute() == 0:
+        known = store.table("campaigns").campaign_id.execute().tolist()
+        raise CampaignNotFound(f"no campaign {campaign_id}; campaigns: {sorted(known)[:20]}")
+    return m, "all (none flagged)"
+
+
 def explain(store, campaign_id: int) -> dict:
-    m = flagged_members(store, campaign_id)
+    """The evidence of any cluster, reported or not: its row (tier and ``verdict``: why it was
+    reported or stayed below the line) and every section below over its flagged members, or over
+    all its members when none is flagged."""
+    m, shown = cluster_members(store, campaign_id)
     camp = _rows(store.table("campaigns").filter(lambda t: t.campaign_id == campaign_id))[0]
-    top_members = _rows(m.order_by([ibis.desc("member_score"), "actor"]).select("actor", "member_score", "suspicion"), 10)
-    out = {"campaign": camp, "top_members": top_members, "signals": signal_summary(store, m),
+    top_members = _rows(m.order_by([ibis.desc("member_score"), "actor"]).select(
+        "actor", "member_score", "suspicion", "measured", "core", "flagged"), 10)
+    out = {"campaign": camp, "members_shown": shown, "top_members": top_members, "signals": signal_summary(store, m),
            "infrastructure": infrastructure(store, m), "clock": clocks(store, m), "templates": templates(store, m),
            "links": links(store, campaign_id), "lifecycle": pivots(store, m), "narratives": narratives(store, m),
+           "narrative_groups": narrative_groups(store, campaign_id),
            "timeline": timeline(store, m)}
     out.update(traits(store, m))
     out["disarm"] = observed_techniques(out)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import ibis
 
+from chorusline.campaigns.score import CAMPAIGN_COLUMNS
 from chorusline.engine import reused
 from chorusline.signals.provenance import best_source, provenance_candidates
 
@@ -98,23 +99,18 @@ def recruit_personas(members: ibis.Table, links: ibis.Table, posts: ibis.Table, 
         _wrote=authored.count())
     carried = carried.join(authored, "persona_actor")
     carried = carried.filter(carried.posts >= carried._wrote * params.recruit_min_share)
-    per = members.filter(members.flagged).group_by("campaign_id").aggregate(
-        _coordination=members.coordination.max(), _inauthenticity=members.inauthenticity.max(),
-        _campaign_score=members.campaign_score.max())
+    reported = members.filter(members.flagged)
+    per = reported.group_by("campaign_id").aggregate(**{f"_{c}": reported[c].max() for c in CAMPAIGN_COLUMNS})
     new = carried.join(per, "campaign_id").select(actor=carried.persona_actor, _cid=carried.campaign_id,
-                                                  _posts=carried.posts, _coordination=per._coordination,
-                                                  _inauthenticity=per._inauthenticity,
-                                                  _campaign_score=per._campaign_score)
+                                                  _posts=carried.posts, **{f"_{c}": per[f"_{c}"]
+                                                                           for c in CAMPAIGN_COLUMNS})
     m = members.left_join(new, members.actor == new.actor).select(
-        members, _cid=new._cid, _posts=new._posts, _coordination=new._coordination,
-        _inauthenticity=new._inauthenticity, _campaign_score=new._campaign_score)
+        members, _cid=new._cid, _posts=new._posts, **{f"_{c}": new[f"_{c}"] for c in CAMPAIGN_COLUMNS})
     hit = m._cid.notnull()
     link_score = m._campaign_score * (1.0 - (-m._posts.cast("float64")).exp())
     kept = m.mutate(
         campaign_id=ibis.ifelse(hit, m._cid, m.campaign_id),
-        coordination=ibis.ifelse(hit, m._coordination, m.coordination),
-        inauthenticity=ibis.ifelse(hit, m._inauthenticity, m.inauthenticity),
-        campaign_score=ibis.ifelse(hit, m._campaign_score, m.campaign_score),
+        **{c: ibis.ifelse(hit, m[f"_{c}"], m[c]) for c in CAMPAIGN_COLUMNS},
         member_score=ibis.ifelse(hit, ibis.greatest(m.member_score, link_score), m.member_score),
         flagged=m.flagged | hit, recruited=hit).select(*members.columns, "recruited")
     # linked personas outside every cluster: new rows, with what is known of them
@@ -124,14 +120,16 @@ def recruit_personas(members: ibis.Table, links: ibis.Table, posts: ibis.Table, 
     link_tie = 1.0 - (-outside._posts.cast("float64")).exp()
     values = {"actor": outside.actor, "campaign_id": outside._cid, "platform": outside.actor.split(":")[0],
               "degree": ibis.literal(0), "strength": ibis.literal(0.0), "tie": link_tie,
-              "suspicion": outside.suspicion.fill_null(0.0),
-              **{c: outside[c] for c in indicators.columns if c not in ("actor", "suspicion")},
-              "coordination": outside._coordination, "inauthenticity": outside._inauthenticity,
-              "campaign_score": outside._campaign_score, "member_score": outside._campaign_score * link_tie,
+              "core": ibis.literal(False), "active_days": outside._active_days,
+              "suspicion": outside.suspicion.fill_null(0.0), "measured": outside.measured.fill_null(False),
+              **{c: outside[c] for c in indicators.columns if c not in ("actor", "suspicion", "measured")},
+              **{c: outside[f"_{c}"] for c in CAMPAIGN_COLUMNS},
+              "member_score": outside._campaign_score * link_tie,
               "flagged": ibis.literal(True), "recruited": ibis.literal(True)}
     schema = members.schema()
-    added = outside.select(**{c: values[c].cast(schema[c]) if c in values else ibis.null(schema[c])
-                              for c in members.columns}, recruited=values["recruited"])
+    missing = set(members.columns) - set(values)
+    assert not missing, f"recruited rows lack {sorted(missing)}"  # a new member column must be filled here
+    added = outside.select(**{c: values[c].cast(schema[c]) for c in members.columns}, recruited=values["recruited"])
     return kept.union(added, distinct=False)
 
 

@@ -17,10 +17,13 @@ def _table(title: str, columns: list[str], rows: list[list]) -> Table:
 
 def print_explanation(console: Console, x: dict) -> None:
     c = x["campaign"]
-    console.rule(f"campaign {c['campaign_id']}  score {c['score']:.2f}")
+    console.rule(f"campaign {c['campaign_id']}  score {c['score']:.2f}  ({c['tier']})")
+    console.print(c["verdict"])
     console.print(f"{c['flagged']:,} flagged of {c['size']:,} members ({c['api_accounts']} API accounts, "
                   f"{c['social_accounts']} social accounts); coordination {c['coordination']:.2f}, "
-                  f"inauthenticity {c['inauthenticity']:.2f}")
+                  f"inauthenticity {c['inauthenticity']:.2f} (measured on {c['coverage']:.0%} of the core)"
+                  + ("" if x.get("members_shown", "flagged") == "flagged" else
+                     "; none flagged: the evidence below is over all its members"))
     console.print(_table("what ties them", ["signal", "pairs", "accounts", "mean evidence", "example"],
                          [[s["signal"], f"{s['edges']:,}", s["accounts"], f"{s['mean_evidence']:.2f}",
                            ", ".join(map(str, (s["examples"][0] if s["examples"] else [])[:3]))[:70]]
@@ -58,6 +61,11 @@ def print_explanation(console: Console, x: dict) -> None:
     console.print(f"narrative terms: {terms}")
     for t in x["narratives"]["representative_texts"][:3]:
         console.print(f"   [{t['accounts']} accounts] {t['text'][:100]}")
+    groups = x.get("narrative_groups", [])
+    if len(groups) > 1:
+        console.print(_table(f"{len(groups)} narratives inside the campaign", ["#", "members", "pushes", "example"],
+                             [[g["narrative_id"], g["members"], ", ".join(g["top_terms"][:8]),
+                               (g["example_texts"][0] if g["example_texts"] else "")[:70]] for g in groups]))
     console.print(_table("DISARM techniques (v1.6)", ["id", "name", "evidence"],
                          [[d["external_id"], d["name"], d["evidence"]] for d in x["disarm"]]))
     b = x["breakout"]

@@ -1,15 +1,29 @@
-"""Scores: a campaign score per cluster and a score per member (docs/DETECTION.md).
+"""Scores: a campaign score per cluster, the tier it is reported in, and a score per member
+(docs/DETECTION.md §4).
 
 - A member's **tie** to its cluster is ``1 − exp(−s)``, s its summed fused weight inside the
   cluster (one edge at P = 0.6 gives 0.6; several strong ones approach 1).
-- A cluster's **coordination** is its members' mean tie; its **inauthenticity** the members' mean
-  suspicion (``suspicion.py``). Its **score** is their product: tightly coordinated *and* not who
-  they claim to be. A fan club is coordinated and authentic; it scores low.
-- A member's **score** is ``campaign score × tie × (1 − own_weight + own_weight × suspicion)``:
-  an account that is well tied into a campaign and itself looks inauthentic scores near the
-  campaign; an ordinary account that slipped in at the edge scores lower.
-Accounts are flagged when their member score reaches ``flag_threshold`` in a campaign whose score
-reaches ``campaign_threshold``."""
+- A member is **measured** when it has at least one authenticity indicator (``suspicion.py``);
+  an account with none is unknown, not authentic.
+- A cluster's **coordination** is its core members' mean tie; its **coverage** the share of them
+  measured; its **inauthenticity** the measured core members' mean suspicion; it is **sustained**
+  when its core's strong ties fired on ``min_active_days`` different days or more (a burst during
+  one live event is one evening; an operation keeps meeting).
+- **Tiers.** Where authenticity was measured (coverage ≥ ``min_coverage``) the score is
+  coordination × inauthenticity and a cluster at ``campaign_threshold`` or more is reported as
+  ``inauthentic``: tightly coordinated and not who they claim to be. A fan club is coordinated and
+  authentic; it is measured and scores low. Where it could not be measured (social data without
+  profiles or clocks) the score is coordination × sustained and a cluster over the threshold is
+  reported as ``coordinated``: coordinated beyond chance, authenticity not established. Never
+  silently dropped; the tier says what the evidence is. Everything else is ``not reported``.
+- A member's **score** in the inauthentic tier is ``campaign score × tie × (1 − own_weight +
+  own_weight × own)``, own its suspicion when measured, else the measured members' inauthenticity
+  (no measurement of its own: it is what its campaign shows). An account well tied in that itself
+  looks inauthentic scores near the campaign; a measured, ordinary account that slipped in at the
+  edge scores low. A periphery member (``graph/cluster.py``: many weak ties, no strong one) gets no
+  floor: its score is ``campaign score × tie × own``. In the coordinated tier own is 1: there,
+  ties are the evidence, and the tier says so.
+Accounts are flagged when their member score reaches ``flag_threshold`` in a reported campaign."""
 
 from __future__ import annotations
 
@@ -20,36 +34,90 @@ import ibis
 from chorusline.campaigns.suspicion import INDICATORS, SuspicionParams, account_indicators
 
 
+TIERS = ("inauthentic", "coordinated", "not reported")
+NOT_REPORTED = TIERS[2]
+# a campaign's own figures, repeated on every member row of campaign_members
+CAMPAIGN_COLUMNS = ("coordination", "coverage", "inauthenticity", "active_days", "sustained", "campaign_score", "tier")
+
+
 @dataclass(frozen=True)
 class ScoreParams:
     own_weight: float = 0.8
     campaign_threshold: float = 0.35
     flag_threshold: float = 0.2
+    min_coverage: float = 0.5  # share of core members measured for authenticity to count as measured
+    min_active_days: int = 3  # a cluster whose strong ties fired on fewer days is one episode
     suspicion: SuspicionParams = SuspicionParams()
 
 
 def score_members(members: ibis.Table, features: ibis.Table, params: ScoreParams = ScoreParams()) -> ibis.Table:
-    """members (actor, cluster, degree, strength) → campaign_members with scores and indicators."""
+    """members (actor, cluster, degree, strength, core, span_days) → campaign_members with scores,
+    indicators, the campaign's figures and tier."""
     ind = account_indicators(features, params.suspicion)
-    m = members.left_join(ind, "actor").select(members, *[ind[n] for n in INDICATORS], suspicion=ind.suspicion)
-    m = m.mutate(suspicion=m.suspicion.fill_null(0.0), tie=1.0 - (-m.strength).exp(),
-                 platform=m.actor.split(":")[0])
-    per = m.group_by("cluster").aggregate(coordination=m.tie.mean(), inauthenticity=m.suspicion.mean())
+    m = members.left_join(ind, "actor").select(members, *[ind[n] for n in INDICATORS], suspicion=ind.suspicion,
+                                               measured=ind.measured)
+    m = m.mutate(suspicion=m.suspicion.fill_null(0.0), measured=m.measured.fill_null(False),
+                 tie=1.0 - (-m.strength).exp(), platform=m.actor.split(":")[0])
+    core = m.filter(m.core)
+    per = core.group_by("cluster").aggregate(
+        coordination=core.tie.mean(), coverage=core.measured.cast("float64").mean(),
+        inauthenticity=core.suspicion.mean(where=core.measured),
+        sustained=(core.active_days >= params.min_active_days).cast("float64").max())
+    per = per.mutate(inauthenticity=per.inauthenticity.fill_null(0.0))
+    measured = per.coverage >= params.min_coverage
+    score = ibis.ifelse(measured, per.coordination * per.inauthenticity, per.coordination * per.sustained)
+    tier = ibis.ifelse(score >= params.campaign_threshold, ibis.ifelse(measured, TIERS[0], TIERS[1]), NOT_REPORTED)
+    per = per.mutate(campaign_score=score, tier=tier, _measured_tier=measured)
     m = m.join(per, "cluster")
-    campaign_score = m.coordination * m.inauthenticity
-    own = 1.0 - params.own_weight + params.own_weight * m.suspicion
-    m = m.mutate(campaign_score=campaign_score, member_score=campaign_score * m.tie * own)
-    flagged = (m.campaign_score >= params.campaign_threshold) & (m.member_score >= params.flag_threshold)
-    return m.mutate(flagged=flagged).rename(campaign_id="cluster")
+    own = ibis.ifelse(m._measured_tier, ibis.ifelse(m.measured, m.suspicion, m.inauthenticity), 1.0)
+    # a core member's strong ties are evidence of their own (the 1 − own_weight floor); a periphery
+    # member's are many weak ones, so its score rests on its own suspicion entirely
+    weight = ibis.ifelse(m.core, params.own_weight, 1.0)
+    m = m.mutate(member_score=m.campaign_score * m.tie * (1.0 - weight + weight * own))
+    flagged = (m.tier != NOT_REPORTED) & (m.member_score >= params.flag_threshold)
+    return m.mutate(flagged=flagged).drop("_measured_tier").rename(campaign_id="cluster")
 
 
 def campaign_table(scored_members: ibis.Table, params: ScoreParams = ScoreParams()) -> ibis.Table:
-    """One row per campaign: size by platform, coordination, inauthenticity, score, flagged members."""
+    """One row per campaign: size by platform, its figures and tier, flagged members."""
     m = scored_members
     out = m.group_by("campaign_id").aggregate(
         size=m.count(), api_accounts=(m.platform == "llm-api").cast("int64").sum(),
         social_accounts=(m.platform != "llm-api").cast("int64").sum(),
-        coordination=m.coordination.max(), inauthenticity=m.inauthenticity.max(), score=m.campaign_score.max(),
+        coordination=m.coordination.max(), coverage=m.coverage.max(), inauthenticity=m.inauthenticity.max(),
+        active_days=m.active_days.max(), sustained=m.sustained.max(), score=m.campaign_score.max(), tier=m.tier.max(),
         flagged=m.flagged.cast("int64").sum())
-    return out.mutate(above_threshold=out.score >= params.campaign_threshold).order_by(
-        [ibis.desc(out.score), out.campaign_id])
+    out = out.mutate(above_threshold=out.tier != NOT_REPORTED)
+    return out.mutate(verdict=verdict(out, params)).order_by([ibis.desc(out.score), out.campaign_id])
+
+
+def _num(x) -> ibis.StringValue:
+    return x.round(2).cast("string")
+
+
+def _pct(x) -> ibis.StringValue:
+    return (x * 100).round(0).cast("int64").cast("string").concat("%")
+
+
+def verdict(c: ibis.Table, params: ScoreParams = ScoreParams()) -> ibis.StringValue:
+    """One sentence per campaign: its tier and the figures that put it there, for the CLI, the
+    report and the exports (why a cluster was reported, or why it stayed below the line)."""
+    threshold = _num(ibis.literal(params.campaign_threshold))
+    measured = c.coverage >= params.min_coverage
+    coverage = ibis.literal("authenticity measured on ").concat(_pct(c.coverage), " of the core")
+    days = c.active_days.cast("string").concat(" day(s)")
+    inauthentic = ibis.literal("coordination ").concat(_num(c.coordination), " × inauthenticity ",
+                                                       _num(c.inauthenticity), " (", coverage, ") = ", _num(c.score))
+    coordinated = ibis.literal("coordination ").concat(_num(c.coordination), ", ties beyond chance on ", days, "; ",
+                                                       coverage, " (under ", _pct(ibis.literal(params.min_coverage)),
+                                                       ")")
+    return ibis.cases(
+        (c.tier == TIERS[0], ibis.literal("reported, inauthentic: ").concat(inauthentic, " ≥ ", threshold)),
+        (c.tier == TIERS[1], ibis.literal("reported, coordinated (authenticity not established): ").concat(
+            coordinated, "; score ", _num(c.score), " ≥ ", threshold)),
+        (measured, ibis.literal("not reported: ").concat(inauthentic, " < ", threshold,
+                                                         ": coordinated but measured as authentic")),
+        (c.active_days < params.min_active_days, ibis.literal("not reported: ").concat(
+            coverage, " and its ties fired on ", days, " (under ", ibis.literal(str(params.min_active_days)),
+            "): one episode, not sustained coordination")),
+        else_=ibis.literal("not reported: ").concat(coordinated, "; score ", _num(c.score), " < ", threshold))

@@ -15,7 +15,9 @@ who they claim to be. Each indicator maps one feature family to 0..1 (the cut-of
 - ``news``: the share of its news responses faster than the population's lower quartile, above
   the quarter chance gives.
 
-An account's suspicion is the mean of the indicators it has (features need enough events)."""
+An account's suspicion is the mean of the indicators it has (features need enough events);
+``measured`` says whether it has any. An account with none is not "authentic": nothing about it
+could be measured, and scoring treats it so (``score.py``)."""
 
 from __future__ import annotations
 
@@ -55,7 +57,9 @@ def account_indicators(features: ibis.Table, params: SuspicionParams = Suspicion
     language = ibis.greatest(wide.prompt_output.fill_null(-1.0), wide.post_claimed.fill_null(-1.0))
     indicators = {
         "clock": clock,
-        "creation": _clip(ibis.ifelse(wide.burst > 0, wide.burst, 1e-9).log10()),
+        # no registration dates, no burst ratio: not measured (a null), never "not bursty" (a 0)
+        "creation": _clip(ibis.ifelse(wide.burst.isnull(), ibis.null("float64"),
+                                      ibis.ifelse(wide.burst > 0, wide.burst, 1e-9).log10())),
         "persona_prompts": wide.persona,
         "language": ibis.ifelse(language < 0, ibis.null("float64"), language),
         "pivot": _clip((wide.gain - params.pivot_floor) / (1.0 - params.pivot_floor)),
@@ -64,4 +68,4 @@ def account_indicators(features: ibis.Table, params: SuspicionParams = Suspicion
     out = wide.select("actor", **indicators)
     present = sum((out[name].notnull().cast("float64") for name in INDICATORS), ibis.literal(0.0))
     total = sum((out[name].fill_null(0.0) for name in INDICATORS), ibis.literal(0.0))
-    return out.mutate(suspicion=ibis.ifelse(present > 0, total / present, 0.0))
+    return out.mutate(suspicion=ibis.ifelse(present > 0, total / present, 0.0), measured=present > 0)

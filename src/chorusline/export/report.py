@@ -221,9 +221,10 @@ def _campaign(store, cid: int, figs: _Figures) -> str:
     m = members_to_export(store, cid)
     x = explain(store, cid)
     c = x["campaign"]
-    parts = [f"<h2>Campaign {cid} — score {c['score']:.2f}</h2><p>{c['flagged']:,} flagged accounts "
-             f"({c['api_accounts']} API accounts, {c['social_accounts']} social accounts); coordination "
-             f"{c['coordination']:.2f}, inauthenticity {c['inauthenticity']:.2f}.</p>"]
+    parts = [f"<h2>Campaign {cid} — score {c['score']:.2f} ({_e(c['tier'])})</h2><p>{_e(c['verdict'])}.</p>"
+             f"<p>{c['flagged']:,} flagged accounts ({c['api_accounts']} API accounts, {c['social_accounts']} social "
+             f"accounts); coordination {c['coordination']:.2f}, inauthenticity {c['inauthenticity']:.2f} "
+             f"(measured on {c['coverage']:.0%} of the core).</p>"]
 
     def section(name: str, title: str, body: str) -> None:
         parts.append(f"<section id='{name}-{cid}' class='report-section'><h3>{_e(title)}</h3>{body}</section>")
@@ -254,7 +255,12 @@ def _campaign(store, cid: int, figs: _Figures) -> str:
     section("texts", "Narratives and representative texts",
             "<p>" + "".join(f"<span class='tag'>{_e(t['word'])}</span>" for t in n["top_terms"]) + "</p>"
             + _table(["text", "accounts", "posts"], [[t["text"], t["accounts"], t["posts"]] for t in n["representative_texts"]],
-                     {1, 2}))
+                     {1, 2})
+            + (f"<h3>{len(x['narrative_groups'])} narratives inside the campaign</h3>"
+               + _table(["narrative", "members", "what it pushes", "example"],
+                        [[g["narrative_id"], g["members"], ", ".join(g["top_terms"][:10]),
+                          g["example_texts"][0] if g["example_texts"] else ""] for g in x["narrative_groups"]], {1})
+               if len(x["narrative_groups"]) > 1 else ""))
     section("lifecycle", "Lifecycle: the pivot to politics", _lifecycle(store, m, cid, x, figs))
     section("disarm", "DISARM techniques (Red Framework v1.6)",
             _table(["id", "technique", "tactic", "evidence"],
@@ -274,10 +280,10 @@ def write_report(store, out: Path, campaign_ids: list[int] | None = None, title:
     rows = store.table("campaigns").order_by([ibis.desc("score"), "campaign_id"]).to_pyarrow().to_pylist()
     figs = _Figures()
     overview = _table(["campaign", "score", "members", "flagged", "API", "social", "coordination", "inauthenticity",
-                       "reported"],
+                       "tier", "why"],
                       [[r["campaign_id"], f"{r['score']:.2f}", r["size"], r["flagged"], r["api_accounts"],
                         r["social_accounts"], f"{r['coordination']:.2f}", f"{r['inauthenticity']:.2f}",
-                        "yes" if r["above_threshold"] else "no"] for r in rows], {1, 2, 3, 4, 5, 6, 7})
+                        r["tier"], r["verdict"]] for r in rows], {1, 2, 3, 4, 5, 6, 7})
     body = [f"<section id='overview' class='report-section'><h2>Campaigns</h2>{overview}</section>"]
     with stage("report: campaigns", total=len(campaign_ids)) as written:
         for cid in campaign_ids:

@@ -11,8 +11,18 @@ is the API account that writes for it is a member; an account hanging on by a we
 not). Clusters tied to each other by at least ``merge_share`` of the smaller one's own tie weight
 are merged: modularity likes to split an operation's stars (an API
 account and the personas it writes for) from its core. Clusters smaller than ``min_size`` are not
-clusters. Output: one row per kept member with its
-cluster (numbered by size, largest first), its degree and strength inside the cluster."""
+clusters.
+
+Then the **periphery**: an account outside every cluster whose ties of any strength into one
+cluster sum to ``min_strength`` or more, and make at least ``attach_share`` of all its ties, joins
+it as a non-core member. An operation's quieter accounts meet the core a few times
+each, never strongly with any one account, yet keep meeting it; a chance co-sharer meets a cluster
+once or twice. A second round (``attach_rounds``) counts the first round's accounts as members.
+
+Output: one row per member with its cluster (numbered by size of the core, largest first), its
+degree and strength inside the cluster, ``core`` (from the strong-tie graph, or the periphery) and
+the cluster's ``active_days``: the distinct UTC days on which its core's strong ties began or
+last fired. A burst during one televised debate is one evening; an operation keeps meeting."""
 
 from __future__ import annotations
 
@@ -31,6 +41,8 @@ class ClusterParams:
     min_strength: float = 1.2  # −ln(1 − 0.7): one tie at P = 0.7
     min_size: int = 3
     merge_share: float = 0.25  # clusters tied to each other this strongly (vs the smaller's own ties) merge
+    attach_share: float = 0.5  # a periphery account's ties into its cluster vs all its ties
+    attach_rounds: int = 2  # rounds of periphery (the second counts the first's members)
 
 
 def _graph(edges: pa.Table):
@@ -43,7 +55,20 @@ def _graph(edges: pa.Table):
     g = ig.Graph(n=len(names), edges=pairs.tolist(), directed=False)
     g.vs["name"] = names.tolist()
     g.es["weight"] = edges["weight"].to_numpy(zero_copy_only=False).tolist()
+    g.es["first"] = edges["first"].to_numpy(zero_copy_only=False).tolist()
+    g.es["last"] = edges["last"].to_numpy(zero_copy_only=False).tolist()
     return g
+
+
+def _active_days(sub) -> int:
+    """Distinct UTC days among the first and last events of the edges of ``sub``."""
+    times = np.concatenate([np.asarray(sub.es["first"], dtype=float), np.asarray(sub.es["last"], dtype=float)])
+    return len(np.unique(np.floor(times / 86_400.0)))
+
+
+def _with_times(fused: ibis.Table) -> ibis.Table:
+    return fused.select("a_actor", "b_actor", "weight", first=fused.first_ts.epoch_seconds().cast("float64"),
+                        last=fused.last_ts.epoch_seconds().cast("float64"))
 
 
 def _prune(sub, min_strength: float):
@@ -56,12 +81,14 @@ def _prune(sub, min_strength: float):
     return sub
 
 
+MEMBER_SCHEMA = pa.schema([("actor", pa.string()), ("cluster", pa.int64()), ("degree", pa.int64()),
+                           ("strength", pa.float64()), ("core", pa.bool_()), ("active_days", pa.int64())])
+
+
 def cluster_members(fused: ibis.Table, params: ClusterParams = ClusterParams()) -> pa.Table:
-    """actor, cluster, degree, strength (inside its cluster), from the fused edges."""
-    strong = fused.filter(fused.probability >= params.min_probability).select("a_actor", "b_actor", "weight")
-    edges = strong.to_pyarrow()
-    empty = pa.table({"actor": pa.array([], pa.string()), "cluster": pa.array([], pa.int64()),
-                      "degree": pa.array([], pa.int64()), "strength": pa.array([], pa.float64())})
+    """actor, cluster, degree, strength (inside its cluster), core, active_days, from the fused edges."""
+    edges = _with_times(fused.filter(fused.probability >= params.min_probability)).to_pyarrow()
+    empty = MEMBER_SCHEMA.empty_table()
     if edges.num_rows == 0:
         return empty
     import leidenalg
@@ -83,14 +110,47 @@ def cluster_members(fused: ibis.Table, params: ClusterParams = ClusterParams()) 
             continue
         sub = g.subgraph(sorted(index[n] for n in names))
         kept.append((np.array(sub.vs["name"], dtype=object), np.array(sub.degree()),
-                     np.array(sub.strength(weights="weight"))))
+                     np.array(sub.strength(weights="weight")), np.full(len(names), _active_days(sub))))
     if not kept:
         return empty
     kept.sort(key=lambda k: (-len(k[0]), min(k[0])))  # largest first; ties by name, for determinism
-    return pa.table({"actor": pa.array(np.concatenate([k[0] for k in kept]).tolist(), pa.string()),
+    core = pa.table({"actor": pa.array(np.concatenate([k[0] for k in kept]).tolist(), pa.string()),
                      "cluster": pa.array(np.concatenate([np.full(len(k[0]), i) for i, k in enumerate(kept)]), pa.int64()),
                      "degree": pa.array(np.concatenate([k[1] for k in kept]), pa.int64()),
-                     "strength": pa.array(np.concatenate([k[2] for k in kept]), pa.float64())})
+                     "strength": pa.array(np.concatenate([k[2] for k in kept]), pa.float64()),
+                     "core": pa.array(np.ones(sum(len(k[0]) for k in kept), dtype=bool)),
+                     "active_days": pa.array(np.concatenate([k[3] for k in kept]), pa.int64())},
+                    schema=MEMBER_SCHEMA)
+    members = core
+    for _ in range(params.attach_rounds):  # the periphery's own periphery: a chain of quiet accounts
+        added = _periphery(fused, members, params)
+        if added.num_rows == 0:
+            break
+        members = pa.concat_tables([members, added])
+    return members
+
+
+def _periphery(fused: ibis.Table, clustered: pa.Table, params: ClusterParams) -> pa.Table:
+    """Accounts outside every cluster whose ties of any strength into one cluster add up to
+    ``min_strength`` and ``attach_share`` of all their ties: that cluster's periphery.
+    In the engine: the fused edges between outsiders and members, summed per (outsider, cluster)."""
+    members = ibis.memtable(clustered.select(["actor", "cluster", "active_days"]))
+    e = fused.select("a_actor", "b_actor", "weight")
+    both = e.union(e.select(a_actor=e.b_actor, b_actor=e.a_actor, weight=e.weight), distinct=False)
+    inside = members.select(outsider=members.actor)
+    outsiders = both.anti_join(inside, both.a_actor == inside.outsider)
+    every_tie = outsiders.group_by(actor=outsiders.a_actor).aggregate(_all=outsiders.weight.sum())
+    into = outsiders.join(members, outsiders.b_actor == members.actor).select(
+        actor=outsiders.a_actor, cluster=members.cluster, weight=outsiders.weight, active_days=members.active_days)
+    per = into.group_by(["actor", "cluster"]).aggregate(degree=into.count(), strength=into.weight.sum(),
+                                                        active_days=into.active_days.max())
+    per = per.join(every_tie, "actor")
+    per = per.mutate(_rank=ibis.row_number().over(group_by=per.actor, order_by=[ibis.desc(per.strength), per.cluster]))
+    best = per.filter((per._rank == 0) & (per.strength >= params.min_strength)
+                      & (per.strength >= params.attach_share * per._all))
+    out = best.select("actor", "cluster", "degree", "strength", core=ibis.literal(False),
+                      active_days=best.active_days).order_by(["cluster", "actor"])
+    return out.to_pyarrow().cast(MEMBER_SCHEMA)
 
 
 def _merge(fused: ibis.Table, groups: list[np.ndarray], g, share: float) -> list[np.ndarray]:

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import ibis
 
 OWN_NULL = ("synchrony",)  # weight = observed / expected
-RARITY_WEIGHTED = ("infrastructure", "prompt_template")  # weight = summed rarity (0..1 each)
+# weight = summed rarity (0..1 each): shared keys, and co-shared objects (signals.coshare.object_rarity)
+RARITY_WEIGHTED = ("infrastructure", "prompt_template", "coshare", "fast_share", "hashtag_sequence")
 
 
 @dataclass(frozen=True)

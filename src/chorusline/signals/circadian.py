@@ -35,6 +35,9 @@ OFFSETS = np.arange(-12, 15)
 @dataclass(frozen=True)
 class CircadianParams:
     min_events: int = 10  # fewer events say little about a clock
+    # a weekly clock needs several days: thirty posts during one televised debate are one evening,
+    # not an office's hours (on the real #GOPDebate set such bursts fitted "office clocks")
+    min_days: int = 4
     work_hours: tuple[int, int] = (9, 18)
     lunch: tuple[int, int] = (12, 13)
 
@@ -61,7 +64,9 @@ def activity(calls: ibis.Table | None, posts: ibis.Table | None) -> ibis.Table:
     events = parts[0] if len(parts) == 1 else parts[0].union(parts[1], distinct=False)
     how = (events.ts.day_of_week.index().cast("int64") * 24 + events.ts.hour().cast("int64"))
     events = events.mutate(how=how, _t=events.ts.epoch_seconds().cast("int64"))
-    return events.group_by(["actor", "how"]).aggregate(n=events.count(), t=events._t.mean())
+    return events.group_by(["actor", "how"]).aggregate(n=events.count(), t=events._t.mean(),
+                                                       day=events._t.div(86_400).floor().cast("int64").collect(
+                                                           distinct=True))
 
 
 def fit_clocks(hist: np.ndarray, params: CircadianParams = CircadianParams()) -> dict[str, np.ndarray]:
@@ -104,8 +109,10 @@ def circadian_features(calls: ibis.Table | None, posts: ibis.Table | None, accou
     weighted_t = np.zeros(len(actors))
     np.add.at(weighted_t, inverse, counts.column("t").to_numpy() * counts.column("n").to_numpy())
     n_events = hist.sum(axis=1)
-    keep = n_events >= params.min_events
-    actors, hist, mean_t, n_events = actors[keep], hist[keep], weighted_t[keep] / n_events[keep], n_events[keep]
+    days = _distinct_days(counts, inverse, len(actors))
+    keep = (n_events >= params.min_events) & (days >= params.min_days)
+    actors, hist, mean_t, n_events, days = (actors[keep], hist[keep], weighted_t[keep] / n_events[keep], n_events[keep],
+                                            days[keep])
     fit = fit_clocks(hist, params)
     claimed = _claimed_offsets(accounts, actors, mean_t) if accounts is not None else np.full(len(actors), np.nan)
     gap = np.abs(fit["offset"] - claimed)
@@ -115,7 +122,8 @@ def circadian_features(calls: ibis.Table | None, posts: ibis.Table | None, accou
     rows = {"actor": [], "feature": [], "value": [], "evidence": []}
     for name, values in (("utc_offset", fit["offset"]), ("confidence", fit["confidence"]),
                          ("office_clock", fit["office"].astype(float)), ("weekend_share", fit["weekend"]),
-                         ("n_events", n_events), ("claimed_offset", claimed), ("offset_conflict", conflict)):
+                         ("n_events", n_events), ("active_days", days), ("claimed_offset", claimed),
+                         ("offset_conflict", conflict)):
         ok = ~np.isnan(np.asarray(values, dtype=float))
         rows["actor"] += actors[ok].tolist()
         rows["feature"] += [f"circadian:{name}"] * int(ok.sum())
@@ -123,6 +131,16 @@ def circadian_features(calls: ibis.Table | None, posts: ibis.Table | None, accou
         rows["evidence"] += [e for e, k in zip(evidence, ok) if k]
     return pa.table({"actor": pa.array(rows["actor"], pa.string()), "feature": pa.array(rows["feature"], pa.string()),
                      "value": pa.array(rows["value"], pa.float64()), "evidence": pa.array(rows["evidence"], pa.string())})
+
+
+def _distinct_days(counts: pa.Table, inverse: np.ndarray, n_actors: int) -> np.ndarray:
+    """Distinct UTC days with activity per actor, from the per-(actor, hour-of-week) day lists."""
+    import pyarrow.compute as pc
+
+    lists = counts.column("day").combine_chunks()
+    rows = pc.list_parent_indices(lists).to_numpy()
+    pairs = np.unique(np.stack([inverse[rows], pc.list_flatten(lists).to_numpy()], axis=1), axis=0)
+    return np.bincount(pairs[:, 0], minlength=n_actors).astype(float)
 
 
 def _claimed_offsets(accounts: ibis.Table, actors: np.ndarray, mean_t: np.ndarray) -> np.ndarray:

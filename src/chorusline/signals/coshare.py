@@ -312,7 +312,11 @@ def coshare_edges(shares: ibis.Table, params: CoshareParams, object_types: list[
     vignette runs detect_groups once per object column). ``shares`` is the shares view; actors are
     ``platform:account_id``. Evidence: up to 10 of the objects the pair co-shared. ``signal`` names
     the edges (default ``coshare:<object type>``); the signals built on derived objects
-    (fast_share, hashtag_sequence) name their own."""
+    (fast_share, hashtag_sequence) name their own.
+
+    ``n_events`` counts the co-share events; ``weight`` sums their objects' rarity (``object_rarity``):
+    two accounts that both post the hashtag everyone posts during a live event have co-shared
+    something nobody could avoid, two that keep sharing the same obscure link have not."""
     if object_types is None:
         object_types = shares.select("object_type").distinct().to_pyarrow().column(0).to_pylist()
     out = None
@@ -321,16 +325,31 @@ def coshare_edges(shares: ibis.Table, params: CoshareParams, object_types: list[
         rows = rows.mutate(account_id=rows.platform.concat(":", rows.account_id))
         rows = rows.mutate(rid=ibis.row_number().over(order_by=[rows.ts, rows.content_id, rows.object_id]))
         groups = detect_groups(rows, params)
+        groups = groups.join(object_rarity(rows), "object_id")
         edges = groups.mutate(a=ibis.least(groups.account_id, groups.account_id_y),
                               b=ibis.greatest(groups.account_id, groups.account_id_y))
-        edges = edges.group_by(["a", "b"]).aggregate(n=edges.count(), first=edges._t.min(), last=edges._t_y.max(),
+        edges = edges.group_by(["a", "b"]).aggregate(n=edges.count(), rarity=edges.rarity.sum(), first=edges._t.min(),
+                                                     last=edges._t_y.max(),
                                                      objects=edges.object_id.collect(distinct=True))
         evidence = ibis.literal('["').concat(edges.objects[:10].map(lambda o: o.replace('"', "'")).join('","'), '"]')
         part = edges.select(a_actor=edges.a, b_actor=edges.b, signal=ibis.literal(signal or f"coshare:{kind}"),
-                            weight=edges.n.cast("float64"), n_events=edges.n,
+                            weight=edges.rarity, n_events=edges.n,
                             first_ts=edges.first.as_timestamp("s"), last_ts=edges.last.as_timestamp("s"),
                             evidence=evidence)
         out = part if out is None else out.union(part, distinct=False)
     if out is None:  # nothing shared at all: no edges, in the contract's columns
         return ibis.memtable(EDGES.to_pyarrow().empty_table())
     return out
+
+
+def object_rarity(rows: ibis.Table) -> ibis.Table:
+    """object_id, rarity = ln((N + 1) / n_o) / ln(N + 1): n_o the accounts that shared the object, N
+    those that shared anything of its kind. An inverse document frequency, smoothed so that an
+    object every account shared still counts a little (a set holding only the suspects), near 0 for
+    the hashtag everybody posts during a live event, 1 for an object one account shared. The same
+    weighting ``infrastructure`` gives a shared key."""
+    accounts = rows.select("object_id", "account_id").distinct()
+    per_object = accounts.group_by("object_id").aggregate(n_o=accounts.count())
+    total = accounts.select("account_id").distinct().count()
+    n = (total + 1).cast("float64")
+    return per_object.select("object_id", rarity=(n / per_object.n_o.cast("float64")).ln() / n.ln())
