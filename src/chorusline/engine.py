@@ -12,6 +12,8 @@ Targets understood by :func:`connect`:
 from __future__ import annotations
 
 import os
+import re
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,10 @@ import ibis
 
 DEFAULT_DB = "chorusline.duckdb"
 DEFAULT_WAREHOUSE = "chorusline-warehouse"
+MEMORY_LIMIT_VARIABLE = "CHORUSLINE_MEMORY_LIMIT"
+ENGINE_MEMORY_FLOOR = 64 << 20  # DuckDB needs a few buffers to spill through, whatever the limit
+_SIZE_UNITS = {"": 1, "b": 1, "byte": 1, "bytes": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
 class EngineError(RuntimeError):
@@ -55,18 +61,62 @@ def connect(target: Any = DEFAULT_DB, *, warehouse: str | os.PathLike | None = N
         raise EngineError(f"cannot open {path}: {' '.join(str(exc).split())}") from None
 
 
+_engine_limits: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def configured_memory(backend) -> int | None:
+    """The memory limit in bytes this module gave a DuckDB backend; None: DuckDB's default (80% of RAM)."""
+    return _engine_limits.get(backend)
+
+
 def _tuned(backend):
     # Row order carries no meaning in any table here (keys do), and keeping it serialises inserts.
     backend.raw_sql("SET preserve_insertion_order = false")
-    # Bounded memory: past the limit DuckDB spills joins, aggregates and cached tables to a temp
+    # Bounded memory: past its limit DuckDB spills joins, aggregates and cached tables to a temp
     # folder instead of growing with the input (default: DuckDB's own, 80% of RAM).
-    limit = os.environ.get("CHORUSLINE_MEMORY_LIMIT")
-    if limit:
-        backend.raw_sql(f"SET memory_limit = '{limit}'")
+    limit = memory_limit()
+    if limit is not None:
+        _engine_limits[backend] = engine_memory(limit)
+        backend.raw_sql(f"SET memory_limit = '{_engine_limits[backend]}B'")
     temp = os.environ.get("CHORUSLINE_TEMP_DIR")
     if temp:
         backend.raw_sql(f"SET temp_directory = '{temp}'")
     return backend
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a size written as DuckDB writes and reads them: '500MB' (10^6), '1.5GiB' (2^30), '123 bytes'."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([A-Za-z]*)\s*", text)
+    if not match or match.group(2).lower() not in _SIZE_UNITS:
+        raise EngineError(f"not a size: {text!r} (expected e.g. 500MB, 2GB or 1.5GiB)")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
+def memory_limit() -> int | None:
+    """CHORUSLINE_MEMORY_LIMIT in bytes, or None when it is not set. It caps the whole process,
+    not only the engine: see engine_memory and docs/PERFORMANCE.md."""
+    text = os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip()
+    if not text:
+        return None
+    try:
+        return parse_size(text)
+    except EngineError as exc:
+        raise EngineError(f"{MEMORY_LIMIT_VARIABLE}: {exc}") from None
+
+
+def resident_bytes() -> int:
+    """This process's resident memory now (0 where /proc is not there to ask)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def engine_memory(limit: int) -> int:
+    """DuckDB's share of a process limit: what the process does not already hold when it connects
+    (the interpreter and the libraries, about 200 MiB), so that the two together stay near the limit."""
+    return max(ENGINE_MEMORY_FLOOR, limit - resident_bytes())
 
 
 def spark_session(master: str = "local[2]", warehouse: str | os.PathLike = DEFAULT_WAREHOUSE):

@@ -8,11 +8,15 @@ nothing twice, and a file whose load fails part-way leaves the store as it was.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import itertools
 import json
+import os
 import shutil
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +25,15 @@ import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from chorusline.engine import connect, is_spark
+from chorusline.engine import configured_memory, connect, is_spark
 from chorusline.schema import ALL_TABLES, TIME_COLUMN, TableSpec
 
 _stage_ids = itertools.count()
+STAGE_PREFIX = "chorusline-stage-"
+# DuckDB's memory for one de-duplicating insert. It spills past this (4 M posts commit as fast under
+# 128 MiB as unbounded), so the memory ingest needs does not grow with the file.
+COMMIT_MEMORY = 128 << 20
+_OWNER_LOCK = "owner.lock"
 
 
 class Store:
@@ -34,6 +43,7 @@ class Store:
         # Where staged loads wait for their commit. Spark in local mode reads it like any local path;
         # on a cluster point it at storage every executor sees.
         self.staging_dir = staging_dir
+        remove_abandoned_stages(staging_dir)
 
     @classmethod
     def open(cls, target: Any = None, *, warehouse=None) -> Store:
@@ -112,6 +122,20 @@ class Conflict:
     raw: str
 
 
+@contextlib.contextmanager
+def _engine_memory_at_most(backend, limit: int) -> Iterator[None]:
+    """DuckDB's memory limit lowered to ``limit`` for the block (never raised); Spark plans its own."""
+    configured = configured_memory(backend)
+    if getattr(backend, "name", "") != "duckdb" or (configured is not None and configured <= limit):
+        yield
+        return
+    backend.raw_sql(f"SET memory_limit = '{limit}B'")
+    try:
+        yield
+    finally:
+        backend.raw_sql(f"SET memory_limit = '{configured}B'" if configured else "RESET memory_limit")
+
+
 class Stage:
     """Rows of one table from one source, held aside until :meth:`commit`.
 
@@ -125,6 +149,9 @@ class Stage:
         self.rows = 0
         self._schema = pa.schema(list(spec.arrow_schema) + [pa.field(LINE, pa.int64()), pa.field(SEQ, pa.int64())])
         self._folder: Path | None = None
+        self._lock: int | None = None  # a descriptor holding the folder's owner lock
+        self._view = False  # the engine has a view of the staged file (dropped with it)
+        self._finished = False  # the staged file is complete and closed
         self._writer: pq.ParquetWriter | None = None
         # Arrow writes without the GIL: one background writer overlaps staging with reading the next
         # batch; at most two batches wait, so memory stays bounded.
@@ -134,7 +161,7 @@ class Stage:
     @property
     def _path(self) -> Path:
         if self._folder is None:
-            self._folder = Path(tempfile.mkdtemp(prefix="chorusline-stage-", dir=self.store.staging_dir))
+            self._folder, self._lock = _owned_folder(self.store.staging_dir)
         return self._folder / "staged.parquet"  # no leading "_": Spark skips such files as hidden
 
     def append(self, batch: pa.Table, lines: pa.Array | None = None) -> None:
@@ -162,24 +189,32 @@ class Stage:
             self._pool.shutdown()
             self._pool = None
 
+    def finish_writing(self) -> bool:
+        """Write out what is pending and close the staged file (commit does it too; the ingest
+        runner does it first to free the buffers before the engine's commit). False: nothing staged."""
+        if self._writer is not None:
+            self._drain()
+            self._close_writer()
+            self._finished = True
+        return self._finished
+
     def commit(self) -> tuple[int, list[Conflict]]:
         """Insert staged rows whose key is new. Returns (rows inserted, conflicts): rows that repeat
         a key with different values, within this source or against the store. Identical repeats
         are the idempotence of re-ingesting and are not reported."""
-        if self._writer is None:
+        if not self.finish_writing():
             return 0, []
-        self._drain()
-        self._writer.close()
-        self._writer = None
         backend = self.store.backend
         try:
-            return self._commit(backend)
+            with _engine_memory_at_most(backend, COMMIT_MEMORY):
+                return self._commit(backend)
         finally:
             self.discard()
 
     def _commit(self, backend) -> tuple[int, list[Conflict]]:
         keys = list(self.spec.key)
         staged = backend.read_parquet(self._path, table_name=self.name)
+        self._view = True
         target = backend.table(self.spec.name)
         # The first occurrence of each key (arrival order) wins; hash aggregation, not a sort.
         firsts = staged.group_by(keys).aggregate(_first=staged[SEQ].min(), _n=staged.count())
@@ -231,20 +266,89 @@ class Stage:
         return out
 
     def discard(self) -> None:
+        """Forget the staged rows and remove their file; safe to call again."""
         try:
             self._drain()
         finally:
             self._close_writer()
-        try:
-            self.store.backend.drop_view(self.name, force=True)
-        except Exception:  # noqa: BLE001 - the view exists only after a commit began
-            pass
+        if self._view:
+            self._view = False
+            try:
+                self.store.backend.drop_view(self.name, force=True)
+            except Exception:  # noqa: BLE001 - a connection already closed has no views to drop
+                pass
         if self._folder is not None:
-            shutil.rmtree(self._folder, ignore_errors=True)
-            self._folder = None
+            _release_folder(self._folder, self._lock)
+            self._folder, self._lock = None, None
         self.rows = 0
+        self._finished = False
 
     def _close_writer(self) -> None:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+# --- staging folders ----------------------------------------------------------------------------
+# Each stage's folder is named after its process and locked by it for as long as it lives. On a
+# normal exit, an exception, Ctrl-C or SIGTERM (the ingest runner turns it into an exit) the folder
+# is removed by Stage.discard, and at exit by _remove_own_stages; after kill -9 or a crash, the next
+# store opened in that staging folder removes it: its lock is free once its owner is dead (a pid alone
+# could be reused, or belong to another container sharing the folder).
+
+_own_stages: dict[Path, int] = {}
+
+
+def _owned_folder(parent: str | None) -> tuple[Path, int]:
+    import fcntl
+
+    folder = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-", dir=parent))
+    lock = os.open(folder / _OWNER_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    _own_stages[folder] = lock
+    return folder, lock
+
+
+def _release_folder(folder: Path, lock: int | None) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    if lock is not None:
+        os.close(lock)
+    _own_stages.pop(folder, None)
+
+
+@atexit.register
+def _remove_own_stages() -> None:
+    for folder, lock in list(_own_stages.items()):
+        _release_folder(folder, lock)
+
+
+_swept: set[Path] = set()
+
+
+def remove_abandoned_stages(parent: str | None = None) -> list[Path]:
+    """Remove staging folders whose owning process is dead (killed while loading); once per
+    process and folder. Returns what it removed."""
+    import fcntl
+
+    root = Path(parent or tempfile.gettempdir())
+    if root in _swept:
+        return []
+    _swept.add(root)
+    removed = []
+    for folder in root.glob(f"{STAGE_PREFIX}*"):
+        pid, dash, _ = folder.name[len(STAGE_PREFIX):].partition("-")
+        if not (dash and pid.isdigit()) or folder in _own_stages:  # not ours to judge, or ours
+            continue
+        try:
+            lock = os.open(folder / _OWNER_LOCK, os.O_RDWR)
+        except OSError:  # no lock: a folder being created this instant, or not one of ours
+            continue
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held: its owner is alive
+            os.close(lock)
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        os.close(lock)
+        removed.append(folder)
+    return removed
