@@ -33,7 +33,7 @@ def test_an_authentic_community_scores_low_and_an_operation_high(any_store):
     any_store.backend.create_table("clusters", pa.table({
         "actor": ["x:f1", "x:f2", "x:f3", "x:p1", "x:p2", "x:p3"], "cluster": pa.array([1, 1, 1, 0, 0, 0], pa.int64()),
         "degree": pa.array([2] * 6, pa.int64()), "strength": [6.0] * 6, "core": [True] * 6,
-        "active_days": pa.array([30] * 6, pa.int64())}), overwrite=True)
+        "active_days": pa.array([30] * 6, pa.int64()), "part": pa.array([0] * 6, pa.int64())}), overwrite=True)
     members = any_store.table("clusters")
     fans = [(f"x:f{i}", f, v) for i in (1, 2, 3) for f, v in
             (("circadian:office_clock", 0), ("creation_burst:burst_ratio", 1.5), ("lifecycle:pivot_gain", 0.1))]
@@ -57,12 +57,32 @@ def test_an_authentic_community_scores_low_and_an_operation_high(any_store):
 
 
 def _clusters(store, rows):
-    """clusters rows (actor, cluster, strength, core, active_days), degree 2."""
+    """clusters rows (actor, cluster, strength, core, active_days[, part]), degree 2."""
     store.backend.create_table("clusters", pa.table({
         "actor": [r[0] for r in rows], "cluster": pa.array([r[1] for r in rows], pa.int64()),
         "degree": pa.array([2] * len(rows), pa.int64()), "strength": [float(r[2]) for r in rows],
-        "core": [r[3] for r in rows], "active_days": pa.array([r[4] for r in rows], pa.int64())}), overwrite=True)
+        "core": [r[3] for r in rows], "active_days": pa.array([r[4] for r in rows], pa.int64()),
+        "part": pa.array([r[5] if len(r) > 5 else (0 if r[3] else -1) for r in rows], pa.int64())}), overwrite=True)
     return store.table("clusters")
+
+
+def test_a_tight_cell_inside_a_loud_benign_cluster_is_reported_on_its_own(duck_store):
+    """Twenty authentic members and a knot of six inauthentic ones in one cluster: the cluster as a
+    whole is not reported (mean suspicion 6/26), the knot is — as its own campaign — and the
+    authentic knot stays unreported; a knot under min_part_size never stands on its own."""
+    rows = [(f"x:fan{i}", 0, 4.0, True, 30, 0) for i in range(20)] + [(f"x:op{i}", 0, 4.0, True, 30, 1)
+                                                                       for i in range(6)]
+    rows += [(f"x:f{i}", 1, 4.0, True, 30, 0) for i in range(20)] + [(f"x:s{i}", 1, 4.0, True, 30, 1)
+                                                                     for i in range(4)]
+    features = _features(duck_store, [(a, "creation_burst:burst_ratio", 10.0 if ":op" in a or ":s" in a else 0.5)
+                                      for a, *_ in rows])
+    got = {r["actor"]: r for r in score_members(_clusters(duck_store, rows), features).to_pyarrow().to_pylist()}
+    assert all(got[f"x:op{i}"]["flagged"] for i in range(6)) and not any(got[f"x:fan{i}"]["flagged"] for i in range(20))
+    op, fans = got["x:op0"]["campaign_id"], got["x:fan0"]["campaign_id"]
+    assert op != fans and got["x:op0"]["tier"] == "inauthentic" and got["x:fan0"]["tier"] == "not reported"
+    assert got["x:op0"]["inauthenticity"] == 1.0 and got["x:fan0"]["inauthenticity"] == 0.0  # each its own figures
+    assert not any(got[f"x:s{i}"]["flagged"] for i in range(4))  # four: too few to stand alone
+    assert len({r["campaign_id"] for r in got.values()}) == 3
 
 
 def test_tiers_when_authenticity_cannot_be_measured(duck_store):

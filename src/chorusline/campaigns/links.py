@@ -120,7 +120,7 @@ def recruit_personas(members: ibis.Table, links: ibis.Table, posts: ibis.Table, 
     link_tie = 1.0 - (-outside._posts.cast("float64")).exp()
     values = {"actor": outside.actor, "campaign_id": outside._cid, "platform": outside.actor.split(":")[0],
               "degree": ibis.literal(0), "strength": ibis.literal(0.0), "tie": link_tie,
-              "core": ibis.literal(False), "active_days": outside._active_days,
+              "core": ibis.literal(False), "active_days": outside._active_days, "part": ibis.literal(-1),
               "suspicion": outside.suspicion.fill_null(0.0), "measured": outside.measured.fill_null(False),
               **{c: outside[c] for c in indicators.columns if c not in ("actor", "suspicion", "measured")},
               **{c: outside[f"_{c}"] for c in CAMPAIGN_COLUMNS},

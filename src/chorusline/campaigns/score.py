@@ -47,35 +47,57 @@ class ScoreParams:
     flag_threshold: float = 0.2
     min_coverage: float = 0.5  # share of core members measured for authenticity to count as measured
     min_active_days: int = 3  # a cluster whose strong ties fired on fewer days is one episode
+    min_part_size: int = 6  # a knot inside an unreported cluster this large may be reported on its own
     suspicion: SuspicionParams = SuspicionParams()
 
 
-def score_members(members: ibis.Table, features: ibis.Table, params: ScoreParams = ScoreParams()) -> ibis.Table:
-    """members (actor, cluster, degree, strength, core, span_days) → campaign_members with scores,
-    indicators, the campaign's figures and tier."""
-    ind = account_indicators(features, params.suspicion)
-    m = members.left_join(ind, "actor").select(members, *[ind[n] for n in INDICATORS], suspicion=ind.suspicion,
-                                               measured=ind.measured)
-    m = m.mutate(suspicion=m.suspicion.fill_null(0.0), measured=m.measured.fill_null(False),
-                 tie=1.0 - (-m.strength).exp(), platform=m.actor.split(":")[0])
-    core = m.filter(m.core)
-    per = core.group_by("cluster").aggregate(
+def _figures(core: ibis.Table, key: str, params: ScoreParams) -> ibis.Table:
+    """key, coordination, coverage, inauthenticity, sustained, campaign_score, tier, _measured_tier:
+    the campaign figures of the core members grouped by ``key``."""
+    per = core.group_by(key).aggregate(
         coordination=core.tie.mean(), coverage=core.measured.cast("float64").mean(),
         inauthenticity=core.suspicion.mean(where=core.measured),
-        sustained=(core.active_days >= params.min_active_days).cast("float64").max())
+        sustained=(core.active_days >= params.min_active_days).cast("float64").max(), _core=core.count())
     per = per.mutate(inauthenticity=per.inauthenticity.fill_null(0.0))
     measured = per.coverage >= params.min_coverage
     score = ibis.ifelse(measured, per.coordination * per.inauthenticity, per.coordination * per.sustained)
     tier = ibis.ifelse(score >= params.campaign_threshold, ibis.ifelse(measured, TIERS[0], TIERS[1]), NOT_REPORTED)
-    per = per.mutate(campaign_score=score, tier=tier, _measured_tier=measured)
-    m = m.join(per, "cluster")
+    return per.mutate(campaign_score=score, tier=tier, _measured_tier=measured)
+
+
+def score_members(members: ibis.Table, features: ibis.Table, params: ScoreParams = ScoreParams()) -> ibis.Table:
+    """members (actor, cluster, degree, strength, core, active_days, part) → campaign_members with
+    scores, indicators, the campaign's figures and tier.
+
+    Operations, not clusters: a cluster that is not reported as a whole is looked at knot by knot
+    (``part``, from ``graph/cluster.py``); a knot of ``min_part_size`` core members or more that
+    would be reported on its own becomes its own campaign. A tight cell absorbed into a loud benign
+    cluster is not averaged away by the hundreds of authentic accounts around it."""
+    ind = account_indicators(features, params.suspicion)
+    m = members.left_join(ind, "actor").select(members, *[ind[n] for n in INDICATORS], suspicion=ind.suspicion,
+                                               measured=ind.measured)
+    m = m.mutate(suspicion=m.suspicion.fill_null(0.0), measured=m.measured.fill_null(False),
+                 tie=1.0 - (-m.strength).exp(), platform=m.actor.split(":")[0],
+                 _knot=m.cluster.cast("string").concat(":", m.part.cast("string")))
+    core = m.filter(m.core)
+    whole = _figures(core, "cluster", params).select("cluster", _whole=ibis._.tier)
+    knots = _figures(core, "_knot", params)
+    knots = knots.filter((knots.tier != NOT_REPORTED) & (knots._core >= params.min_part_size)).select(
+        "_knot", _own=ibis.literal(True))
+    m = m.join(whole, "cluster").left_join(knots, "_knot").drop("_knot_right")
+    own_campaign = (m._whole == NOT_REPORTED) & m._own.notnull()
+    m = m.mutate(_key=ibis.ifelse(own_campaign, m._knot, m.cluster.cast("string"))).drop("_own", "_whole", "_knot")
+    per = _figures(m.filter(m.core), "_key", params)
+    m = m.join(per.drop("_core"), "_key")
     own = ibis.ifelse(m._measured_tier, ibis.ifelse(m.measured, m.suspicion, m.inauthenticity), 1.0)
     # a core member's strong ties are evidence of their own (the 1 − own_weight floor); a periphery
     # member's are many weak ones, so its score rests on its own suspicion entirely
     weight = ibis.ifelse(m.core, params.own_weight, 1.0)
     m = m.mutate(member_score=m.campaign_score * m.tie * (1.0 - weight + weight * own))
     flagged = (m.tier != NOT_REPORTED) & (m.member_score >= params.flag_threshold)
-    return m.mutate(flagged=flagged).drop("_measured_tier").rename(campaign_id="cluster")
+    # campaigns numbered by cluster, a cluster's own knots after it
+    number = ibis.dense_rank().over(order_by=[m.cluster, m._key.length(), m._key])
+    return m.mutate(flagged=flagged, campaign_id=number.cast("int64")).drop("_measured_tier", "_key", "cluster")
 
 
 def campaign_table(scored_members: ibis.Table, params: ScoreParams = ScoreParams()) -> ibis.Table:

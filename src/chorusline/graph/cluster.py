@@ -22,7 +22,9 @@ once or twice. A second round (``attach_rounds``) counts the first round's accou
 Output: one row per member with its cluster (numbered by size of the core, largest first), its
 degree and strength inside the cluster, ``core`` (from the strong-tie graph, or the periphery) and
 the cluster's ``active_days``: the distinct UTC days on which its core's strong ties began or
-last fired. A burst during one televised debate is one evening; an operation keeps meeting."""
+last fired (a burst during one televised debate is one evening; an operation keeps meeting), and
+its ``part``: the knot it belongs to inside the cluster (Leiden at ``part_resolution`` on the
+cluster's own ties; −1 for the periphery), which scoring can report on its own."""
 
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ class ClusterParams:
     merge_share: float = 0.25  # clusters tied to each other this strongly (vs the smaller's own ties) merge
     attach_share: float = 0.5  # a periphery account's ties into its cluster vs all its ties
     attach_rounds: int = 2  # rounds of periphery (the second counts the first's members)
+    part_resolution: float = 1.0  # Leiden inside each cluster: the knots scoring may report on their own
 
 
 def _graph(edges: pa.Table):
@@ -58,6 +61,18 @@ def _graph(edges: pa.Table):
     g.es["first"] = edges["first"].to_numpy(zero_copy_only=False).tolist()
     g.es["last"] = edges["last"].to_numpy(zero_copy_only=False).tolist()
     return g
+
+
+def _parts(sub, params: ClusterParams) -> np.ndarray:
+    """Each vertex's community in ``sub`` at ``part_resolution``: the dense knots inside a cluster,
+    which scoring weighs on their own (a tight cell absorbed into a loud benign cluster)."""
+    if sub.vcount() < 2 * params.min_size:
+        return np.zeros(sub.vcount(), dtype=np.int64)
+    import leidenalg
+
+    found = leidenalg.find_partition(sub, leidenalg.RBConfigurationVertexPartition, weights="weight",
+                                     resolution_parameter=params.part_resolution, seed=params.seed)
+    return np.asarray(found.membership, dtype=np.int64)
 
 
 def _active_days(sub) -> int:
@@ -82,7 +97,8 @@ def _prune(sub, min_strength: float):
 
 
 MEMBER_SCHEMA = pa.schema([("actor", pa.string()), ("cluster", pa.int64()), ("degree", pa.int64()),
-                           ("strength", pa.float64()), ("core", pa.bool_()), ("active_days", pa.int64())])
+                           ("strength", pa.float64()), ("core", pa.bool_()), ("active_days", pa.int64()),
+                           ("part", pa.int64())])
 
 
 def cluster_members(fused: ibis.Table, params: ClusterParams = ClusterParams()) -> pa.Table:
@@ -110,7 +126,8 @@ def cluster_members(fused: ibis.Table, params: ClusterParams = ClusterParams()) 
             continue
         sub = g.subgraph(sorted(index[n] for n in names))
         kept.append((np.array(sub.vs["name"], dtype=object), np.array(sub.degree()),
-                     np.array(sub.strength(weights="weight")), np.full(len(names), _active_days(sub))))
+                     np.array(sub.strength(weights="weight")), np.full(len(names), _active_days(sub)),
+                     _parts(sub, params)))
     if not kept:
         return empty
     kept.sort(key=lambda k: (-len(k[0]), min(k[0])))  # largest first; ties by name, for determinism
@@ -119,7 +136,8 @@ def cluster_members(fused: ibis.Table, params: ClusterParams = ClusterParams()) 
                      "degree": pa.array(np.concatenate([k[1] for k in kept]), pa.int64()),
                      "strength": pa.array(np.concatenate([k[2] for k in kept]), pa.float64()),
                      "core": pa.array(np.ones(sum(len(k[0]) for k in kept), dtype=bool)),
-                     "active_days": pa.array(np.concatenate([k[3] for k in kept]), pa.int64())},
+                     "active_days": pa.array(np.concatenate([k[3] for k in kept]), pa.int64()),
+                     "part": pa.array(np.concatenate([k[4] for k in kept]), pa.int64())},
                     schema=MEMBER_SCHEMA)
     members = core
     for _ in range(params.attach_rounds):  # the periphery's own periphery: a chain of quiet accounts
@@ -149,7 +167,7 @@ def _periphery(fused: ibis.Table, clustered: pa.Table, params: ClusterParams) ->
     best = per.filter((per._rank == 0) & (per.strength >= params.min_strength)
                       & (per.strength >= params.attach_share * per._all))
     out = best.select("actor", "cluster", "degree", "strength", core=ibis.literal(False),
-                      active_days=best.active_days).order_by(["cluster", "actor"])
+                      active_days=best.active_days, part=ibis.literal(-1, "int64")).order_by(["cluster", "actor"])
     return out.to_pyarrow().cast(MEMBER_SCHEMA)
 
 

@@ -75,6 +75,10 @@ class Campaign:
     creation_burst_days: float = field(default=3.0, metadata=_range(0.01))
     ban_wave: BanWave = field(default_factory=BanWave)
     evasion: Evasion = field(default_factory=Evasion)
+    # independent cells: each its own share of operators, API accounts, personas, addresses, cards and
+    # templates, nothing shared between cells (the truth keeps the operation's name, and the cell)
+    cells: int = field(default=1, metadata=_range(1))
+    cell_zones: list[str] = field(default_factory=list)  # cell k works in cell_zones[k % len]; [] = operator_tz
 
 
 @dataclass
@@ -99,7 +103,14 @@ class Organic:
     viral_size: int = field(default=150, metadata=_range(2))
     communities: int = field(default=5, metadata=_range(0))  # fan groups, activists, news syndication
     community_size: int = field(default=25, metadata=_range(2))
+    community_size_max: int | None = field(default=None, metadata=_range(2))  # sizes spread up to this; None: equal
     community_links: int = field(default=40, metadata=_range(1))
+    # syndication networks: accounts of one service that post a feed's items and repost each other's
+    syndication_networks: int = field(default=0, metadata=_range(0))
+    syndication_size: int = field(default=20, metadata=_range(2))
+    syndication_items: int = field(default=60, metadata=_range(1))  # feed items per network
+    syndication_lag_minutes: float = field(default=3.0, metadata=_range(0.1))  # mean lag after the first post
+    batch_persona_share: float = field(default=0.0, metadata=_range(0, 1))  # batch jobs filling a persona template
     languages: dict[str, float] = field(default_factory=lambda: {
         "en": 0.7, "zh": 0.08, "es": 0.07, "de": 0.05, "fr": 0.05, "ru": 0.05})
 
@@ -121,25 +132,35 @@ class Scenario:
             return self
         s = dataclasses.replace(self)
         s.organic = dataclasses.replace(self.organic, **{
-            k: max(1, round(getattr(self.organic, k) * factor)) for k in
-            ("social_accounts", "api_customers", "viral_events", "communities", "corporate_labs")})
-        s.campaigns = [dataclasses.replace(c, api_accounts=max(1, round(c.api_accounts * factor)),
-                                           personas=max(1, round(c.personas * factor)),
-                                           ip_pool_size=max(1, round(c.ip_pool_size * factor)))
-                       for c in self.campaigns]
+            k: _scaled_count(getattr(self.organic, k), factor) for k in
+            ("social_accounts", "api_customers", "viral_events", "communities", "corporate_labs",
+             "syndication_networks")})
+        s.campaigns = [_scaled_campaign(c, factor) for c in self.campaigns]
         return s
+
+
+def _scaled_count(n: int, factor: float) -> int:
+    """A count scaled but kept at one or more, except a knob that was off (0) stays off."""
+    return max(1, round(n * factor)) if n else 0
+
+
+def _scaled_campaign(c: Campaign, factor: float) -> Campaign:
+    api_accounts, personas = max(1, round(c.api_accounts * factor)), max(1, round(c.personas * factor))
+    return dataclasses.replace(c, api_accounts=api_accounts, personas=personas,
+                               ip_pool_size=max(1, round(c.ip_pool_size * factor)),
+                               cells=min(c.cells, api_accounts, personas))  # a cell needs an account and a persona
 
 
 def load_scenario(name_or_path: str | Path, *, seed: int | None = None, scale: float | None = None) -> Scenario:
     """A built-in scenario by name (``seed-case``, ``smoke``…) or a YAML file."""
     path = Path(name_or_path)
-    if not path.suffix and not path.exists():
+    if not path.suffix and not path.is_file():  # a built-in name, even where a folder of that name exists
         path = BUILTIN / f"{name_or_path}.yaml"
         if not path.exists():
             names = ", ".join(sorted(p.stem for p in BUILTIN.glob("*.yaml")))
             raise ScenarioError(f"no scenario {str(name_or_path)!r}: built-in ones are {names}, or give a YAML file")
-    if not path.exists():
-        raise ScenarioError(f"{path}: no such file")
+    if not path.is_file():
+        raise ScenarioError(f"{path}: no such file" if not path.exists() else f"{path}: is a folder, not a YAML file")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, ValueError) as exc:  # PyYAML raises ValueError for dates like 2025-02-30
@@ -214,7 +235,7 @@ def validate(s: Scenario, where: str) -> None:
     """Checks across settings, after types and ranges."""
     from zoneinfo import available_timezones
 
-    from chorusline.sim.network import POOL_COUNTRIES
+    from chorusline.sim.network import POOL_COUNTRIES, pool_keys
     from chorusline.sim.text import LANGUAGES, POLITICAL_TOPICS
 
     zones = available_timezones()
@@ -228,6 +249,9 @@ def validate(s: Scenario, where: str) -> None:
     for lang in s.organic.languages:
         if lang not in LANGUAGES:
             raise ScenarioError(f"{where}.organic.languages.{lang}: no text for this language (have {', '.join(LANGUAGES)})")
+    if s.organic.community_size_max is not None and s.organic.community_size_max < s.organic.community_size:
+        raise ScenarioError(f"{where}.organic.community_size_max: {s.organic.community_size_max} is below "
+                            f"community_size ({s.organic.community_size})")
     names = set()
     for i, c in enumerate(s.campaigns):
         at = f"{where}.campaigns[{i}]"
@@ -236,6 +260,12 @@ def validate(s: Scenario, where: str) -> None:
         names.add(c.name)
         if c.operator_tz not in zones:
             raise ScenarioError(f"{at}.operator_tz: unknown time zone {c.operator_tz!r}")
+        for zone in c.cell_zones:
+            if zone not in zones:
+                raise ScenarioError(f"{at}.cell_zones: unknown time zone {zone!r}")
+        if c.cells > min(c.api_accounts, c.personas):
+            raise ScenarioError(f"{at}.cells: {c.cells} cells need at least as many API accounts and personas "
+                                f"(have {c.api_accounts} and {c.personas})")
         if len(c.work_hours) != 2 or not 0 <= c.work_hours[0] < c.work_hours[1] <= 24:
             raise ScenarioError(f"{at}.work_hours: expected [start, end) hours with 0 <= start < end <= 24")
         if c.lunch_break and (len(c.lunch_break) != 2 or not c.work_hours[0] <= c.lunch_break[0] < c.lunch_break[1] <= c.work_hours[1]):
@@ -257,6 +287,9 @@ def validate(s: Scenario, where: str) -> None:
         for country in c.egress_countries:
             if country not in POOL_COUNTRIES:
                 raise ScenarioError(f"{at}.egress_countries: no IP ranges for {country!r} (have {', '.join(sorted(POOL_COUNTRIES))})")
+        if not pool_keys(c.network_types, c.egress_countries):
+            raise ScenarioError(f"{at}.network_types: no IP ranges for {', '.join(c.network_types)} networks in "
+                                f"{', '.join(c.egress_countries)}")
         for country in c.persona_locations:
             if country not in PLACES:
                 raise ScenarioError(f"{at}.persona_locations: no places for {country!r} (have {', '.join(PLACES)})")
