@@ -129,11 +129,15 @@ def _engine_memory_at_most(backend, limit: int) -> Iterator[None]:
     if getattr(backend, "name", "") != "duckdb" or (configured is not None and configured <= limit):
         yield
         return
+    # restored by value: after `SET memory_limit` on a database holding in-memory tables, DuckDB
+    # 1.5's `RESET memory_limit` reports the default again but its buffer pool keeps the lowered
+    # cap (the next large query on a `:memory:` store ran out at 128 MiB)
+    before = backend.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
     backend.raw_sql(f"SET memory_limit = '{limit}B'")
     try:
         yield
     finally:
-        backend.raw_sql(f"SET memory_limit = '{configured}B'" if configured else "RESET memory_limit")
+        backend.raw_sql(f"SET memory_limit = '{configured}B'" if configured else f"SET memory_limit = '{before}'")
 
 
 class Stage:
