@@ -3,40 +3,19 @@
 Run: `.venv/bin/python scripts/evaluate_detection.py [--scenario seed-case multi-campaign benign-heavy]
 [--seeds 5] [--evasion]`. Each run simulates the scenario, loads it into an in-memory DuckDB
 store, enriches the network, runs `detect` with the default settings and scores it with
-`chorusline.eval.evaluate` (docs/EVALUATION.md explains each metric). `--evasion` runs seed-case
-with the operators' evasion knobs turned up together: strength s in 0..1 sets timing jitter to
-6·s hours, IP rotation to 0.2 + 0.8·s and the paraphrase rate to 0.3 + 0.7·s.
-Prints Markdown tables."""
+`chorusline.eval.evaluate` (`chorusline.eval.run.run_scenario`; docs/EVALUATION.md explains each
+metric). `--evasion` runs seed-case with the operators' evasion knobs turned up together: strength
+s in 0..1 sets timing jitter to 6·s hours, IP rotation to 0.2 + 0.8·s and the paraphrase rate to
+0.3 + 0.7·s. Prints Markdown tables."""
 
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
-from pathlib import Path
 
-from chorusline.campaigns.detect import detect
-from chorusline.enrich.network import enrich_store
-from chorusline.eval.evaluate import evaluate
-from chorusline.ingest import IngestOptions, adapter_for, ingest_files
-from chorusline.sim import load_scenario, simulate
-from chorusline.store import Store
+from chorusline.eval.run import run_scenario
+from chorusline.sim import load_scenario
 
 KEYS = ("account_precision", "account_recall", "account_f1", "account_auc", "campaign_ari", "link_f1")
-
-
-def run(scenario) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        started = time.perf_counter()
-        simulate(scenario, folder / "sim")
-        store = Store.open(":memory:")
-        ingest_files(store, adapter_for("canonical"), sorted((folder / "sim").glob("*.parquet")), IngestOptions())
-        enrich_store(store)
-        detect(store, signals_dir=folder / "signals")
-        result = evaluate(store, folder / "sim" / "truth")
-        result["seconds"] = time.perf_counter() - started
-        return result
 
 
 def fmt(v) -> str:
@@ -70,7 +49,7 @@ def main() -> None:
                 c.evasion.timing_jitter_hours = 6.0 * strength
                 c.evasion.ip_rotation = 0.2 + 0.8 * strength
                 c.paraphrase_rate = 0.3 + 0.7 * strength
-            row(f"strength {strength:.2f}", run(spec))
+            row(f"strength {strength:.2f}", run_scenario(spec))
         return
     for name in args.scenario:
         print(f"\n### {name}\n")
@@ -79,7 +58,7 @@ def main() -> None:
         base = load_scenario(name).seed
         for i in range(args.seeds):
             seed = base + i
-            results.append(run(load_scenario(name, seed=seed)))
+            results.append(run_scenario(load_scenario(name, seed=seed)))
             row(f"seed {seed}", results[-1])
         worst = {k: min((r[k] for r in results if r[k] is not None), default=None) for k in KEYS}
         worst.update(benign_flagged_share=max(r["benign_flagged_share"] for r in results),

@@ -10,7 +10,7 @@ import pytest
 
 from chorusline.sim import ScenarioError, load_scenario, simulate
 from chorusline.sim.network import pools
-from chorusline.sim.text import NEUTRAL_TOPICS, POLITICAL_TOPICS
+from chorusline.sim.text import NEUTRAL_TOPICS, ORGANIC_PERSONAS, POLITICAL_TOPICS
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +144,68 @@ def test_the_traps_are_there(seed_case):
                              where t.campaign is null and (c.prompt like '%as a %' or c.prompt like '%的身份%')""")[0][0] > 20
 
 
+@pytest.fixture(scope="module")
+def five_cells(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cells")
+    simulate(load_scenario("five-cells"), out)
+    return out
+
+
+def test_cells_share_nothing_but_the_operation(five_cells):
+    cells = sql(five_cells, """select campaign, cell, count(*) filter (where role in ('persona', 'returning_persona')),
+                              count(distinct operator) from truth_accounts where campaign is not null
+                              group by all order by all""")
+    # the operation's name is the campaign; its personas are dealt out to the cells (35 to 12, 12, 11 and 22 to
+    # 11, 11; with the returning ones after the ban), each cell with an operator of its own
+    assert [(c, k) for c, k, *_ in cells] == [("op-east", 0), ("op-east", 1), ("op-east", 2), ("op-west", 0),
+                                               ("op-west", 1)]
+    assert all(n == 1 for *_, n in cells)
+    assert [p for c, _, p, _ in cells if c == "op-west"] == [11, 11]
+    assert all(p >= 11 for c, _, p, _ in cells if c == "op-east")
+    assert sql(five_cells, "select count(*) from truth_accounts where campaign is null and cell is not null") == [(0,)]
+    # no address, payment card, API account or prompt template is used by two cells
+    for what in ("c.ip", "a.payment_fingerprint", "c.account_id", "regexp_replace(c.prompt, '[^的你写以用模]', '', 'g')"):
+        shared = sql(five_cells, f"""select {what}, count(distinct t.campaign || t.cell) from llm_calls c
+                                    join accounts a using (platform, account_id) join truth_accounts t using (account_id)
+                                    where t.campaign = 'op-east' and c.operation = 'chat' group by 1 having count(distinct t.cell) > 1""")
+        assert shared == [], what
+    # every link stays inside its cell; each cell works its own clock (Bangkok is an hour behind Shanghai)
+    assert sql(five_cells, """select count(*) from truth_links l join truth_accounts a on a.account_id = l.api_account_id
+                             join truth_accounts p on p.account_id = l.persona_account_id
+                             where l.campaign is not null and (a.cell != p.cell or a.campaign != p.campaign)""") == [(0,)]
+    # Shanghai's 9 o'clock is Bangkok's 8 (before its cell starts), Shanghai's 18 Bangkok's 17 (still at work)
+    by_hour = dict(((cell, hour), n) for cell, hour, n in sql(five_cells, """
+        select t.cell, hour(p.ts at time zone 'Asia/Shanghai') h, count(*) from posts p
+        join truth_accounts t using (account_id) where t.campaign = 'op-east' and p.kind = 'post' group by all"""))
+    assert by_hour[(0, 9)] > 5 * by_hour.get((0, 18), 0) and by_hour[(2, 18)] > 5 * by_hour.get((2, 9), 0), by_hour
+
+
+def test_loud_benign_traps_are_there(tmp_path):
+    out = tmp_path / "loud"
+    simulate(load_scenario("small-op-loud-benign", scale=0.3), out)
+    # syndication services post a feed's items and repost each other within minutes
+    repost_lag = sql(out, """select count(*), median(epoch(p.ts - o.ts)) from posts p join posts o on o.post_id = p.target_post_id
+                            join truth_accounts t on t.account_id = p.account_id
+                            join truth_accounts u on u.account_id = o.account_id
+                            where t.role = 'syndication_service' and u.role = 'syndication_service'""")[0]
+    assert repost_lag[0] > 100 and repost_lag[1] < 300
+    same_item = sql(out, """select u, count(distinct account_id) n from (select unnest(urls) u, account_id from posts
+                           join truth_accounts using (account_id) where role = 'syndication_service') group by 1""")
+    assert len(same_item) >= 100 and sum(n >= 5 for _, n in same_item) > 0.9 * len(same_item)
+    # community sizes spread between community_size and community_size_max
+    sizes = [n for _, n in sql(out, """select hashtags[1], count(distinct account_id) from posts where hashtags[1] like 'group%'
+                                      group by 1""")]
+    assert len(sizes) == 2 and len(set(sizes)) == 2 and all(60 <= n <= 300 for n in sizes)
+    # a share of batch jobs (batch_persona_share 0.5) write persona-voice copy on every call, from the campaigns' bank
+    voices = " or ".join(f"c.prompt like '%{persona}%'" for persona in ORGANIC_PERSONAS)
+    jobs = sql(out, f"""select bool_and({voices}) from llm_calls c join truth_accounts t using (account_id)
+                       where t.role = 'batch_job' group by c.account_id""")
+    assert 0.25 < sum(all_persona for (all_persona,) in jobs) / len(jobs) < 0.75
+
+
 def test_every_builtin_scenario_loads():
-    for name in ("seed-case", "smoke", "benign-heavy", "multi-campaign", "large"):
+    for name in ("seed-case", "smoke", "benign-heavy", "multi-campaign", "large", "small-op-loud-benign", "five-cells",
+                 "slow-paraphrase"):
         scenario = load_scenario(name)
         assert scenario.name == name and scenario.campaigns
     assert load_scenario("seed-case").campaigns[0].personas == 300  # all defaults = the seed case
@@ -164,6 +224,10 @@ def test_every_builtin_scenario_loads():
     ("start: 2025-02-30\n", "day is out of range for month"),
     ("start: someday\n", "start: not a date"),
     ("a: [\n", "not valid YAML"),
+    ("campaigns:\n  - personas: 3\n    cells: 4\n", "cells: 4 cells need at least as many API accounts and personas"),
+    ("campaigns:\n  - cell_zones: [Mars/Base]\n", "cell_zones: unknown time zone"),
+    ("organic:\n  community_size: 50\n  community_size_max: 20\n", "community_size_max: 20 is below community_size"),
+    ("campaigns:\n  - network_types: [mobile]\n    egress_countries: [CN]\n", "network_types: no IP ranges for mobile"),
 ])
 def test_bad_scenarios_are_named_precisely(tmp_path, body, message):
     path = tmp_path / "s.yaml"

@@ -6,6 +6,7 @@ mix in spam, and part of the operation returns with new accounts after a ban wav
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 
 import numpy as np
@@ -22,6 +23,40 @@ from chorusline.sim.scenario import PLACES, Campaign, Scenario
 
 
 def generate(rng, s: Scenario, c: Campaign, out: Tables, news: dict) -> None:
+    """One operation: a single cell, or ``c.cells`` independent cells generated one after the other."""
+    bank = text.COMMENT_TEMPLATES[c.prompt_language]
+    # the operation's own few templates: fixed per campaign name (a stable hash, not Python's salted one)
+    templates = np.random.default_rng(zlib.crc32(c.name.encode())).permutation(len(bank))[: c.prompt_templates]
+    if c.cells == 1:
+        _cell(rng, s, c, out, news, templates, cell=0, first_operator=0)
+        return
+    first_operator = 0
+    for k, cell in enumerate(split_cells(c)):
+        # the templates are dealt out like the rest; with fewer templates than cells, cells share one
+        own = templates[k * len(templates) // c.cells: (k + 1) * len(templates) // c.cells]
+        _cell(rng, s, cell, out, news, own if len(own) else templates[[k % len(templates)]], cell=k,
+              first_operator=first_operator)
+        first_operator += cell.operators
+
+
+def split_cells(c: Campaign) -> list[Campaign]:
+    """The operation's cells: its operators, API accounts, personas, address pool and payment cards
+    dealt out as evenly as they go (each cell at least one of each), each cell on its own clock zone
+    when ``cell_zones`` names one."""
+    def share(total: int, k: int) -> int:
+        return max(1, total // c.cells + (k < total % c.cells))
+
+    return [dataclasses.replace(c, cells=1, operators=share(c.operators, k), api_accounts=share(c.api_accounts, k),
+                                personas=share(c.personas, k), ip_pool_size=share(c.ip_pool_size, k),
+                                payment_cards=share(c.payment_cards, k),
+                                operator_tz=c.cell_zones[k % len(c.cell_zones)] if c.cell_zones else c.operator_tz)
+            for k in range(c.cells)]
+
+
+def _cell(rng, s: Scenario, c: Campaign, out: Tables, news: dict, templates: np.ndarray, cell: int,
+          first_operator: int) -> None:
+    """A cell of an operation (the whole operation when it has one): its accounts, posts and calls.
+    ``first_operator`` numbers its operators after the earlier cells' in the truth."""
     start, days = clock.epoch_us(s.start), s.days
     ban = c.ban_wave
     ban_day = ban.day if ban.day is not None else days
@@ -49,7 +84,7 @@ def generate(rng, s: Scenario, c: Campaign, out: Tables, news: dict) -> None:
             email_domain=choice(rng, FREE_MAIL, FREE_MAIL_P, all_api), payment_fingerprint=pa.array(card.tolist()))
     roles = np.array(["operator_api"] * n_api + ["returning_api"] * n_succ, dtype=object)
     predecessor = np.concatenate([np.full(n_api, None, dtype=object), api_ids[succ_of]])
-    _truth_accounts(out, API, api_ids, c.name, roles, operator, api_from, api_to,
+    _truth_accounts(out, API, api_ids, c.name, cell, roles, first_operator + operator, api_from, api_to,
                     np.concatenate([api_suspended, np.zeros(n_succ, bool)]), predecessor, start)
 
     # the operation's egress: a pool of real hosting/VPN addresses in third countries
@@ -83,7 +118,7 @@ def generate(rng, s: Scenario, c: Campaign, out: Tables, news: dict) -> None:
             following=np.round(rng.lognormal(5.8, 0.6, all_p)).astype(np.int64))
     p_roles = np.array(["persona"] * n_p + ["returning_persona"] * len(p_succ_of), dtype=object)
     p_pred = np.concatenate([np.full(n_p, None, dtype=object), p_ids[p_succ_of]])
-    _truth_accounts(out, SOCIAL, p_ids, c.name, p_roles, operator[p_api], first_day, last_day,
+    _truth_accounts(out, SOCIAL, p_ids, c.name, cell, p_roles, first_operator + operator[p_api], first_day, last_day,
                     np.concatenate([p_suspended, np.zeros(len(p_succ_of), bool)]), p_pred, start)
 
     # --- the persona's own posts, on the operators' clock ---------------------------------------------
@@ -117,7 +152,7 @@ def generate(rng, s: Scenario, c: Campaign, out: Tables, news: dict) -> None:
     call_lag = (rng.lognormal(np.log(15), 0.8, len(written)) * 60_000_000).astype(np.int64) + 30_000_000
     call_ts = ts[written] - call_lag
     call_api = _api_at(p_api[author[written]], call_ts, start, api_from, api_to, operator, rng)
-    prompts = _prompts(rng, c, topics[written], stances[written], persona_desc[author[written]])
+    prompts = _prompts(rng, c, templates, topics[written], stances[written], persona_desc[author[written]])
     call_ids = _calls(rng, c, out, api_ids, call_api, call_ts, pool, sticky, prompts, pa.array(output), "chat")
     linked.append((call_api, author[written]))
     post_ids = snowflakes(rng, ts)
@@ -166,7 +201,8 @@ def generate(rng, s: Scenario, c: Campaign, out: Tables, news: dict) -> None:
         r_out, _ = text.sentences(rng, topics[src[reply_rows]], stances[src[reply_rows]])
         r_call_ts = amp_ts[reply_rows] - (rng.uniform(1, 5, len(reply_rows)) * 60_000_000).astype(np.int64)
         r_api = _api_at(p_api[who[reply_rows]], r_call_ts, start, api_from, api_to, operator, rng)
-        r_prompts = _prompts(rng, c, topics[src[reply_rows]], stances[src[reply_rows]], persona_desc[who[reply_rows]])
+        r_prompts = _prompts(rng, c, templates, topics[src[reply_rows]], stances[src[reply_rows]],
+                             persona_desc[who[reply_rows]])
         r_calls = _calls(rng, c, out, api_ids, r_api, r_call_ts, pool, sticky, r_prompts, r_out, "chat")
         amp_text[reply_rows] = r_out.to_pylist()
         linked.append((r_api, who[reply_rows]))
@@ -198,13 +234,11 @@ def generate(rng, s: Scenario, c: Campaign, out: Tables, news: dict) -> None:
             social_platform=SOCIAL, persona_account_id=pa.array(p_ids[pairs[1]].tolist(), pa.string()), campaign=c.name)
 
 
-def _prompts(rng, c: Campaign, topics, stances, persona_desc) -> pa.Array:
-    templates = text.COMMENT_TEMPLATES[c.prompt_language]
-    # the operation's own few templates: fixed per campaign name (a stable hash, not Python's salted one)
-    chosen = np.random.default_rng(zlib.crc32(c.name.encode())).permutation(len(templates))[: c.prompt_templates]
-    which = chosen[rng.integers(0, len(chosen), len(topics))]
+def _prompts(rng, c: Campaign, templates: np.ndarray, topics, stances, persona_desc) -> pa.Array:
+    """Prompts filling the cell's ``templates`` (indices into the operation's language's bank)."""
+    which = templates[rng.integers(0, len(templates), len(topics))]
     words = np.array([text.STANCE_WORDS[c.prompt_language][k] for k in (text.PRO, text.ANTI, text.BALANCED)], dtype=object)
-    return text.fill(templates, which, {
+    return text.fill(text.COMMENT_TEMPLATES[c.prompt_language], which, {
         "persona": pa.array(np.array(text.CAMPAIGN_PERSONAS, dtype=object)[persona_desc].tolist(), pa.string()),
         "topic": pa.array(np.array(text.TOPICS, dtype=object)[topics].tolist(), pa.string()),
         "stance": pa.array(words[np.minimum(stances, 2)].tolist(), pa.string())})
@@ -259,8 +293,10 @@ def _scatter(values: pa.Array, rows: np.ndarray, n: int) -> pa.Array:
     return pa.array(full.tolist(), pa.string())
 
 
-def _truth_accounts(out: Tables, platform, ids, campaign, roles, operator, from_day, to_day, suspended, predecessor, start):
+def _truth_accounts(out: Tables, platform, ids, campaign, cell, roles, operator, from_day, to_day, suspended, predecessor,
+                    start):
     out.add("truth_accounts", platform=platform, account_id=pa.array(ids.tolist(), pa.string()), campaign=campaign,
+            cell=pa.array(np.full(len(ids), cell), pa.int64()),
             role=pa.array(roles.tolist(), pa.string()),
             operator=pa.array([f"{campaign}/op{k}" for k in operator], pa.string()),
             active_from=pa.array(start + from_day * clock.DAY_US, pa.timestamp("us", tz="UTC")),

@@ -19,7 +19,7 @@ from chorusline.sim.scenario import Scenario
 
 TRUTH_SCHEMAS = {
     "accounts": pa.schema([("platform", pa.string()), ("account_id", pa.string()), ("campaign", pa.string()),
-                           ("role", pa.string()), ("operator", pa.string()),
+                           ("cell", pa.int64()), ("role", pa.string()), ("operator", pa.string()),
                            ("active_from", pa.timestamp("us", tz="UTC")), ("active_to", pa.timestamp("us", tz="UTC")),
                            ("suspended", pa.bool_()), ("predecessor", pa.string())]),
     "links": pa.schema([("api_platform", pa.string()), ("api_account_id", pa.string()), ("social_platform", pa.string()),

@@ -123,6 +123,7 @@ def organic_social(rng, s: Scenario, out: Tables, news: dict) -> Originals:
             client=choice(rng, ["Twitter Web App", "Twitter for iPhone", "Twitter for Android"], [0.4, 0.35, 0.25], n))
     _viral(rng, s, out, originals, ids)
     _communities(rng, s, out, ids, zones)
+    _syndication(rng, s, out)
     return originals
 
 
@@ -149,7 +150,9 @@ def _communities(rng, s, out, ids, zones):
     o = s.organic
     start = clock.epoch_us(s.start)
     for c in range(o.communities):
-        members = rng.choice(len(ids), min(o.community_size, len(ids)), replace=False)
+        size = o.community_size if o.community_size_max is None else rng.integers(o.community_size,
+                                                                                  o.community_size_max + 1)
+        members = rng.choice(len(ids), min(size, len(ids)), replace=False)
         syndication = c % 3 == 0
         link_ts = clock.organic_times(rng, start, s.days, np.full(o.community_links, zones[members[0]], dtype=object))
         share = rng.random((o.community_links, len(members))) < (0.9 if syndication else 0.6)
@@ -169,6 +172,51 @@ def _communities(rng, s, out, ids, zones):
                 client="Buffer" if syndication else "Twitter Web App")
         role = "news_syndication" if syndication else "community_member"
         out.add("truth_roles", platform=SOCIAL, account_id=pa.array(ids[members], pa.string()), role=role)
+
+
+def _syndication(rng, s, out):
+    """Syndication networks: the accounts of one service (a paper's regional editions, a content
+    farm's feeds) post each item of a shared feed, word for word with its link, or repost the
+    account that posted it first, within minutes, round the clock."""
+    o = s.organic
+    start = clock.epoch_us(s.start)
+    names = list(o.timezones)
+    p = np.array(list(o.timezones.values()), dtype=float)
+    for net in range(o.syndication_networks):
+        zone = names[rng.choice(len(names), p=p / p.sum())]
+        ids, _ = social_users(rng, s, out, o.syndication_size, "syndication_service",
+                              np.full(o.syndication_size, zone, dtype=object))
+        item_ts = start + rng.integers(0, s.days * clock.DAY_US, o.syndication_items)
+        first = rng.integers(0, o.syndication_size, o.syndication_items)  # the member that posts an item first
+        topics = rng.integers(0, len(text.TOPICS), o.syndication_items)
+        headline, _ = text.sentences(rng, topics, np.full(o.syndication_items, text.NEUTRAL))
+        site = f"feed{net}.example.net"
+        links = pa.array([f"https://{site}/item/{k}" for k in range(o.syndication_items)], pa.string())
+        item_text = text.join(headline, links)
+        first_ids = snowflakes(rng, item_ts)
+        # the rest of the network: 80 % carry each item, half by reposting the first post, half by posting it too
+        carry = rng.random((o.syndication_items, o.syndication_size)) < 0.8
+        carry[np.arange(o.syndication_items), first] = False
+        item_i, member_i = np.nonzero(carry)
+        ts = item_ts[item_i] + (rng.exponential(o.syndication_lag_minutes, len(item_i)) * 60_000_000).astype(np.int64)
+        repost = rng.random(len(item_i)) < 0.5
+        posts = np.concatenate([np.arange(o.syndication_items), item_i])  # the item each post carries
+        posted_by = np.concatenate([first, member_i])
+        is_repost = np.concatenate([np.zeros(o.syndication_items, bool), repost])
+        post_ids = pa.concat_arrays([first_ids, snowflakes(rng, ts)])
+        carried_text = pc.take(item_text, pa.array(posts))
+        carried_link = pc.take(links, pa.array(posts))
+        out.add("posts", platform=SOCIAL, post_id=post_ids, account_id=pa.array(ids[posted_by], pa.string()),
+                ts=pa.array(np.concatenate([item_ts, ts]), pa.timestamp("us", tz="UTC")),
+                kind=pa.array(np.where(is_repost, "repost", "post")),
+                text=pc.if_else(pa.array(is_repost), pa.scalar(None, pa.string()), carried_text), lang="en",
+                urls=pc.if_else(pa.array(is_repost), pa.scalar(None, pa.list_(pa.string())),
+                                _lists(carried_link, np.ones(len(posts), bool))),
+                target_post_id=pc.if_else(pa.array(is_repost), pc.take(first_ids, pa.array(posts)),
+                                          pa.scalar(None, pa.string())),
+                target_account_id=pc.if_else(pa.array(is_repost), pa.array(ids[first[posts]], pa.string()),
+                                             pa.scalar(None, pa.string())),
+                client="dlvr.it")
 
 
 def organic_api(rng, s: Scenario, out: Tables) -> None:
@@ -247,6 +295,10 @@ def organic_api(rng, s: Scenario, out: Tables) -> None:
     lp = np.array(list(o.languages.values()), dtype=float)
     lang = np.array(langs, dtype=object)[rng.choice(len(langs), n, p=lp / lp.sum())][who]
     persona_call = (rng.random(m) < o.persona_prompt_share) | (kind[who] == "self_poster")
+    persona_batch = np.zeros(n, bool)
+    if o.batch_persona_share:  # batch jobs writing persona-voice copy: every call fills one persona template
+        persona_batch = batch & (rng.random(n) < o.batch_persona_share)
+        persona_call |= persona_batch[who]
     prompt = np.empty(m, dtype=object)
     output = np.empty(m, dtype=object)
     batch_template = rng.integers(0, 100, n)  # a batch job fills one template
@@ -263,7 +315,11 @@ def organic_api(rng, s: Scenario, out: Tables) -> None:
             stances = np.where(topics >= len(text.NEUTRAL_TOPICS), rng.integers(0, 3, len(rows)), text.NEUTRAL)
             stance_words = np.array([text.STANCE_WORDS[language].get(st, text.STANCE_WORDS[language][text.BALANCED])
                                      for st in stances], dtype=object)
-            prompt[rows] = text.fill(templates, rng.integers(0, len(templates), len(rows)), {
+            which = rng.integers(0, len(templates), len(rows))
+            if o.batch_persona_share:
+                fixed = persona_batch[who][rows]
+                which[fixed] = batch_template[who][rows][fixed] % len(templates)
+            prompt[rows] = text.fill(templates, which, {
                 "persona": text.pick(rng, text.ORGANIC_PERSONAS, len(rows)),
                 "topic": pa.array(np.array(text.TOPICS, dtype=object)[topics].tolist(), pa.string()),
                 "stance": pa.array(stance_words.tolist(), pa.string())}).to_pylist()
