@@ -188,6 +188,7 @@ def test_decisions_enforcement_watchlist_and_match(smoke_run, tmp_path):
     assert run(app, ["enforce", "--db", mine, "--out", str(tmp_path / "e.csv")]).exit_code == 0
     listed = pcsv.read_csv(tmp_path / "e.csv").to_pylist()
     assert len(listed) == flagged and all(r["campaign_id"] == 0 for r in listed)
+    assert {r["tier"] for r in listed} == {"inauthentic"}  # the smoke operation: measured and inauthentic
     assert all(r["reasons"].startswith("ties: ") and "looks inauthentic: " in r["reasons"] for r in listed)
     assert any("clock" in r["reasons"] for r in listed)
     assert run(app, ["watchlist", "--db", mine]).exit_code == 0

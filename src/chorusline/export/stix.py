@@ -58,7 +58,7 @@ def campaign_objects(store, campaign_id: int, producer, marking, threat_actor: s
     last = dt.datetime.fromisoformat(days[-1]).replace(tzinfo=dt.UTC) + dt.timedelta(days=1) if days else None
     common = {"created_by_ref": producer.id, "object_marking_refs": [marking.id]}
     summary = (f"{c['flagged']} accounts ({c['api_accounts']} LLM API accounts, {c['social_accounts']} social accounts), "
-               f"score {c['score']:.2f}. Tied by: " + ", ".join(f"{s['signal']} ({s['edges']} pairs)" for s in x["signals"][:6])
+               f"score {c['score']:.2f}, {c['verdict']}. Tied by: " + ", ".join(f"{s['signal']} ({s['edges']} pairs)" for s in x["signals"][:6])
                + ".")
     if x["clock"]["operator_offset"] is not None:
         summary += f" Operator clock UTC{x['clock']['operator_offset']:+.0f}."
