@@ -1,8 +1,9 @@
 """Random scenarios for the generalisation sweep (scripts/evaluate_sweep.py, docs/EVALUATION.md):
 ``draw_scenario(seed)`` draws every campaign knob and every organic trap from the wide ranges in
 ``RANGES``, the same scenario for the same seed. The organic world is sized so that one draw runs
-end to end (simulate → ingest → enrich → detect → evaluate) in roughly 20–60 s on 2 shared cores
-(the detector's cost grows with the number of accounts: docs/EVALUATION.md).
+end to end (simulate → ingest → enrich → detect → evaluate) in about a minute on 2 shared cores
+(16–137 s, mean 57 s, on commit 3ffa072: docs/EVALUATION.md); the detector's cost grows with the
+number of accounts and the size of co-share communities.
 
 A few knobs are bounded by others, within their range: an operation has no more API accounts than
 personas, no more cells than either, a ban wave falls before the end; egress is re-drawn until the
