@@ -172,6 +172,8 @@ class RecordAdapter(Adapter):
                 rejected.append((record.line, reason, record.raw))
             else:
                 recognised += 1
+                if not rows:  # well-formed and empty (a request without spans): counted, not silent
+                    rows = [(SKIP, "record with nothing in it")]
                 for table, row in rows:
                     if table == SKIP:
                         skipped[row] = skipped.get(row, 0) + 1

@@ -231,6 +231,17 @@ def _type_word(dtype) -> str:
     return name
 
 
+def _python_rows(table: pa.Table) -> list[dict]:
+    """Rows as Python values for quarantine's raw text, times as Arrow writes them (Python's
+    datetime stops at year 9999, and a rejected time may be far beyond it)."""
+    columns = {}
+    for name, column in zip(table.column_names, table.columns):
+        if pa.types.is_temporal(column.type):
+            column = column.cast(pa.string())
+        columns[name] = column.to_pylist()
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]
+
+
 def outside_time_window(earliest: datetime, latest: datetime) -> str:
     return f"outside the accepted time window ({earliest:%Y-%m-%d} to {latest:%Y-%m-%d})"
 
@@ -332,7 +343,7 @@ def conform(
     if raw is not None:
         bad_raw = pc.take(raw, bad_idx).cast(pa.string())
     else:
-        rows = table.take(bad_idx).to_pylist()
+        rows = _python_rows(table.take(bad_idx))
         bad_raw = pa.array([json.dumps(r, default=str, ensure_ascii=False) for r in rows], pa.string())
     bad_raw = pc.utf8_slice_codeunits(bad_raw, 0, MAX_RAW)
     rejects = pa.Table.from_arrays([bad_lines, pc.take(reason, bad_idx), bad_raw], schema=REJECT_SCHEMA)

@@ -51,6 +51,11 @@ def otlp_attributes(items: Any) -> dict:
     return {kv.get("key"): otlp_value(kv.get("value")) for kv in items or [] if isinstance(kv, dict)}
 
 
+def _is_request(value: Any) -> bool:
+    """An OTLP export request: what each line of a JSON-lines export is."""
+    return isinstance(value, dict) and ("resourceSpans" in value or "resourceLogs" in value)
+
+
 def _hex_id(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value or not _HEX.match(value):
         raise RecordError(f"{what}: not a hex id: {str(value)[:40]!r} (OTLP/JSON ids are hex, not base64)")
@@ -75,7 +80,7 @@ class OtelGenAIAdapter(RecordAdapter):
     platform = "otel"
 
     def records(self, path: Path, options: IngestOptions) -> Iterator[JsonRecord]:
-        if is_json_lines(path):
+        if is_json_lines(path, _is_request):
             yield from json_lines(path)
         else:
             yield json_document(path)

@@ -338,9 +338,12 @@ class CsvBatch:
 
 def read_header(path: Path, delimiter: str = ",") -> list[str]:
     with open_text(path, progress=False) as fh:
-        first = fh.readline()
+        first = fh.readline(MAX_FIELD_CHARS + 1)
     if not first.strip():
         return []
+    if len(first) > MAX_FIELD_CHARS or MARK in first:
+        raise FormatError(f"{path}: line 1: not a CSV header (longer than {MAX_FIELD_CHARS:,} characters, "
+                          f"or not UTF-8)")
     return next(csv.reader([first], delimiter=delimiter))
 
 
@@ -431,13 +434,44 @@ def _may_hold_newlines(column: pa.ChunkedArray) -> bool:
     return False
 
 
+class _CsvLines:
+    """The lines the csv module reads, numbered, with a count of the quotes in the current record:
+    after a record the module gives up on (a field past MAX_FIELD_CHARS), reading resumes where
+    that record ends, not inside its quoted field."""
+
+    def __init__(self, text):
+        self._text = text
+        self.number = 0  # physical lines read
+        self.quotes = 0  # quote characters since the current record began
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._text)
+        self.number += 1
+        self.quotes += line.count('"')
+        return line
+
+    def next_record(self) -> int:
+        """Start counting a new record; returns its first line."""
+        self.quotes = 0
+        return self.number + 1
+
+    def skip_rest_of_record(self) -> None:
+        while self.quotes % 2:  # inside a quoted field: read on to the line that closes it
+            if next(self, None) is None:
+                return
+
+
 def csv_records(path: Path, delimiter: str = ",") -> Iterator[tuple[int, list[str] | None, tuple[str, str] | None]]:
     """The exact reader: (line, fields, None) per record, or (line, None, (reason, raw)) for a record
     that cannot be used (the wrong number of fields, bytes that are not UTF-8, a field longer than
-    MAX_FIELD_CHARS: reading resumes on the next line). The header is yielded first as (1, header, None)."""
+    MAX_FIELD_CHARS). The header is yielded first as (1, header, None)."""
     csv.field_size_limit(MAX_FIELD_CHARS)
     with open_text(path) as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
+        lines = _CsvLines(fh)
+        reader = csv.reader(lines, delimiter=delimiter)
         try:
             header = next(reader, None)
         except csv.Error as exc:
@@ -446,17 +480,17 @@ def csv_records(path: Path, delimiter: str = ",") -> Iterator[tuple[int, list[st
             return
         yield 1, header, None
         width = len(header)
-        start = reader.line_num + 1
         while True:
+            start = lines.next_record()
             try:
                 record = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
+                lines.skip_rest_of_record()
                 reason = (f"a field longer than {MAX_FIELD_CHARS:,} characters" if "field limit" in str(exc)
                           else f"unreadable CSV record ({exc})")
                 yield start, None, (reason, "")
-                start = reader.line_num + 1
                 continue
             if _is_marked(fh.buffer) and any(MARK in value for value in record):
                 yield start, None, (NOT_UTF8, shown(delimiter.join(record))[:2000])
@@ -464,7 +498,6 @@ def csv_records(path: Path, delimiter: str = ",") -> Iterator[tuple[int, list[st
                 yield start, record, None
             elif record:  # a blank line is not a record
                 yield start, None, (f"expected {width} fields, found {len(record)}", delimiter.join(record)[:2000])
-            start = reader.line_num + 1
 
 
 def _python_csv_batches(path, delimiter):
@@ -565,17 +598,22 @@ def first_char(path: Path) -> str:
     return chr(head[0]) if head else ""
 
 
-def is_json_lines(path: Path) -> bool:
-    """True when the first non-blank line is a complete JSON value (JSON lines, or a one-line document)."""
+def is_json_lines(path: Path, accept: Callable[[object], bool] = lambda value: True, lines: int = 20) -> bool:
+    """True when one of the first ``lines`` non-blank lines is a complete JSON value that ``accept``
+    takes: JSON lines (whose first line may be the damaged one), not a pretty-printed document."""
     with open_binary(path, progress=False) as fh:
         for line in fh:
             line = line.strip().lstrip(b"\xef\xbb\xbf")
-            if line:
-                try:
-                    orjson.loads(line)
+            if not line:
+                continue
+            try:
+                if accept(orjson.loads(line)):
                     return True
-                except orjson.JSONDecodeError:
-                    return False
+            except orjson.JSONDecodeError:
+                pass
+            lines -= 1
+            if not lines:
+                break
     return False
 
 
@@ -642,8 +680,10 @@ def json_document(path: Path) -> JsonRecord:
 
 def parquet_file(path: Path) -> pq.ParquetFile:
     try:
-        return pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
+        reader = pq.ParquetFile(path)
+        reader.schema_arrow  # noqa: B018 - a damaged footer can fail only here (names that are not UTF-8)
+        return reader
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise FormatError(f"{path}: line 1: not a readable Parquet file ({one_line(str(exc))})") from None
 
 

@@ -118,14 +118,16 @@ def _load(store: Store, adapter: Adapter, path: Path, options: IngestOptions, re
     try:
         produced = False
         for piece in adapter.read(path, options):
-            produced = True
             if piece is RESTART:
+                produced = False
                 for stage in stages.values():
                     stage.discard()
                 quarantine.clear()
                 report.valid.clear()
                 report.skipped.clear()
                 continue
+            # a record of any outcome; a CSV header alone, or an empty batch, is no record
+            produced = produced or not isinstance(piece, Piece) or piece.data.num_rows > 0
             if isinstance(piece, Skipped):
                 report.skipped.update(piece.reasons)
                 continue

@@ -40,7 +40,10 @@ class XArchiveAdapter(TabularAdapter):
     platform = "twitter"
 
     def check_header(self, path, header, options) -> None:
-        needed = ("tweetid", "userid", "tweet_time") if "tweetid" in header else ("userid", "user_screen_name")
+        # A tweets file is told by any tweet column, so one whose tweetid is damaged fails loudly
+        # instead of loading as a users file (its tweets silently lost).
+        tweets = any(c in header for c in ("tweetid", "tweet_time", "tweet_text"))
+        needed = ("tweetid", "userid", "tweet_time") if tweets else ("userid", "user_screen_name")
         require_columns(path, header, needed, self.name)
 
     def map_batch(self, table: pa.Table, lines: pa.Array, options: IngestOptions) -> Iterable[Piece]:
@@ -62,7 +65,7 @@ class XArchiveAdapter(TabularAdapter):
             "attrs": json_objects(flags, ["id_is_hashed", *_ACCOUNT_ATTRS]),
         }
         yield Piece("accounts", pa.table(accounts), lines, defaults=platform)
-        if "tweetid" not in table.column_names:
+        if "tweetid" not in table.column_names:  # a users file (check_header)
             return
         tweetid = col("tweetid")
         is_retweet = pc.fill_null(pc.is_in(pc.utf8_lower(col("is_retweet")), pa.array(["true", "1", "t", "yes"])), False)
