@@ -65,3 +65,21 @@ def test_one_line_yielding_a_key_twice_inserts_it_once(any_store):
     stage.append(_posts(["7", "7"], ["same", "same"]), pa.array([1, 1]))
     assert stage.commit() == (1, [])
     assert any_store.count("posts") == 1
+
+
+def test_a_commit_leaves_duckdbs_memory_limit_as_it_found_it(duck_store):
+    from chorusline.store import COMMIT_MEMORY
+
+    def limit():
+        return duck_store.backend.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    duck_store.append_rows(POSTS, _posts(["0"], ["a"]))  # the first commit may round the shown value up
+    before = limit()
+    for i in range(1, 6):
+        stage = duck_store.stage(POSTS)
+        stage.append(_posts([str(i)], ["a"]))
+        stage.commit()
+        assert limit() == before  # restored exactly, every time (no drift)
+    from chorusline.engine import parse_size
+
+    assert parse_size(before) > COMMIT_MEMORY

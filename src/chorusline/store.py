@@ -25,7 +25,7 @@ import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from chorusline.engine import configured_memory, connect, is_spark
+from chorusline.engine import configured_memory, connect, is_spark, parse_size
 from chorusline.schema import ALL_TABLES, TIME_COLUMN, TableSpec
 
 _stage_ids = itertools.count()
@@ -132,12 +132,17 @@ def _engine_memory_at_most(backend, limit: int) -> Iterator[None]:
     # restored by value: after `SET memory_limit` on a database holding in-memory tables, DuckDB
     # 1.5's `RESET memory_limit` reports the default again but its buffer pool keeps the lowered
     # cap (the next large query on a `:memory:` store ran out at 128 MiB)
-    before = backend.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+    # cap (the next large query on a `:memory:` store ran out at 128 MiB). DuckDB shows the limit cut
+    # to a tenth ('18.7 GiB' after setting '18.8 GiB'): the shown value, restored as it is, would
+    # lower the limit a little at every commit, so it is rounded up to a whole MiB (stable after one).
+    if configured is None:
+        shown = backend.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+        configured = -(-parse_size(shown) // 2**20) * 2**20
     backend.raw_sql(f"SET memory_limit = '{limit}B'")
     try:
         yield
     finally:
-        backend.raw_sql(f"SET memory_limit = '{configured}B'" if configured else f"SET memory_limit = '{before}'")
+        backend.raw_sql(f"SET memory_limit = '{configured}B'")
 
 
 class Stage:
