@@ -80,15 +80,45 @@ def test_a_tight_cell_inside_a_loud_benign_cluster_is_reported_on_its_own(duck_s
     assert all(got[f"x:op{i}"]["flagged"] for i in range(6)) and not any(got[f"x:fan{i}"]["flagged"] for i in range(20))
     op, fans = got["x:op0"]["campaign_id"], got["x:fan0"]["campaign_id"]
     assert op != fans and got["x:op0"]["tier"] == "inauthentic" and got["x:fan0"]["tier"] == "not reported"
-    assert got["x:op0"]["inauthenticity"] == 1.0 and got["x:fan0"]["inauthenticity"] == 0.0  # each its own figures
+    # the knot has its own figures; the rest keeps the whole cluster's (and its "not reported")
+    assert got["x:op0"]["inauthenticity"] == 1.0 and got["x:fan0"]["inauthenticity"] == pytest.approx(6 / 26)
     assert not any(got[f"x:s{i}"]["flagged"] for i in range(4))  # four: too few to stand alone
     assert len({r["campaign_id"] for r in got.values()}) == 3
+
+
+def test_a_split_never_turns_a_measured_crowd_into_an_unmeasured_campaign(duck_store):
+    """A measured cluster that is authentic as a whole: its unmeasured knot does not become a
+    "coordinated" campaign, and its periphery stays in campaign_members when its knot leaves."""
+    rows = [(f"x:b{i}", 0, 4.0, True, 30, 0) for i in range(14)] + [(f"x:op{i}", 0, 4.0, True, 30, 1)
+                                                                     for i in range(6)]
+    rows += [("x:per", 0, 1.5, False, 30, -1)]
+    measured = [f"x:b{i}" for i in range(6)]  # 6 of the 14 measured authentic, 8 unmeasured
+    features = _features(duck_store, [(a, "circadian:office_clock", 0) for a in measured]
+                         + [(f"x:op{i}", "creation_burst:burst_ratio", 3.0) for i in range(6)])
+    got = {r["actor"]: r for r in score_members(_clusters(duck_store, rows), features).to_pyarrow().to_pylist()}
+    assert len(got) == 21  # nobody lost
+    assert got["x:op0"]["tier"] == "inauthentic" and got["x:op0"]["flagged"]
+    assert {got[f"x:b{i}"]["tier"] for i in range(14)} == {"not reported"}
+    assert not any(got[f"x:b{i}"]["flagged"] for i in range(14)) and got["x:per"]["tier"] == "not reported"
+
+
+def test_a_campaign_that_flags_nobody_is_not_reported(duck_store):
+    """Just over the line as a cluster, every member's own score under flag_threshold: nothing to
+    act on, so not reported (the exports would have nothing to export)."""
+    rows = [(f"x:c{i}", 0, 1.6, True, 30, 0) for i in range(10)]  # tie 0.8
+    features = _features(duck_store, [(a, "circadian:office_clock", 1) for a, *_ in rows])  # suspicion 0.5
+    scored = score_members(_clusters(duck_store, rows), features)
+    (campaign,) = campaign_table(scored).to_pyarrow().to_pylist()
+    assert campaign["score"] >= 0.35 and campaign["flagged"] == 0
+    assert campaign["tier"] == "not reported" and not campaign["above_threshold"]
+    assert campaign["verdict"].startswith("not reported, no member flagged: scores as inauthentic")
 
 
 def test_tiers_when_authenticity_cannot_be_measured(duck_store):
     """Social data without clocks or profiles: a cluster whose ties fire day after day is reported in
     the coordinated tier, every tied member flagged on its ties; one evening's burst is not reported;
-    measured accounts never inherit a score they do not show, and the periphery needs its own."""
+    in the inauthentic tier a measured account is scored on what it shows, and the periphery needs
+    its own evidence."""
     members = _clusters(duck_store, [
         *[(f"x:o{i}", 0, 4.0, True, 12) for i in range(4)],  # an operation, unmeasured, 12 days
         *[(f"x:b{i}", 1, 4.0, True, 1) for i in range(4)],   # a live event's burst, one evening
@@ -188,7 +218,7 @@ def test_decisions_enforcement_watchlist_and_match(smoke_run, tmp_path):
     assert run(app, ["enforce", "--db", mine, "--out", str(tmp_path / "e.csv")]).exit_code == 0
     listed = pcsv.read_csv(tmp_path / "e.csv").to_pylist()
     assert len(listed) == flagged and all(r["campaign_id"] == 0 for r in listed)
-    assert {r["tier"] for r in listed} == {"inauthentic"}  # the smoke operation: measured and inauthentic
+    assert {r["latest_tier"] for r in listed} == {"inauthentic"}  # the smoke operation: measured and inauthentic
     assert all(r["reasons"].startswith("ties: ") and "looks inauthentic: " in r["reasons"] for r in listed)
     assert any("clock" in r["reasons"] for r in listed)
     assert run(app, ["watchlist", "--db", mine]).exit_code == 0

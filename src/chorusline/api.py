@@ -93,8 +93,9 @@ def detect(store, config: Any = None, signals_out: str | os.PathLike | None = No
 
 def list_campaigns(store) -> list[dict]:
     """The last detection run's campaigns, best first: campaign_id, size, api_accounts,
-    social_accounts, coordination, inauthenticity, score, flagged (members), above_threshold
-    (reported)."""
+    social_accounts, coordination, coverage (share of the core whose authenticity was measured),
+    inauthenticity, active_days, sustained, score, tier (inauthentic, coordinated, not reported),
+    flagged (members), above_threshold (reported) and verdict (why, in one sentence)."""
     import ibis
 
     from chorusline.campaigns.explain import CampaignNotFound

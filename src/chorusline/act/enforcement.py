@@ -11,8 +11,8 @@ from chorusline.graph.fuse import signal_evidence
 
 
 def enforcement_list(store) -> ibis.Table:
-    """platform, account_id, campaign_id, tier (the campaign's in the latest run), confidence, reasons
-    (one line)."""
+    """platform, account_id, campaign_id, latest_tier (its campaign's tier in the latest detection
+    run: ids change between runs), confidence, reasons (one line)."""
     confirmed = confirmed_members(store)
     m = store.table("campaign_members")
     j = confirmed.join(m.drop("campaign_id"), "actor", how="left")
@@ -42,7 +42,7 @@ def enforcement_list(store) -> ibis.Table:
     reasons = ibis.literal("ties: ").concat(j.signals.join(", ").fill_null("–"), "; looks inauthentic: ",
                                             indicators.join(", ").fill_null("–"), output)
     return j.select(platform=j.actor.split(":")[0], account_id=j.actor.substr(j.actor.find(":") + 1),
-                    campaign_id=j.campaign_id, tier=j.tier.fill_null("not in the latest run"),
+                    campaign_id=j.campaign_id, latest_tier=j.tier.fill_null("not in the latest run"),
                     confidence=j.member_score.fill_null(0.0),
                     reasons=reasons).order_by(
         ["campaign_id", ibis.desc("confidence"), "platform", "account_id"])

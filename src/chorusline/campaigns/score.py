@@ -80,24 +80,31 @@ def score_members(members: ibis.Table, features: ibis.Table, params: ScoreParams
                  tie=1.0 - (-m.strength).exp(), platform=m.actor.split(":")[0],
                  _knot=m.cluster.cast("string").concat(":", m.part.cast("string")))
     core = m.filter(m.core)
-    whole = _figures(core, "cluster", params).select("cluster", _whole=ibis._.tier)
+    figures = ["coordination", "coverage", "inauthenticity", "sustained", "campaign_score", "tier", "_measured_tier"]
+    whole = _figures(core, "cluster", params).drop("_core")
     knots = _figures(core, "_knot", params)
-    knots = knots.filter((knots.tier != NOT_REPORTED) & (knots._core >= params.min_part_size)).select(
-        "_knot", _own=ibis.literal(True))
-    m = m.join(whole, "cluster").left_join(knots, "_knot").drop("_knot_right")
-    own_campaign = (m._whole == NOT_REPORTED) & m._own.notnull()
-    m = m.mutate(_key=ibis.ifelse(own_campaign, m._knot, m.cluster.cast("string"))).drop("_own", "_whole", "_knot")
-    per = _figures(m.filter(m.core), "_key", params)
-    m = m.join(per.drop("_core"), "_key")
+    knots = knots.filter((knots.tier != NOT_REPORTED) & (knots._core >= params.min_part_size)).drop("_core")
+    m = m.join(whole.rename(**{f"_w{c}": c for c in figures}), "cluster")
+    m = m.left_join(knots.rename(**{f"_k{c}": c for c in figures}), "_knot").drop("_knot_right")
+    # a knot stands on its own only in a tier its cluster's measurement allows: where the cluster was
+    # measured (and found authentic as a whole), only as inauthentic, never as "not measured"
+    allowed = (m._ktier == TIERS[0]) | ~m._w_measured_tier
+    own_campaign = (m._wtier == NOT_REPORTED) & m._ktier.notnull() & allowed
+    # the rest of a split cluster keeps the whole cluster's figures (and its "not reported")
+    m = m.mutate(_key=ibis.ifelse(own_campaign, m._knot, m.cluster.cast("string")),
+                 **{c: ibis.ifelse(own_campaign, m[f"_k{c}"], m[f"_w{c}"]) for c in figures})
+    m = m.drop(*[f"_{w}{c}" for w in "wk" for c in figures], "_knot")
     own = ibis.ifelse(m._measured_tier, ibis.ifelse(m.measured, m.suspicion, m.inauthenticity), 1.0)
     # a core member's strong ties are evidence of their own (the 1 − own_weight floor); a periphery
     # member's are many weak ones, so its score rests on its own suspicion entirely
     weight = ibis.ifelse(m.core, params.own_weight, 1.0)
     m = m.mutate(member_score=m.campaign_score * m.tie * (1.0 - weight + weight * own))
     flagged = (m.tier != NOT_REPORTED) & (m.member_score >= params.flag_threshold)
-    # campaigns numbered by cluster, a cluster's own knots after it
-    number = ibis.dense_rank().over(order_by=[m.cluster, m._key.length(), m._key])
-    return m.mutate(flagged=flagged, campaign_id=number.cast("int64")).drop("_measured_tier", "_key", "cluster")
+    # campaigns numbered by cluster, a cluster's own knots after it (ranked over the few keys, not the rows)
+    keys = m.select("cluster", "_key").distinct()
+    keys = keys.mutate(campaign_id=ibis.dense_rank().over(order_by=[keys.cluster, keys._key.length(), keys._key])
+                       .cast("int64")).drop("cluster")
+    return m.mutate(flagged=flagged).join(keys, "_key").drop("_measured_tier", "_key", "cluster")
 
 
 def campaign_table(scored_members: ibis.Table, params: ScoreParams = ScoreParams()) -> ibis.Table:
@@ -109,8 +116,15 @@ def campaign_table(scored_members: ibis.Table, params: ScoreParams = ScoreParams
         coordination=m.coordination.max(), coverage=m.coverage.max(), inauthenticity=m.inauthenticity.max(),
         active_days=m.active_days.max(), sustained=m.sustained.max(), score=m.campaign_score.max(), tier=m.tier.max(),
         flagged=m.flagged.cast("int64").sum())
+    out = out.mutate(verdict=verdict(out, params))
+    # scoring as a campaign is not enough: someone must be flagged (a score just over the line with
+    # every member's own score under flag_threshold reports nobody)
+    nobody = (out.tier != NOT_REPORTED) & (out.flagged == 0)
+    out = out.mutate(verdict=ibis.ifelse(nobody, ibis.literal("not reported, no member flagged: ").concat(
+                         out.verdict.replace("reported, ", "scores as ")), out.verdict),
+                     tier=ibis.ifelse(nobody, NOT_REPORTED, out.tier))
     out = out.mutate(above_threshold=out.tier != NOT_REPORTED)
-    return out.mutate(verdict=verdict(out, params)).order_by([ibis.desc(out.score), out.campaign_id])
+    return out.order_by([ibis.desc(out.score), out.campaign_id])
 
 
 def _num(x) -> ibis.StringValue:
