@@ -97,3 +97,16 @@ def test_profiles_by_hand():
     # members 0 and 1 use the same terms (1 and 3 times): each family's block is normalised on its own
     assert np.allclose(dense[0], dense[1]) and np.allclose(dense[0], [0.5 ** 0.5, 0, 0.5 ** 0.5, 0])
     assert np.allclose(p.similarity(chunk=3), dense @ dense.T)  # summed over slices of terms
+
+
+def test_campaigns_past_max_members_get_no_narratives(duck_store):
+    """The member × member similarity grows with the square: a crowd past max_members is skipped."""
+    import pyarrow as pa
+
+    from chorusline.campaigns.narratives import narrative_scope
+
+    duck_store.backend.create_table("m", pa.table({"campaign_id": [0, 0, 0, 1, 1], "actor": list("abcde"),
+                                                   "flagged": [True, True, False, False, False]}), overwrite=True)
+    scope = narrative_scope(duck_store.table("m"), max_members=2).to_pyarrow().to_pylist()
+    assert sorted((r["campaign_id"], r["actor"]) for r in scope) == [(0, "a"), (0, "b"), (1, "d"), (1, "e")]
+    assert narrative_scope(duck_store.table("m"), max_members=1).to_pyarrow().num_rows == 0

@@ -71,14 +71,21 @@ class NarrativeParams:
     seed: int = 42
     top_terms: int = 12  # terms that describe a narrative
     examples: int = 3  # example posts per narrative
+    max_members: int = 5_000  # campaigns with more members in scope get none (the similarity is n × n)
 
 
-def narrative_scope(campaign_members: ibis.Table) -> ibis.Table:
-    """campaign_id, actor: a campaign's flagged members where it has any, else all its members."""
+def narrative_scope(campaign_members: ibis.Table, max_members: int | None = None) -> ibis.Table:
+    """campaign_id, actor: a campaign's flagged members where it has any, else all its members;
+    campaigns with more than ``max_members`` of them are left out (the member × member similarity
+    grows with the square: a benign crowd of 30,000 would need gigabytes, and nobody reads its
+    narratives)."""
     m = campaign_members
     any_flagged = m.flagged.cast("int64").max().over(group_by=m.campaign_id)
     m = m.mutate(_any=any_flagged)
-    return m.filter(m.flagged | (m._any == 0)).select("campaign_id", "actor")
+    m = m.filter(m.flagged | (m._any == 0))
+    if max_members is not None:
+        m = m.filter(m.count().over(group_by=m.campaign_id) <= max_members)
+    return m.select("campaign_id", "actor")
 
 
 def post_terms(members: ibis.Table, posts: ibis.Table, params: NarrativeParams = NarrativeParams()) -> ibis.Table:
@@ -313,7 +320,7 @@ def _json(values: list) -> str:
 def save_narratives(store, params: NarrativeParams = NarrativeParams()) -> pa.Table:
     """campaign_members (+ posts) → ``narrative_members`` and ``narratives`` in the store; returns
     the narratives."""
-    members = narrative_scope(store.table("campaign_members"))
+    members = narrative_scope(store.table("campaign_members"), params.max_members)
     assignments, narratives = member_narratives(members, store.table("posts"), params)
     store.backend.create_table("narrative_members", assignments, overwrite=True)
     store.backend.create_table("narratives", narratives, overwrite=True)
