@@ -20,10 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from chorusline.ingest.base import RESTART, Adapter, IngestOptions, Piece, Rejected, Skipped
-from chorusline.ingest.conform import conform
-from chorusline.ingest.readers import FormatError, collecting_damage, is_empty, one_line, reading_progress
+from chorusline.ingest.conform import MAX_RAW, conform
+from chorusline.ingest.readers import BATCH_ROWS, FormatError, collecting_damage, is_empty, one_line, reading_progress
 from chorusline.progress import stage as progress_stage
 from chorusline.schema import ALL_TABLES, QUARANTINE
 from chorusline.store import Stage, Store
@@ -108,11 +109,11 @@ def ingest_file(store: Store, adapter: Adapter, path: Path, options: IngestOptio
 
 
 def _load(store: Store, adapter: Adapter, path: Path, options: IngestOptions, report: FileReport, damage: list) -> None:
-    source = str(path.resolve())
     records_table = adapter.records_table(path, options)
-    quarantine: list[tuple[int, str, str, str]] = []  # line, table, reason, raw
+    quarantine = _Quarantine(store, str(path.resolve()), adapter.name, report)
     if is_empty(path) and not damage:
-        _quarantine(store, source, adapter.name, [(0, records_table, "empty file: no records", "")], report)
+        quarantine.add(records_table, [(0, "empty file: no records", "")])
+        quarantine.commit()
         return
     stages: dict[str, Stage] = {}
     try:
@@ -120,11 +121,11 @@ def _load(store: Store, adapter: Adapter, path: Path, options: IngestOptions, re
         for piece in adapter.read(path, options):
             if piece is RESTART:
                 produced = False
-                for stage in stages.values():
+                for stage in [*stages.values(), quarantine]:
                     stage.discard()
-                quarantine.clear()
                 report.valid.clear()
                 report.skipped.clear()
+                report.quarantined.clear()
                 continue
             # a record of any outcome; a CSV header alone, or an empty batch, is no record
             produced = produced or not isinstance(piece, Piece) or piece.data.num_rows > 0
@@ -132,7 +133,7 @@ def _load(store: Store, adapter: Adapter, path: Path, options: IngestOptions, re
                 report.skipped.update(piece.reasons)
                 continue
             if isinstance(piece, Rejected):
-                quarantine.extend((line, piece.table, reason, raw) for line, reason, raw in piece.rows)
+                quarantine.add(piece.table, piece.rows)
                 continue
             assert isinstance(piece, Piece)
             spec = ALL_TABLES[piece.table]
@@ -142,13 +143,12 @@ def _load(store: Store, adapter: Adapter, path: Path, options: IngestOptions, re
                 stage = stages.get(spec.name) or stages.setdefault(spec.name, store.stage(spec))
                 stage.append(result.valid, result.valid_lines)
                 report.valid[spec.name] += result.valid.num_rows
-            for line, reason, raw in zip(*(result.rejects.column(c).to_pylist() for c in ("line", "reason", "raw"))):
-                quarantine.append((line, spec.name, reason, raw))
+            quarantine.add_rejects(spec.name, result.rejects)
             # Arrow's allocator keeps what a batch freed for reuse, about 100 MiB more than reading
             # needs; handing it back after each batch costs nothing measurable.
             pa.default_memory_pool().release_unused()
         if not produced and not damage:
-            quarantine.append((0, records_table, "empty file: no records", ""))
+            quarantine.add(records_table, [(0, "empty file: no records", "")])
         if stages:
             piece = result = None  # the last batch: freed before the commit, not kept through it
             for stage in stages.values():
@@ -156,18 +156,69 @@ def _load(store: Store, adapter: Adapter, path: Path, options: IngestOptions, re
             _return_freed_memory()
         for name, stage in stages.items():
             report.inserted[name], conflicts = stage.commit()
-            quarantine.extend((c.line, name, c.reason, c.raw) for c in conflicts)
+            quarantine.add(name, [(c.line, c.reason, c.raw) for c in conflicts])
+        quarantine.add(records_table, [(d.line, d.reason, d.raw) for d in damage])
+        quarantine.commit()
     except FormatError as exc:
         report.valid.clear()
         report.inserted.clear()
+        report.quarantined.clear()
         lost = "; ".join(f"line {d.line}: {d.reason}" for d in damage)
         report.error = one_line(str(exc)) + (f" (the file is damaged: {lost})" if lost else "")
-        return
     finally:  # whatever ends the load (an error, Ctrl-C, SIGTERM), nothing staged is left behind
-        for stage in stages.values():
+        for stage in [*stages.values(), quarantine]:
             stage.discard()
-    quarantine.extend((d.line, records_table, d.reason, d.raw) for d in damage)
-    _quarantine(store, source, adapter.name, quarantine, report)
+
+
+class _Quarantine:
+    """A file's quarantine rows, staged as they come like its valid rows (a file of bad records
+    must not fill memory) and committed after them. Conform's rejects arrive as Arrow tables."""
+
+    def __init__(self, store: Store, source: str, fmt: str, report: FileReport):
+        self._store, self._source, self._format, self._report = store, source, fmt, report
+        self._stage: Stage | None = None
+        self._rows: list[tuple[int, str, str, str]] = []  # (line, table, reason, raw) not yet staged
+        self._now = datetime.now(UTC)
+
+    def add(self, table: str, rows: list[tuple[int, str, str]]) -> None:
+        """(line, reason, raw) rows of one table."""
+        self._rows.extend((line, table, reason, raw) for line, reason, raw in rows)
+        self._report.quarantined[table] += len(rows)
+        if len(self._rows) >= BATCH_ROWS:
+            self._flush()
+
+    def add_rejects(self, table: str, rejects: pa.Table) -> None:
+        """Conform's rejects (line, reason, raw), staged as they are."""
+        if rejects.num_rows:
+            self._append(rejects.column("line"), pa.repeat(pa.scalar(table), rejects.num_rows),
+                         rejects.column("reason"), rejects.column("raw"))
+            self._report.quarantined[table] += rejects.num_rows
+
+    def _flush(self) -> None:
+        if self._rows:
+            line, table, reason, raw = zip(*self._rows)
+            self._rows = []
+            self._append(pa.array(line, pa.int64()), pa.array(table, pa.string()), pa.array(reason, pa.string()),
+                         pa.array([value or "" for value in raw], pa.string()))
+
+    def _append(self, line, table, reason, raw) -> None:
+        n = len(line)
+        rows = pa.Table.from_arrays([
+            pa.repeat(pa.scalar(self._source), n), line, pa.repeat(pa.scalar(self._format), n), table, reason,
+            pc.utf8_slice_codeunits(raw, 0, MAX_RAW), pa.repeat(pa.scalar(self._now, QUARANTINE.arrow_schema.field(
+                "ingested_at").type), n)], schema=QUARANTINE.arrow_schema)
+        self._stage = self._stage or self._store.stage(QUARANTINE)
+        self._stage.append(rows)
+
+    def commit(self) -> None:
+        self._flush()
+        if self._stage is not None:
+            self._stage.commit()
+
+    def discard(self) -> None:
+        self._rows = []
+        if self._stage is not None:
+            self._stage.discard()
 
 
 @functools.cache
@@ -186,23 +237,3 @@ def _return_freed_memory() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
-
-
-def _quarantine(store: Store, source: str, fmt: str, rows: list[tuple[int, str, str, str]], report: FileReport) -> None:
-    if not rows:
-        return
-    report.quarantined.update(table for _, table, _, _ in rows)
-    now = datetime.now(UTC)
-    table = pa.table(
-        {
-            "source_file": [source] * len(rows),
-            "line": [r[0] for r in rows],
-            "format": [fmt] * len(rows),
-            "table_name": [r[1] for r in rows],
-            "reason": [r[2] for r in rows],
-            "raw": [(r[3] or "")[:2000] for r in rows],
-            "ingested_at": [now] * len(rows),
-        },
-        schema=QUARANTINE.arrow_schema,
-    )
-    store.append_rows(QUARANTINE, table)
