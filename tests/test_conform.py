@@ -70,3 +70,35 @@ def test_conform_checks_integers_and_fills_defaults():
     assert result.valid.column("input_tokens").to_pylist() == [12, 12]
     assert result.valid.column("platform").to_pylist() == ["api", "p"]
     assert result.rejects.column("reason").to_pylist() == ["input_tokens: not a valid int64: 'twelve'"]
+
+
+def test_integers_are_never_wrapped():
+    from chorusline.ingest.conform import _to_int
+
+    text = pa.array(["+5", "007", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+                     "-9223372036854775809", "99999999999999999999", "12.0", "1e3"])
+    assert _to_int(text).to_pylist() == [5, 7, 2**63 - 1, None, -2**63, None, None, 12, None]
+    floats = pa.array([1e30, float("inf"), float("nan"), 3.0, 2.5, -1e19])
+    assert _to_int(floats).to_pylist() == [None, None, None, 3, None, None]
+    assert _to_int(pa.array([2**64 - 1, 5], pa.uint64())).to_pylist() == [None, 5]
+
+
+def test_up_to_nine_fractional_digits_and_typed_times_of_any_unit():
+    got = parse_timestamps(pa.array(["2025-01-15T09:02:47.123456789Z", "2025-01-15 09:02:47.1234567 UTC"]))
+    assert got.to_pylist() == [utc(2025, 1, 15, 9, 2, 47, 123456)] * 2
+    nanos = pa.array([1_736_931_767_123_456_789], pa.timestamp("ns"))
+    assert parse_timestamps(nanos).to_pylist() == [utc(2025, 1, 15, 9, 2, 47, 123456)]
+    seconds = pa.array([2**62, 1_736_931_767], pa.timestamp("s"))  # the first overflows microseconds
+    assert parse_timestamps(seconds).to_pylist() == [None, utc(2025, 1, 15, 9, 2, 47)]
+
+
+def test_times_outside_the_window_and_counts_below_zero_are_rejected():
+    table = pa.table({"call_id": ["c1", "c2", "c3", "c4"], "account_id": ["k"] * 4,
+                      "ts": ["2025-01-01", "1969-12-31T23:59:59Z", "2200-01-01", "2025-01-01"],
+                      "input_tokens": ["1", "1", "1", "-1"]})
+    result = conform(LLM_CALLS, table, pa.array([1, 2, 3, 4]), defaults={"platform": "api"})
+    assert result.valid.column("call_id").to_pylist() == ["c1"]
+    reasons = result.rejects.column("reason").to_pylist()
+    assert reasons[0].startswith("ts: outside the accepted time window (1970-01-01 to ")
+    assert reasons[1].startswith("ts: outside the accepted time window") and reasons[1].endswith("'2200-01-01'")
+    assert reasons[2] == "input_tokens: negative, and it is a count: '-1'"

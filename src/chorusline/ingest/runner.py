@@ -182,6 +182,8 @@ class _Quarantine:
 
     def add(self, table: str, rows: list[tuple[int, str, str]]) -> None:
         """(line, reason, raw) rows of one table."""
+        if not rows:
+            return
         self._rows.extend((line, table, reason, raw) for line, reason, raw in rows)
         self._report.quarantined[table] += len(rows)
         if len(self._rows) >= BATCH_ROWS:
