@@ -15,8 +15,8 @@ import json
 import os
 import shutil
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,11 @@ from typing import Any
 import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 from chorusline.engine import configured_memory, connect, is_spark, parse_size
 from chorusline.schema import ALL_TABLES, TIME_COLUMN, TableSpec
@@ -309,11 +314,13 @@ _own_stages: dict[Path, int] = {}
 
 
 def _owned_folder(parent: str | None) -> tuple[Path, int]:
-    import fcntl
-
     folder = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-", dir=parent))
     lock = os.open(folder / _OWNER_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
-    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    if fcntl is not None:
+        # Where the filesystem has no locks, the folder is never judged abandoned (the sweep
+        # cannot take the lock either): it is still removed on every exit but a kill -9.
+        with contextlib.suppress(OSError):
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     _own_stages[folder] = lock
     return folder, lock
 
@@ -337,10 +344,8 @@ _swept: set[Path] = set()
 def remove_abandoned_stages(parent: str | None = None) -> list[Path]:
     """Remove staging folders whose owning process is dead (killed while loading); once per
     process and folder. Returns what it removed."""
-    import fcntl
-
     root = Path(parent or tempfile.gettempdir())
-    if root in _swept:
+    if root in _swept or fcntl is None:  # without locks (Windows) a living owner cannot be told apart
         return []
     _swept.add(root)
     removed = []
