@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import functools
 import json
 import multiprocessing
 import subprocess
@@ -145,8 +146,10 @@ def _plain(value):
     return value if value is None or isinstance(value, int) else round(float(value), 4)
 
 
+@functools.cache
 def _commit() -> str:
-    """The commit measured (with "+changes" when the working tree differs from it)."""
+    """The commit measured (with "+changes" when the working tree differs from it), read once: the
+    code a run measures is what this process imported at its start, whatever is committed later."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
@@ -238,6 +241,7 @@ def main() -> None:
     todo = [d for d in draws if d not in done]
     print(f"{len(draws) - len(todo)} of {len(draws)} runs already in {args.out}; running {len(todo)}", flush=True)
     started = time.perf_counter()
+    _commit()  # the code measured is what was imported now
     failed: dict = {}
     with args.out.open("a") as sink:
         def keep(record: dict) -> None:
