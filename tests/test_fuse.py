@@ -135,3 +135,28 @@ def test_clusters_tied_strongly_to_each_other_merge():
     groups = [np.array(["x:a", "x:b", "x:c"], dtype=object), np.array(["x:api", "x:p1", "x:p2"], dtype=object)]
     assert len(_merge(fused, groups, g, 0.25)) == 1  # bridge 4.6 ≥ 0.25 × the star's 6.0
     assert len(_merge(fused, groups, g, 0.9)) == 2
+
+
+@pytest.mark.spark
+def test_periphery_and_knots_on_spark(spark_store):
+    """The periphery (a memtable of members joined to the store's fused edges), the knots and the
+    scores that read them run on Spark and give what DuckDB gives."""
+    from chorusline.campaigns.score import campaign_table, score_members
+
+    knot = [f"x:a{i}" for i in range(6)]
+    pairs = [(u, v, 0.95) for i, u in enumerate(knot) for v in knot[i + 1:]]
+    pairs += [("x:quiet", u, 0.4) for u in knot[:3]]
+    results = []
+    for backend in (ibis.duckdb.connect(), spark_store.backend):
+        fused = backend.create_table("fused_edges", _fused(pairs).to_pyarrow(), overwrite=True)
+        members = cluster_members(fused, ClusterParams())
+        clusters = backend.create_table("clusters", members, overwrite=True)
+        features = backend.create_table("account_features", pa.table({
+            "actor": knot + ["x:quiet"], "feature": ["creation_burst:burst_ratio"] * 7,
+            "value": [10.0] * 7, "evidence": ["[]"] * 7}), overwrite=True)
+        scored = score_members(clusters, features).to_pyarrow().sort_by("actor")
+        results.append((members.sort_by("actor").to_pylist(), scored.select(["actor", "campaign_id", "tier",
+                                                                             "flagged"]).to_pylist(),
+                        campaign_table(score_members(clusters, features)).to_pyarrow().column("verdict").to_pylist()))
+    assert results[0] == results[1]
+    assert {r["actor"]: r["core"] for r in results[0][0]}["x:quiet"] is False
