@@ -426,16 +426,18 @@ def detect(
     reported = [c for c in campaigns if c["above_threshold"]]
     threshold = settings.score.campaign_threshold
     table = Table(title=f"{len(reported)} campaign(s) above the threshold ({len(campaigns)} clusters)")
-    for col in ("reported", "id", "score", "members", "flagged", "API", "social", "coordination", "inauthenticity"):
-        table.add_column(col, justify="left" if col == "reported" else "right")
+    for col in ("reported", "id", "tier", "score", "members", "flagged", "API", "social", "coordination",
+                "inauthenticity"):
+        table.add_column(col, justify="left" if col in ("reported", "tier") else "right")
     for c in campaigns[:top]:
-        table.add_row("*" if c["above_threshold"] else "", str(c["campaign_id"]), f"{c['score']:.2f}", f"{c['size']:,}",
-                      f"{c['flagged']:,}", f"{c['api_accounts']:,}", f"{c['social_accounts']:,}",
+        table.add_row("*" if c["above_threshold"] else "", str(c["campaign_id"]), c["tier"], f"{c['score']:.2f}",
+                      f"{c['size']:,}", f"{c['flagged']:,}", f"{c['api_accounts']:,}", f"{c['social_accounts']:,}",
                       f"{c['coordination']:.2f}", f"{c['inauthenticity']:.2f}",
                       style=None if c["above_threshold"] else "dim")
     console.print(table)
-    typer.echo(f"* reported: score at or above the campaign threshold ({threshold}); the others are clusters that "
-               "are coordinated but not shown to be inauthentic")
+    typer.echo(f"* reported: score at or above the campaign threshold ({threshold}) with members flagged, as "
+               "inauthentic, or as coordinated where authenticity could not be measured; "
+               "`campaigns --campaign N` says why for any cluster")
     typer.echo(f"time: {_timing_line(clock.timings())}")
     explainable = [c for c in campaigns if c["flagged"]]
     if explainable:
