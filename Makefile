@@ -23,6 +23,8 @@ $(STAMP): requirements.txt pyproject.toml | system
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	# torch first, pinned: the CPU build on disk (a looser requirement pulls several GB of CUDA)
+	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -r requirements.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)

@@ -18,6 +18,7 @@ from chorusline.campaigns.suspicion import SuspicionParams, account_indicators
 from chorusline.graph.cluster import ClusterParams, cluster_members
 from chorusline.graph.fuse import FuseParams, fuse
 from chorusline.progress import stage
+from chorusline.signals.semantic import MATCH_TABLE
 
 
 class NothingToDetect(ValueError):
@@ -96,8 +97,9 @@ def score_campaigns(store, config: DetectConfig = DetectConfig()) -> None:
     backend = store.backend
     scored = score_members(store.table("clusters"), store.table("account_features"), config.score)
     backend.create_table("cluster_members", scored, overwrite=True)
+    semantic = store.table(MATCH_TABLE) if MATCH_TABLE in backend.list_tables() else None
     links = campaign_links(store.table("llm_calls"), store.table("posts"), store.table("cluster_members"),
-                           config.links)
+                           config.links, semantic)
     backend.create_table("candidate_links", links, overwrite=True)
     indicators = account_indicators(store.table("account_features"), config.score.suspicion)
     members = recruit_personas(store.table("cluster_members"), store.table("candidate_links"), store.table("posts"),

@@ -28,6 +28,7 @@ from chorusline.signals.lifecycle import lifecycle_features
 from chorusline.signals.news_response import news_response_features
 from chorusline.signals.provenance import provenance_edges
 from chorusline.signals.shares import shares_view
+from chorusline.signals.semantic import semantic_duplicate_edges, semantic_provenance_edges
 from chorusline.signals.synchrony import synchrony_edges
 
 
@@ -47,6 +48,8 @@ def edge_signals(store) -> dict[str, Callable[[], ibis.Table]]:
         "infrastructure": lambda: infrastructure_edges(t("llm_calls"), t("accounts"),
                                                        t("network_info") if "network_info" in tables else None),
         "synchrony": lambda: synchrony_edges(t("llm_calls"), t("posts")),
+        "semantic_provenance": lambda: semantic_provenance_edges(store),
+        "semantic_duplicate": lambda: semantic_duplicate_edges(store),
     }
 
 
