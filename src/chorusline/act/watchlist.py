@@ -35,6 +35,7 @@ from chorusline.engine import reused
 from chorusline.signals.circadian import CircadianParams, circadian_features
 from chorusline.signals.infrastructure import account_keys
 from chorusline.signals.prompt_template import skeleton
+from chorusline.signals.semantic import provenance_matches
 from chorusline.signals.topics import words
 
 STYLE_TERMS = 30
@@ -115,7 +116,7 @@ def save_watchlist(store) -> int:
 
 
 VERBATIM_SHARE = 0.5  # of the API account's score, for posting its output word for word
-PARAPHRASE_SHARE = 0.3  # for posting something close to it (Jaccard >= 0.6): weaker, but it is how most come
+PARAPHRASE_SHARE = 0.3  # for posting something close to it (Jaccard >= 0.6, or the same meaning: cosine >= 0.75)
 
 
 def _linked_personas(store, parts: ibis.Table, members: ibis.Table, until: dt.datetime | None) -> ibis.Table:
@@ -132,10 +133,16 @@ def _linked_personas(store, parts: ibis.Table, members: ibis.Table, until: dt.da
     posts = posts.mutate(actor=posts.platform.concat(":", posts.account_id)).anti_join(
         members.select("actor"), "actor").drop("actor")
     writers = api.select("actor", "campaign_id", flagged=ibis.literal(True))
-    candidates = link_candidates(calls, posts, writers)  # matched once, read by both rules
+    # paraphrases by meaning too (signals.semantic), of the matching API accounts' calls only
+    written = calls.mutate(_a=calls.platform.concat(":", calls.account_id)).semi_join(
+        writers, ibis._._a == writers.actor).drop("_a")
+    semantic = provenance_matches(store, written, posts)
+    candidates = link_candidates(calls, posts, writers, semantic)  # matched once, read by both rules
     found = None
-    for min_jaccard, share in ((0.95, VERBATIM_SHARE), (0.6, PARAPHRASE_SHARE)):
-        links = links_from(candidates, LinkParams(min_jaccard=min_jaccard))
+    rules = ((LinkParams(min_jaccard=0.95, min_similarity=1.1), VERBATIM_SHARE),
+             (LinkParams(min_jaccard=0.6), PARAPHRASE_SHARE))
+    for params, share in rules:
+        links = links_from(candidates, params)
         links = links.select("api_actor", "persona_actor", share=ibis.literal(share)).distinct()
         found = links if found is None else found.union(links, distinct=False)
     j = found.join(api, found.api_actor == api.actor)

@@ -32,7 +32,9 @@ def _rules(x: dict) -> list[tuple[str, str | None]]:
     hosting = sum(r["calls"] for r in infra.get("network_classes", []) if r["value"] in
                   ("hosting", "vpn", "proxy_public", "proxy_residential", "relay", "tor_exit"))
     persona = _signal(x, "prompt_template:persona")
-    copy = _signal(x, "near_duplicate:posts") or _signal(x, "provenance:shared_call")
+    copy = (_signal(x, "near_duplicate:posts") or _signal(x, "provenance:shared_call")
+            or _signal(x, "near_duplicate:semantic"))
+    ties = x.get("text_ties") or {}
     amplify = _signal(x, "coshare:repost") or _signal(x, "fast_share") or _signal(x, "coshare:reply")
     news = x.get("news_fast_share")
     images = x.get("image_calls", 0)
@@ -40,7 +42,11 @@ def _rules(x: dict) -> list[tuple[str, str | None]]:
         ("T0154.001", f"{x['campaign']['api_accounts']} API accounts of an LLM platform in the campaign"
          if x["campaign"]["api_accounts"] else None),
         ("T0085.001", f"{links['links']} API account → persona links: model output posted as the personas' text"
+                      + (f" ({ties['paraphrased']:,} posts reworded, tied by meaning)" if ties.get("paraphrased") else "")
          if links["links"] else None),
+        ("T0085.008", f"{ties['cross_language_examples']} of {len(ties['examples'])} example posts are in another "
+                      "language than the prompt or output they came from"
+         if ties.get("cross_language_examples") else None),
         ("T0086.002", f"{images} image-generation calls by the campaign's API accounts" if images else None),
         ("T0144.002", f"persona-instruction prompt templates shared by {persona['accounts']} API accounts"
          if persona else None),

@@ -5,7 +5,7 @@ only its small answer leaves the engine: which signal families tie the members a
 examples of what they share, the network they come from, the operator clock against the clocks
 their claimed places would give, prompt templates with filled variants, the API accounts behind the
 personas, pivots, narratives (distinctive terms and the most repeated texts), the daily time line,
-the DISARM techniques the evidence shows and a Breakout Scale estimate."""
+the ties by meaning between API outputs and posts (`text_evidence`), the DISARM techniques the evidence shows and a Breakout Scale estimate."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import ibis
 
 from chorusline.campaigns.breakout import breakout_estimate
 from chorusline.campaigns.disarm import observed_techniques
+from chorusline.campaigns.text_evidence import paraphrase_ties
 from chorusline.graph.fuse import signal_evidence
 from chorusline.signals.prompt_template import skeleton
 from chorusline.signals.topics import words
@@ -241,7 +242,7 @@ def explain(store, campaign_id: int) -> dict:
     out = {"campaign": camp, "members_shown": shown, "top_members": top_members, "signals": signal_summary(store, m),
            "infrastructure": infrastructure(store, m), "clock": clocks(store, m), "templates": templates(store, m),
            "links": links(store, campaign_id), "lifecycle": pivots(store, m), "narratives": narratives(store, m),
-           "narrative_groups": narrative_groups(store, campaign_id),
+           "narrative_groups": narrative_groups(store, campaign_id), "text_ties": paraphrase_ties(store, m),
            "timeline": timeline(store, m)}
     out.update(traits(store, m))
     out["disarm"] = observed_techniques(out)

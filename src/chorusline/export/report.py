@@ -217,6 +217,20 @@ def _enforcement(store, cid: int, m: ibis.Table) -> str:
                      [[r["actor"], f"{r['member_score']:.2f}", f"{r['suspicion']:.2f}"] for r in rows[:200]], {1, 2}))
 
 
+def _paraphrase_ties(ties: dict) -> str:
+    if not ties.get("posts"):
+        return "<p class='muted'>No member post is tied to a member's API call by meaning.</p>"
+    head = (f"<p>{ties['posts']:,} posts of {ties['personas']:,} personas say what one of the campaign's API calls "
+            f"produced (or was asked for); {ties['paraphrased']:,} of them in other words (cosine below 0.95), which "
+            "word matching alone would miss.")
+    if ties.get("cross_language_examples"):
+        head += f" {ties['cross_language_examples']} of the examples below cross languages."
+    rows = [[r["source"], r["post"], f"{r['similarity']:.2f}", f"{r['lag_minutes']:,.0f}",
+             f"{r['source_language'] or '?'} → {r['post_language'] or '?'}", r["source_kind"]] for r in ties["examples"]]
+    return head + "</p>" + _table(["API call's text", "post", "cosine", "minutes after", "languages", "from"],
+                                   rows, {2, 3})
+
+
 def _campaign(store, cid: int, figs: _Figures) -> str:
     m = members_to_export(store, cid)
     x = explain(store, cid)
@@ -246,6 +260,7 @@ def _campaign(store, cid: int, figs: _Figures) -> str:
                       for o in links.get("linked_campaigns", []))
             + _table(["API account", "persona", "posts carried"],
                      [[r["api_actor"], r["persona_actor"], r["posts"]] for r in links["examples"]], {2}))
+    section("meaning", "Texts tied by meaning", _paraphrase_ties(x["text_ties"]))
     templates = "".join(
         f"<h3>{_e(t['skeleton'])} <span class='muted'>({t['calls']:,} calls, {t['accounts']} accounts)</span></h3>"
         + _table(["prompt (filled)", "output"], [[v["prompt"], v["output"]] for v in t["variants"]])

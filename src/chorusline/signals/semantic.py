@@ -21,6 +21,7 @@ import ibis
 
 from chorusline.enrich.texts import embed_store_texts
 from chorusline.signals.near_duplicate import output_texts, post_texts
+from chorusline.text.cache import ensure_embeddings
 from chorusline.text.embed import DEFAULT_MODEL
 from chorusline.text.neighbours import WindowSearch, window_matches
 
@@ -56,21 +57,29 @@ def provenance_sources(calls: ibis.Table, min_chars: int = SemanticParams.min_ch
     return outputs.mutate(kind=ibis.literal("output")).union(prompts.mutate(kind=ibis.literal("prompt")))
 
 
-def semantic_provenance(store, params: SemanticParams = SemanticParams()) -> ibis.Table:
-    """Computes and saves ``semantic_provenance``: call_id, post_id, api_actor, persona_actor,
-    call_ts, post_ts, lag (s), similarity, source_kind — each post's closest earlier sources."""
-    embed_store_texts(store, params.model)
-    calls, posts = store.table("llm_calls"), store.table("posts")
+def provenance_matches(store, calls: ibis.Table, posts: ibis.Table,
+                       params: SemanticParams = SemanticParams()) -> ibis.Table:
+    """call_id, post_id, api_actor, persona_actor, call_ts, post_ts, lag (s), similarity,
+    source_kind: each post's closest earlier sources among ``calls`` (texts embedded as needed)."""
     sources = provenance_sources(calls, params.min_chars)
     queries = _docs(post_texts(posts), params.min_chars)
+    texts = sources.select("text").union(queries.select("text"), distinct=False)
+    ensure_embeddings(store, texts, params.model)
     search = WindowSearch(before=params.max_lag, after=0, threshold=params.provenance_threshold,
                           k=params.sources_per_post, block=params.max_lag, model=params.model)
     found = ibis.memtable(window_matches(store, sources.drop("kind"), queries, search))
     s = sources.select(call_id="id", api_actor="actor", call_ts="ts", source_kind="kind")
     q = queries.select(post_id="id", persona_actor="actor", post_ts="ts")
     j = found.join(s, found.source_id == s.call_id).join(q, found.query_id == q.post_id)
-    matches = j.select("call_id", "post_id", "api_actor", "persona_actor", "call_ts", "post_ts",
-                       lag=j.post_ts - j.call_ts, similarity=j.similarity.cast("float64"), source_kind=j.source_kind)
+    return j.select("call_id", "post_id", "api_actor", "persona_actor", "call_ts", "post_ts",
+                    lag=j.post_ts - j.call_ts, similarity=j.similarity.cast("float64"), source_kind=j.source_kind)
+
+
+def semantic_provenance(store, params: SemanticParams = SemanticParams()) -> ibis.Table:
+    """Computes and saves ``semantic_provenance`` (`provenance_matches` over the whole store), which
+    the link stage reads."""
+    embed_store_texts(store, params.model)
+    matches = provenance_matches(store, store.table("llm_calls"), store.table("posts"), params)
     store.backend.create_table(MATCH_TABLE, matches, overwrite=True)
     return store.table(MATCH_TABLE)
 
