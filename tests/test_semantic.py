@@ -86,9 +86,9 @@ def _operation(store, persona_lags, organic_lags):
     add_posts(store, posts)
 
 
-def test_paraphrased_output_ties_the_operator_to_its_persona_but_not_to_a_topical_account(duck_store):
-    _operation(duck_store, persona_lags=600, organic_lags=[30_000, 50_000, 70_000, 9_000, 40_000, 80_000])
-    edges = semantic_provenance_edges(duck_store).to_pandas()
+def test_paraphrased_output_ties_the_operator_to_its_persona_but_not_to_a_topical_account(any_store):
+    _operation(any_store, persona_lags=600, organic_lags=[30_000, 50_000, 70_000, 9_000, 40_000, 80_000])
+    edges = semantic_provenance_edges(any_store).to_pandas()
     assert set(zip(edges.a_actor, edges.b_actor)) == {("llm-api:op", "x:persona")}
     edge = edges.iloc[0]
     assert edge.signal == "provenance:semantic" and edge.n_events == 12
