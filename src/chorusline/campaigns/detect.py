@@ -18,7 +18,7 @@ from chorusline.campaigns.suspicion import SuspicionParams, account_indicators
 from chorusline.graph.cluster import ClusterParams, cluster_members
 from chorusline.graph.fuse import FuseParams, fuse
 from chorusline.progress import stage
-from chorusline.signals.semantic import MATCH_TABLE
+from chorusline.signals.semantic import MATCH_TABLE, SemanticParams
 
 
 class NothingToDetect(ValueError):
@@ -36,6 +36,7 @@ class DetectConfig:
     score: ScoreParams = field(default_factory=ScoreParams)
     links: LinkParams = field(default_factory=LinkParams)
     narratives: NarrativeParams = field(default_factory=NarrativeParams)
+    semantic: SemanticParams = field(default_factory=SemanticParams)
 
 
 def _build(cls, values: dict, where: str):
@@ -58,8 +59,8 @@ def _build(cls, values: dict, where: str):
 
 
 def load_config(path: Path | None) -> DetectConfig:
-    """The defaults, overridden by a TOML file's [fuse], [cluster], [score], [links], [narratives]
-    sections."""
+    """The defaults, overridden by a TOML file's [fuse], [cluster], [score], [links], [narratives],
+    [semantic] sections."""
     if path is None:
         return DetectConfig()
     try:
@@ -78,7 +79,7 @@ def detect(store, config: DetectConfig = DetectConfig(), signals_dir: Path | Non
     if all(store.table(name).count().execute() == 0 for name in ("posts", "llm_calls")):
         raise NothingToDetect("the store has no posts and no API calls: load some with `chorusline ingest` first")
     if signals_dir is not None:
-        run_signals(store, signals_dir)
+        run_signals(store, signals_dir, semantic=config.semantic)
     backend = store.backend
     with stage("fuse"):
         backend.create_table("fused_edges", fuse(store.table("edges"), config.fuse), overwrite=True)
@@ -97,9 +98,11 @@ def score_campaigns(store, config: DetectConfig = DetectConfig()) -> None:
     backend = store.backend
     scored = score_members(store.table("clusters"), store.table("account_features"), config.score)
     backend.create_table("cluster_members", scored, overwrite=True)
-    semantic = store.table(MATCH_TABLE) if MATCH_TABLE in backend.list_tables() else None
+    semantic = (store.table(MATCH_TABLE) if config.semantic.enabled and MATCH_TABLE in backend.list_tables()
+                else None)
+    link_params = dataclasses.replace(config.links, semantic_horizon=float(config.semantic.max_lag))
     links = campaign_links(store.table("llm_calls"), store.table("posts"), store.table("cluster_members"),
-                           config.links, semantic)
+                           link_params, semantic)
     backend.create_table("candidate_links", links, overwrite=True)
     indicators = account_indicators(store.table("account_features"), config.score.suspicion)
     members = recruit_personas(store.table("cluster_members"), store.table("candidate_links"), store.table("posts"),

@@ -28,15 +28,16 @@ from chorusline.signals.lifecycle import lifecycle_features
 from chorusline.signals.news_response import news_response_features
 from chorusline.signals.provenance import provenance_edges
 from chorusline.signals.shares import shares_view
-from chorusline.signals.semantic import semantic_duplicate_edges, semantic_provenance_edges
+from chorusline.signals.semantic import SemanticParams, semantic_duplicate_edges, semantic_provenance_edges
 from chorusline.signals.synchrony import synchrony_edges
 
 
-def edge_signals(store) -> dict[str, Callable[[], ibis.Table]]:
-    """Name → a function computing that signal's edges on ``store`` (lazily)."""
+def edge_signals(store, semantic: SemanticParams = SemanticParams()) -> dict[str, Callable[[], ibis.Table]]:
+    """Name → a function computing that signal's edges on ``store`` (lazily); the semantic family
+    only when ``semantic.enabled``."""
     t = store.table
     tables = set(store.backend.list_tables())
-    return {
+    signals = {
         "coshare": lambda: coshare_edges(shares_view(t("posts")), CoshareParams(time_window=60, min_participation=2)),
         "fast_share": lambda: fast_share_edges(t("posts")),
         "hashtag_sequence": lambda: hashtag_sequence_edges(t("posts")),
@@ -48,9 +49,11 @@ def edge_signals(store) -> dict[str, Callable[[], ibis.Table]]:
         "infrastructure": lambda: infrastructure_edges(t("llm_calls"), t("accounts"),
                                                        t("network_info") if "network_info" in tables else None),
         "synchrony": lambda: synchrony_edges(t("llm_calls"), t("posts")),
-        "semantic_provenance": lambda: semantic_provenance_edges(store),
-        "semantic_duplicate": lambda: semantic_duplicate_edges(store),
     }
+    if semantic.enabled:
+        signals["semantic_provenance"] = lambda: semantic_provenance_edges(store, semantic)
+        signals["semantic_duplicate"] = lambda: semantic_duplicate_edges(store, semantic)
+    return signals
 
 
 def feature_signals(store) -> dict[str, Callable[[], ibis.Table | pa.Table]]:
@@ -83,11 +86,12 @@ def _union_into(store, name: str, paths: list[Path]) -> None:
     store.backend.create_table(name, union, overwrite=True)
 
 
-def run_signals(store, out: Path, only: list[str] | None = None) -> dict[str, int]:
+def run_signals(store, out: Path, only: list[str] | None = None,
+                semantic: SemanticParams = SemanticParams()) -> dict[str, int]:
     """Compute the signals, write ``out/<name>.parquet`` for each, the edges' union as the store's
     ``edges`` table and the features' union as ``account_features``. Returns rows per signal."""
     out.mkdir(parents=True, exist_ok=True)
-    edges, features = edge_signals(store), feature_signals(store)
+    edges, features = edge_signals(store, semantic), feature_signals(store)
     names = only or [*edges, *features]
     unknown = [n for n in names if n not in edges and n not in features]
     if unknown:

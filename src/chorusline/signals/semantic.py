@@ -30,6 +30,7 @@ MATCH_TABLE = "semantic_provenance"
 
 @dataclass(frozen=True)
 class SemanticParams:
+    enabled: bool = True  # off: no embeddings, no semantic edges or matches (e.g. data too large to embed)
     model: str = DEFAULT_MODEL
     provenance_threshold: float = 0.7  # cosine output → post (simulated paraphrases: 5th pct 0.70)
     max_lag: int = 86_400  # seconds from a call to a post it may have become
