@@ -26,3 +26,12 @@ def test_bad_targets_are_clear_errors(tmp_path):
 def test_an_existing_spark_session_is_used_as_it_is(spark):
     backend = connect(spark)
     assert is_spark(backend) and backend._session is spark
+
+
+def test_in_memory_stores_spill_to_their_own_folder(monkeypatch):
+    # DuckDB's default for an in-memory database is `.tmp/` under the working folder, one file for
+    # every process started there: two evaluations side by side corrupted each other's spills
+    monkeypatch.delenv("CHORUSLINE_TEMP_DIR", raising=False)
+    folders = [connect(":memory:").raw_sql("select current_setting('temp_directory')").fetchone()[0]
+               for _ in range(2)]
+    assert folders[0] != folders[1] and all("chorusline-duckdb-" in f for f in folders)

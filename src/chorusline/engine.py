@@ -51,7 +51,7 @@ def connect(target: Any = DEFAULT_DB, *, warehouse: str | os.PathLike | None = N
         text = text[len("duckdb://"):]
         text = text[1:] if text.startswith("//") else text
     if text in ("", ":memory:"):
-        return _tuned(ibis.duckdb.connect())
+        return _tuned(ibis.duckdb.connect(), in_memory=True)
     path = Path(text)
     if path.parent and not path.parent.exists():
         raise EngineError(f"cannot open {path}: folder {path.parent} does not exist")
@@ -69,7 +69,18 @@ def configured_memory(backend) -> int | None:
     return _engine_limits.get(backend)
 
 
-def _tuned(backend):
+def _private_temp_dir() -> str:
+    """A spill folder of this process's own, removed at exit."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="chorusline-duckdb-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def _tuned(backend, in_memory: bool = False):
     # Row order carries no meaning in any table here (keys do), and keeping it serialises inserts.
     backend.raw_sql("SET preserve_insertion_order = false")
     # Bounded memory: past its limit DuckDB spills joins, aggregates and cached tables to a temp
@@ -79,6 +90,11 @@ def _tuned(backend):
         _engine_limits[backend] = engine_memory(limit)
         backend.raw_sql(f"SET memory_limit = '{_engine_limits[backend]}B'")
     temp = os.environ.get("CHORUSLINE_TEMP_DIR")
+    if not temp and in_memory:
+        # an in-memory database spills to `.tmp/duckdb_temp_storage_DEFAULT-0.tmp` under the working
+        # folder, the same file for every process started there: two runs side by side read each
+        # other's blocks ("Could not read enough bytes")
+        temp = _private_temp_dir()
     if temp:
         backend.raw_sql(f"SET temp_directory = '{temp}'")
     return backend

@@ -40,7 +40,7 @@ class LinkParams:
     semantic_horizon: float = float(SemanticParams.max_lag)  # how far back signals.semantic looked
     paraphrase_min_posts: int = 2  # posts a link resting on paraphrases alone needs
     paraphrase_excess: float = 3.0  # Poisson sd by which a persona's timely paraphrases must exceed chance
-    lag_factor: float = 10.0  # a match counts up to this many times the campaign's median verbatim lag
+    lag_factor: float = 10.0  # a match counts up to this many times the campaign's median quickest lag
     # an unflagged persona becomes a member when this many of its posts, and this share of what it
     # wrote, carry a campaign's output: one chance match among forty ordinary posts does not
     recruit_min_posts: int = 2
