@@ -203,3 +203,11 @@ def test_model_files_are_declared_package_data():
     pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
     patterns = pyproject["tool"]["setuptools"]["package-data"]["chorusline"]
     assert "aitext/data/*" in patterns and MODEL_FILES[FAST_MODEL].endswith(".npz")
+
+
+def test_threshold_matches_the_shipped_figures():
+    import json
+
+    figures = json.loads((model_path(FAST_MODEL).parent / "figures.json").read_text())
+    assert figures["account_threshold"] == ACCOUNT_THRESHOLD
+    assert figures["fast_flagged_at_threshold"]["20"]["mixed_30pct"] <= 0.02
