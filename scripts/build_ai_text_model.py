@@ -308,7 +308,8 @@ def main(argv=None) -> int:
                     "post_accuracy": float(np.mean((z > 0) == y[in_test].astype(bool)))}
     print("random post split (paper's setting, same accounts both sides):", random_split)
 
-    report = {"random_post_split_fast": random_split, "split": {"train_posts": int(train.sum()), "validation_posts": int(val.sum()),
+    report = {"random_post_split_fast": random_split,
+              "split": {"train_posts": int(train.sum()), "validation_posts": int(val.sum()),
                         "validation_personas": list(tweepfake.VALIDATION_PERSONAS)},
               "variants": results, "speed": speed, "account_threshold": _account_threshold(
                   results["fast: stylometry + char"]), "fast_flagged_at_threshold": calib, "simulator": sim}

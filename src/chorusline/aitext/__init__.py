@@ -27,7 +27,8 @@ MIN_POSTS = 20
 
 def machine_logits(texts, with_lm: bool = False, embeddings: np.ndarray | None = None) -> np.ndarray:
     """Log-odds that each text is machine-written (float64, clipped to ±8; NaN for a null or blank text,
-    which carries no evidence and which ``pool`` skips). ``texts``: a list of str or an Arrow string array. ``embeddings``: the texts' use-m3 vectors if the caller has
+    which carries no evidence and which ``pool`` skips). ``texts``: a list of str or an Arrow string
+    array. ``embeddings``: the texts' use-m3 vectors if the caller has
     them and the model uses them (else ignored, or computed)."""
     model = load_model(LM_MODEL if with_lm else FAST_MODEL)
     given = {"embeddings": embeddings} if "embedding" in model.block_names and embeddings is not None else {}
