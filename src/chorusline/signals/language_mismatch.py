@@ -25,6 +25,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from chorusline.signals.sample import account_sample
+
 
 @dataclass(frozen=True)
 class LanguageParams:
@@ -46,11 +48,7 @@ def identify(texts: list[str]) -> list[str]:
 
 
 def _sample(table: ibis.Table, key: str, columns: dict, params: LanguageParams) -> pa.Table:
-    actor = table.platform.concat(":", table.account_id)
-    rows = table.select(actor=actor, _order=table[key].hash(), **columns)
-    rank = ibis.row_number().over(group_by=rows.actor, order_by=[rows._order, rows.actor])
-    rows = rows.mutate(_rank=rank).filter(lambda r: r._rank < params.per_account)
-    return rows.drop("_order", "_rank").to_pyarrow()
+    return account_sample(table, key, columns, params.per_account)
 
 
 def _languages(values: list, params: LanguageParams) -> np.ndarray:

@@ -25,6 +25,7 @@ from chorusline.signals.near_duplicate import near_duplicate_edges, output_texts
 from chorusline.signals.prompt_template import persona_instruction_features, prompt_template_edges
 from chorusline.signals.language_mismatch import language_features
 from chorusline.signals.lifecycle import lifecycle_features
+from chorusline.signals.machine_text import machine_text_features
 from chorusline.signals.news_response import news_response_features
 from chorusline.signals.provenance import provenance_edges
 from chorusline.signals.shares import shares_view
@@ -67,6 +68,7 @@ def feature_signals(store) -> dict[str, Callable[[], ibis.Table | pa.Table]]:
         "language_mismatch": lambda: language_features(t("llm_calls"), t("posts"), t("accounts")),
         "lifecycle": lambda: lifecycle_features(t("posts"), t("accounts")),
         "news_response": lambda: news_response_features(t("posts"), t("news_events")),
+        "machine_text": lambda: machine_text_features(t("posts")),
     }
 
 
