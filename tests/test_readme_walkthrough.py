@@ -90,8 +90,14 @@ def test_the_readme_walkthrough(tmp_path):
     step("coshare", str(shares), "--time-window", "60", "--min-participation", "2", "--out", "pairs.csv",
          "--edges", "edges.csv")
 
+    texts = tmp_path / "posts.csv"
+    texts.write_text("account,text\n" + "".join(
+        f"a{k % 2},\"Post number {k} says something about the weather and the game tonight.\"\n" for k in range(6)))
+    step("ai-text", str(texts), "--text-column", "text", "--group-by", "account", "--out", "scores.csv")
+    assert "machine_probability" in (tmp_path / "scores.csv").read_text().splitlines()[0]
+
     for made in ("suspend.csv", "report.html", "bundle.json", "event.json", "indicators.csv", "g.gexf", "g.graphml",
-                 "pairs.csv", "edges.csv", "tables/campaigns.parquet"):
+                 "pairs.csv", "edges.csv", "scores.csv", "tables/campaigns.parquet"):
         assert (tmp_path / made).stat().st_size > 0, made
     assert "Campaign " + top in (tmp_path / "report.html").read_text(encoding="utf-8")
     assert json.loads((tmp_path / "bundle.json").read_text())["type"] == "bundle"
