@@ -16,7 +16,7 @@ import ibis
 
 from chorusline.campaigns.breakout import breakout_estimate
 from chorusline.campaigns.disarm import observed_techniques
-from chorusline.campaigns.text_evidence import paraphrase_ties
+from chorusline.campaigns.text_evidence import machine_text_distribution, paraphrase_ties
 from chorusline.graph.fuse import signal_evidence
 from chorusline.signals.prompt_template import skeleton
 from chorusline.signals.topics import words
@@ -243,6 +243,7 @@ def explain(store, campaign_id: int) -> dict:
            "infrastructure": infrastructure(store, m), "clock": clocks(store, m), "templates": templates(store, m),
            "links": links(store, campaign_id), "lifecycle": pivots(store, m), "narratives": narratives(store, m),
            "narrative_groups": narrative_groups(store, campaign_id), "text_ties": paraphrase_ties(store, m),
+           "machine_text": machine_text_distribution(store, m),
            "timeline": timeline(store, m)}
     out.update(traits(store, m))
     out["disarm"] = observed_techniques(out)

@@ -53,3 +53,23 @@ def paraphrase_ties(store, m: ibis.Table, examples: int = 8) -> dict:
                   and r["source_language"] != r["post_language"])
     return {"posts": int(counts["posts"] or 0), "personas": int(counts["personas"] or 0),
             "paraphrased": int(counts["paraphrased"] or 0), "cross_language_examples": crossed, "examples": rows}
+
+
+def machine_text_distribution(store, m: ibis.Table) -> dict:
+    """The AI-text detector's pooled score (``machine_text:pooled_probability``, accounts with at
+    least 20 scored posts) for the members against every scored account: quantiles, and the share
+    above the detector's account threshold."""
+    from chorusline.aitext import ACCOUNT_THRESHOLD, MIN_POSTS
+
+    f = store.table("account_features")
+    posts = f.filter(f.feature == "machine_text:posts").select("actor", n=f.value)
+    pooled = f.filter(f.feature == "machine_text:pooled_probability").select("actor", p=f.value)
+    scored = pooled.join(posts, "actor").filter(lambda t: t.n >= MIN_POSTS)
+    out = {"threshold": ACCOUNT_THRESHOLD, "min_posts": MIN_POSTS}
+    for name, t in (("members", scored.semi_join(m.select("actor"), "actor")), ("population", scored)):
+        row = t.aggregate(accounts=t.count(), p10=t.p.quantile(0.1), median=t.p.quantile(0.5),
+                          p90=t.p.quantile(0.9), above=(t.p > ACCOUNT_THRESHOLD).sum()).to_pyarrow().to_pylist()[0]
+        n = int(row["accounts"] or 0)
+        out[name] = {"accounts": n, **{k: (round(row[k], 3) if n else None) for k in ("p10", "median", "p90")},
+                     "share_above": round(int(row["above"] or 0) / n, 3) if n else None}
+    return out

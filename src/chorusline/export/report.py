@@ -217,6 +217,19 @@ def _enforcement(store, cid: int, m: ibis.Table) -> str:
                      [[r["actor"], f"{r['member_score']:.2f}", f"{r['suspicion']:.2f}"] for r in rows[:200]], {1, 2}))
 
 
+def _machine_text(mt: dict) -> str:
+    if not mt["members"]["accounts"]:
+        return (f"<p class='muted'>No member has {mt['min_posts']} posts to score (the detector is read per "
+                "account, never per post).</p>")
+    rows = [[name, r["accounts"], f"{r['p10']:.2f}", f"{r['median']:.2f}", f"{r['p90']:.2f}", f"{r['share_above']:.0%}"]
+            for name, r in (("campaign members", mt["members"]), ("everyone scored", mt["population"]))]
+    return (f"<p>Each account's posts pooled (mean log-odds, accounts with at least {mt['min_posts']} posts); "
+            f"above {mt['threshold']:.2f} its posts read as machine-written — one piece of evidence, never a verdict "
+            "(a person writing some posts with an assistant can pass it; docs/AI_TEXT.md).</p>"
+            + _table(["accounts", "scored", "10th pct", "median", "90th pct", f"above {mt['threshold']:.2f}"], rows,
+                     {1, 2, 3, 4, 5}))
+
+
 def _paraphrase_ties(ties: dict) -> str:
     if not ties.get("posts"):
         return "<p class='muted'>No member post is tied to a member's API call by meaning.</p>"
@@ -261,6 +274,8 @@ def _campaign(store, cid: int, figs: _Figures) -> str:
             + _table(["API account", "persona", "posts carried"],
                      [[r["api_actor"], r["persona_actor"], r["posts"]] for r in links["examples"]], {2}))
     section("meaning", "Texts tied by meaning", _paraphrase_ties(x["text_ties"]))
+    section("machine-text", "Machine-written text (AI-text detector, pooled per account)",
+            _machine_text(x["machine_text"]))
     templates = "".join(
         f"<h3>{_e(t['skeleton'])} <span class='muted'>({t['calls']:,} calls, {t['accounts']} accounts)</span></h3>"
         + _table(["prompt (filled)", "output"], [[v["prompt"], v["output"]] for v in t["variants"]])
