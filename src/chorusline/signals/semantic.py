@@ -34,7 +34,7 @@ class SemanticParams:
     model: str = DEFAULT_MODEL
     provenance_threshold: float = 0.7  # cosine output → post (simulated paraphrases: 5th pct 0.70)
     max_lag: int = 86_400  # seconds from a call to a post it may have become
-    sources_per_post: int = 5
+    sources_per_post: int = 20  # a template writes many close outputs a day; 5 missed true sources (full-evasion link F1 0.78 vs 0.80)
     timely_lag: int = 2 * 3_600  # a copy is posted within this of its output (simulator: 99 % within 2 h)
     timely_sd: float = 3.0
     duplicate_threshold: float = 0.9
