@@ -14,8 +14,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                     reason="Debian chromium is not installed (make system installs it)")
-SECTIONS = ("timeline", "clock", "network", "infrastructure", "links", "templates", "texts", "lifecycle", "disarm",
-            "breakout", "enforcement")
+SECTIONS = ("timeline", "clock", "network", "infrastructure", "links", "meaning", "machine-text", "templates", "texts",
+            "lifecycle", "disarm", "breakout", "enforcement")
 CHARTS = {"timeline": 1, "clock": 2, "network": 1, "infrastructure": 1, "lifecycle": 2}
 
 
