@@ -39,6 +39,7 @@ class LinkParams:
     min_similarity: float = 0.75  # cosine of a paraphrase to its output (signals.semantic); 1.1 turns it off
     semantic_horizon: float = float(SemanticParams.max_lag)  # how far back signals.semantic looked
     paraphrase_min_posts: int = 2  # posts a link resting on paraphrases alone needs
+    paraphrase_window_share: float = 0.25  # a paraphrase's window is at most this share of semantic_horizon
     paraphrase_excess: float = 3.0  # Poisson sd by which a persona's timely paraphrases must exceed chance
     lag_factor: float = 10.0  # a match counts up to this many times the campaign's median quickest lag
     # an unflagged persona becomes a member when this many of its posts, and this share of what it
@@ -89,8 +90,14 @@ def links_from(candidates: ibis.Table, params: LinkParams = LinkParams()) -> ibi
     quickest = j.group_by(["campaign_id", "post_id"]).aggregate(lag=j.lag.min())
     usual = quickest.group_by("campaign_id").aggregate(_usual=quickest.lag.median())
     j = j.join(usual, "campaign_id")
+    # a paraphrase's window is the campaign's, but never more than a quarter of how far back the
+    # semantic matches reach: the timing test needs the later band to estimate chance (a slow
+    # campaign's window of 20 h left 4 h of it, and three topical posts of an organic account passed)
+    window = ibis.ifelse(j._verbatim, j._usual * params.lag_factor,
+                         ibis.least(j._usual * params.lag_factor, params.semantic_horizon * params.paraphrase_window_share))
+    j = j.mutate(_window=window)
     j = _timed_paraphrases(j, params)
-    j = j.filter(j.lag <= j._usual * params.lag_factor)
+    j = j.filter(j.lag <= j._window)
     # a persona's operator is a candidate source for many of its posts, another account of the
     # campaign for a few: how many of the persona's posts an account could have written (`_support`)
     # decides between close paraphrase sources before their lag does
@@ -117,18 +124,18 @@ def _timed_paraphrases(j: ibis.Table, params: LinkParams) -> ibis.Table:
 
     A post that says what an output said can be a copy or a coincidence of topic; only a copy
     follows its output closely in time. So per (campaign, persona), the posts with a paraphrase
-    match inside the campaign's window (``lag_factor`` × usual lag) are compared with those matched
-    only later, up to ``semantic_horizon``: a persona that writes on the campaign's subjects matches
+    match inside the paraphrase window (``lag_factor`` × the campaign's usual lag, at most
+    ``paraphrase_window_share`` of the horizon) are compared with those matched only later, up to
+    ``semantic_horizon``: a persona that writes on the campaign's subjects matches
     outputs at any lag, at about the same rate per hour, and its window count is what that rate
     predicts; a persona posting paraphrases of fresh outputs has far more inside the window. A
     persona keeps its paraphrase matches when the window count exceeds the expected one by
     ``paraphrase_excess`` Poisson standard deviations (and at least doubles it): `timely_excess`."""
-    window = j._usual * params.lag_factor
     para = j.filter(~j._verbatim)
-    near = para.lag <= window
+    near = para.lag <= para._window
     per = para.group_by(["campaign_id", "persona_actor"]).aggregate(
         _near=para.post_id.nunique(where=near), _far=para.post_id.nunique(where=~near),
-        _window=window.max())
+        _window=para._window.max())
     timed = per.filter(timely_excess(per._near, per._far, per._window, params.semantic_horizon,
                                      params.recruit_min_posts, params.paraphrase_excess))
     timed = timed.select(_c="campaign_id", _p="persona_actor")

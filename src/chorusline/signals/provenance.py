@@ -25,6 +25,7 @@ from chorusline.signals.near_duplicate import NearDuplicateParams, near_duplicat
 class ProvenanceParams:
     threshold: float = 0.6  # Jaccard of word bigrams between the output and the post
     max_lag: int = 3 * 86_400  # seconds from the call to the post
+    shared_call_jaccard: float = 0.8  # two personas share a call when both posts copy it this closely
 
 
 def provenance_candidates(calls: ibis.Table, posts: ibis.Table,
@@ -66,7 +67,10 @@ def provenance_edges(calls: ibis.Table, posts: ibis.Table, params: ProvenancePar
     cross = cross.select(a_actor=cross.a, b_actor=cross.b, signal=ibis.literal("provenance"),
                          weight=cross.n.cast("float64"), n_events=cross.n, first=cross["first"], last=cross["last"],
                          ev=cross.ev)
-    x, y = links.view(), links.view()
+    # personas posting the same call's text: copies only (a partial match of a widely copied output
+    # would tie one topical post to every persona that copied it, one correlated tie per copier)
+    copies = links.filter(links.jaccard >= params.shared_call_jaccard)
+    x, y = copies.view(), copies.view()
     shared = x.join(y, [x.call_id == y.call_id, x.persona_actor < y.persona_actor]).select(
         a_actor=x.persona_actor, b_actor=y.persona_actor, call_id=x.call_id,
         first=ibis.least(x.post_ts, y.post_ts), last=ibis.greatest(x.post_ts, y.post_ts))
