@@ -871,6 +871,9 @@ def ai_text(
         return emit_json(summary)
     typer.echo(f"{summary['scored']:,} of {summary['rows']:,} rows scored ({summary['model']} model), "
                f"{summary['above_even_odds']:,} above even odds -> {out}")
+    if summary["rejected_rows"]:
+        warn(f"{summary['rejected_rows']:,} malformed row(s) kept aside with their line and reason: "
+             f"{summary['rejected_out']}")
     if group_by is not None:
         typer.echo(f"{summary['groups']:,} groups; {summary['groups_above_threshold']:,} with at least "
                    f"{summary['min_posts']} posts above the pooled threshold {summary['account_threshold']}")

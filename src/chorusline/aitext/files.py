@@ -30,7 +30,10 @@ def file_kind(path: Path, option: str) -> str:
     return kind
 
 
-def read_table(path: Path) -> pa.Table:
+def read_table(path: Path, rejected: list[dict] | None = None) -> pa.Table:
+    """The file as a table. A CSV row with the wrong number of fields is kept aside in ``rejected``
+    (line, reason, the row's text) and the rest loads; a file that cannot be read at all is an
+    InputError."""
     kind = file_kind(path, "FILE")
     try:
         if kind == "parquet":
@@ -39,9 +42,32 @@ def read_table(path: Path) -> pa.Table:
             return pq.read_table(path)
         import pyarrow.csv as pacsv
 
-        return pacsv.read_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True))
+        def aside(row) -> str:
+            if rejected is None:
+                return "error"
+            rejected.append({"file": str(path), "line": row.number, "reason": f"{row.actual_columns} fields, "
+                             f"expected {row.expected_columns}", "row": row.text})
+            return "skip"
+
+        table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True,
+                                                                      invalid_row_handler=aside))
+        if rejected:
+            _locate(path, rejected)
+        return table
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: cannot read it as {kind.upper()}: {' '.join(str(exc).split())}") from None
+
+
+def _locate(path: Path, rejected: list[dict]) -> None:
+    """Line numbers for the rejected rows: Arrow cannot count lines when values may hold newlines,
+    so each (few) rejected row is found in the file, in order."""
+    data = path.read_bytes()
+    at = 0
+    for r in rejected:
+        found = data.find(r["row"].encode(), at)
+        if r["line"] is None and found >= 0:
+            r["line"] = data.count(b"\n", 0, found) + 1
+        at = max(at, found + 1)
 
 
 def score_table(table: pa.Table, text_column: str, group_by: str | None = None, with_lm: bool = False) -> pa.Table:
@@ -95,12 +121,19 @@ def score_file(path: Path, out: Path, text_column: str, group_by: str | None = N
                with_lm: bool = False) -> dict:
     """Read, score and write; returns counts for the verb's summary (and ``--json``)."""
     file_kind(out, "--out")
-    table = score_table(read_table(path), text_column, group_by, with_lm)
+    rejected: list[dict] = []
+    table = score_table(read_table(path, rejected), text_column, group_by, with_lm)
     write_table(table, out)
+    aside = out.with_name(out.name + ".rejected.csv")
+    if rejected:
+        from chorusline.export.safe_csv import write_csv
+
+        write_csv(pa.Table.from_pylist(rejected), aside)
     p = table["machine_probability"]
     summary = {"rows": table.num_rows, "scored": table.num_rows - p.null_count,
                "above_even_odds": int(pc.sum(pc.greater(p, 0.5)).as_py() or 0), "out": str(out),
-               "model": "with-lm" if with_lm else "fast"}
+               "model": "with-lm" if with_lm else "fast", "rejected_rows": len(rejected),
+               "rejected_out": str(aside) if rejected else None}
     if group_by is not None:
         from chorusline.aitext import ACCOUNT_THRESHOLD, MIN_POSTS
 

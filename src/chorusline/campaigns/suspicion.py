@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import ibis
 
+from chorusline.aitext import ACCOUNT_THRESHOLD, MIN_POSTS
+
 INDICATORS = ("clock", "creation", "persona_prompts", "language", "pivot", "news", "machine_text")
 
 
@@ -39,9 +41,9 @@ class SuspicionParams:
     conflict_hours: float = 4.0
     pivot_floor: float = 0.2  # a steady mix shows pivot gains up to about this by chance
     news_floor: float = 0.25  # by definition a quarter of responses beat the lower quartile
-    machine_floor: float = 0.55  # aitext.ACCOUNT_THRESHOLD: pooled probability below which nothing is shown
+    machine_floor: float = ACCOUNT_THRESHOLD  # pooled probability below which nothing is shown
     machine_full: float = 0.8  # pooled probability that counts fully (TweepFake bots pool at 0.58–0.79)
-    machine_min_posts: int = 20  # aitext.MIN_POSTS: fewer scored posts and the pooled value is noise
+    machine_min_posts: int = MIN_POSTS  # fewer scored posts and the pooled value is noise
     machine_population_quantile: float = 0.9  # the floor is at least this quantile of the population's pooled values
 
 

@@ -79,8 +79,7 @@ def provenance_matches(store, calls: ibis.Table, posts: ibis.Table,
 def semantic_provenance(store, params: SemanticParams = SemanticParams()) -> ibis.Table:
     """Computes and saves ``semantic_provenance`` (`provenance_matches` over the whole store), which
     the link stage reads."""
-    embed_store_texts(store, params.model)
-    matches = provenance_matches(store, store.table("llm_calls"), store.table("posts"), params)
+    matches = provenance_matches(store, store.table("llm_calls"), store.table("posts"), params)  # embeds its texts
     store.backend.create_table(MATCH_TABLE, matches, overwrite=True)
     return store.table(MATCH_TABLE)
 
