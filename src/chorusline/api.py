@@ -118,6 +118,190 @@ def explain_campaign(store, campaign_id: int) -> dict:
     return explain(store, int(campaign_id))
 
 
+def campaign_members(store, campaign_id: int, offset: int = 0, limit: int | None = None) -> dict:
+    """A campaign's members, strongest first: total, offset and rows of actor, platform,
+    member_score, suspicion, core, flagged, recruited, measured, degree, active_days and the
+    account's latest decision (null when none)."""
+    import ibis
+
+    from chorusline.act.decisions import current_account_decisions
+
+    m = _members(store, campaign_id)
+    a = current_account_decisions(store)
+    j = m.left_join(a.select("actor", account_decision=a.decision), "actor")
+    rows = j.select("actor", "platform", "member_score", "suspicion", "core", "flagged", "recruited", "measured",
+                    "degree", "active_days", j.account_decision).order_by(
+        [ibis.desc("flagged"), ibis.desc("member_score"), "actor"])
+    total = int(m.count().execute())
+    page = rows.limit(limit, offset=offset) if limit is not None else rows.limit(None, offset=offset)
+    return {"campaign_id": int(campaign_id), "total": total, "offset": offset, "rows": page.to_pyarrow().to_pylist()}
+
+
+def _members(store, campaign_id: int):
+    from chorusline.campaigns.explain import CampaignNotFound
+
+    if "campaign_members" not in store.backend.list_tables():
+        raise CampaignNotFound("the store has no campaigns: run `chorusline detect` first")
+    m = store.table("campaign_members")
+    m = m.filter(m.campaign_id == int(campaign_id))
+    if m.count().execute() == 0:
+        raise CampaignNotFound(f"no campaign {campaign_id}")
+    return m
+
+
+NETWORK_ROLES = ("core", "periphery", "flagged", "recruited", "api", "social")
+
+
+def campaign_network(store, campaign_id: int, families: list[str] | None = None, min_weight: float = 0.0,
+                     role: str | None = None, max_edges: int = 2000) -> dict:
+    """The fused graph among a campaign's members, filtered: only ties carrying one of
+    ``families`` (signal families: coshare, provenance, ...), of at least ``min_weight``, between
+    members of ``role`` (core, periphery, flagged, recruited, api, social). nodes (actor,
+    platform, core, flagged, recruited, member_score, suspicion), edges (source, target, weight,
+    probability, families: {family: evidence share}), the families present, edges_total (before the
+    ``max_edges`` strongest are kept) and truncated."""
+    import json
+
+    import ibis
+
+    if role is not None and role not in NETWORK_ROLES:
+        raise ValueError(f"role must be one of {', '.join(NETWORK_ROLES)}, got {role!r}")
+    m = _members(store, campaign_id)
+    if role is not None:
+        m = m.filter({"core": m.core, "periphery": ~m.core, "flagged": m.flagged, "recruited": m.recruited.fill_null(False),
+                      "api": m.platform == "llm-api", "social": m.platform != "llm-api"}[role])
+    nodes = m.select("actor", "platform", "core", "flagged", "recruited", "member_score", "suspicion")
+    f = store.table("fused_edges")
+    ids = m.select("actor")
+    inside = f.semi_join(ids.select(a_actor=ids.actor), "a_actor").semi_join(ids.select(b_actor=ids.actor), "b_actor")
+    present = sorted({part.split("=")[0] for row in inside.select("families").distinct().to_pyarrow()["families"].to_pylist()
+                      for part in json.loads(row or "[]")})
+    e = inside.filter(inside.weight >= float(min_weight))
+    if families:
+        e = e.filter(ibis.or_(*[e.families.contains(f'"{name}=') for name in families]))
+    total = int(e.count().execute())
+    edges = e.order_by([ibis.desc("weight"), "a_actor", "b_actor"]).limit(max_edges).select(
+        "a_actor", "b_actor", "weight", "probability", "families").to_pyarrow().to_pylist()
+    return {"campaign_id": int(campaign_id), "families_present": present, "edges_total": total,
+            "truncated": total > len(edges), "nodes": nodes.order_by("actor").to_pyarrow().to_pylist(),
+            "edges": [{"source": r["a_actor"], "target": r["b_actor"], "weight": r["weight"],
+                       "probability": r["probability"],
+                       "families": {k: float(v.rstrip("%")) / 100 for k, v in
+                                    (p.split("=", 1) for p in json.loads(r["families"] or "[]"))}}
+                      for r in edges]}
+
+
+def account_detail(store, actor: str, limit: int = 500) -> dict:
+    """One account (``platform:account_id``): its profile row, its campaign memberships, its posts
+    and LLM calls (the latest ``limit`` of each), activity per day, its ties (each raw signal edge:
+    the other account, signal, weight, events, evidence) and decisions on it."""
+    import ibis
+
+    from chorusline.campaigns.explain import CampaignNotFound
+
+    if ":" not in actor:
+        raise CampaignNotFound(f"not an account id {actor!r}: platform:account_id")
+    platform, account_id = actor.split(":", 1)
+    tables = set(store.backend.list_tables())
+
+    def rows(name, expr):
+        return expr.to_pyarrow().to_pylist() if name in tables else []
+
+    acct = store.table("accounts")
+    profile = rows("accounts", acct.filter((acct.platform == platform) & (acct.account_id == account_id)).limit(1))
+    memberships = []
+    if "campaign_members" in tables:
+        m = store.table("campaign_members")
+        memberships = rows("campaign_members", m.filter(m.actor == actor).select(
+            "campaign_id", "tier", "member_score", "suspicion", "core", "flagged", "recruited", "measured"))
+    p = store.table("posts")
+    p = p.filter((p.platform == platform) & (p.account_id == account_id))
+    c = store.table("llm_calls")
+    c = c.filter((c.platform == platform) & (c.account_id == account_id))
+    days = p.group_by(day=p.ts.date()).aggregate(n=p.count()).mutate(kind=ibis.literal("posts")).union(
+        c.group_by(day=c.ts.date()).aggregate(n=c.count()).mutate(kind=ibis.literal("calls")))
+    timeline: dict[str, dict] = {}
+    for r in days.order_by(["day", "kind"]).to_pyarrow().to_pylist():
+        timeline.setdefault(str(r["day"]), {"day": str(r["day"]), "posts": 0, "calls": 0})[r["kind"]] = r["n"]
+    if not profile and not memberships and not timeline:
+        raise CampaignNotFound(f"no account {actor!r} in the store")
+    ties = []
+    if "edges" in tables:
+        e = store.table("edges")
+        mine = e.filter(e.a_actor == actor).select(other=e.b_actor, signal=e.signal, weight=e.weight,
+                                                  n_events=e.n_events, first_ts=e.first_ts, last_ts=e.last_ts,
+                                                  evidence=e.evidence).union(
+            e.filter(e.b_actor == actor).select(other=e.a_actor, signal=e.signal, weight=e.weight,
+                                                n_events=e.n_events, first_ts=e.first_ts, last_ts=e.last_ts,
+                                                evidence=e.evidence), distinct=False)
+        ties = mine.order_by([ibis.desc("weight"), "other", "signal"]).limit(limit).to_pyarrow().to_pylist()
+    decisions = []
+    if "account_decisions" in tables:
+        d = store.table("account_decisions")
+        decisions = d.filter(d.actor == actor).order_by(ibis.desc("ts")).to_pyarrow().to_pylist()
+    return {"actor": actor, "platform": platform, "account_id": account_id,
+            "profile": profile[0] if profile else None, "campaigns": memberships, "timeline": list(timeline.values()),
+            "posts": p.select("post_id", "ts", "kind", "lang", "text", "urls", "hashtags").order_by(
+                ibis.desc("ts")).limit(limit).to_pyarrow().to_pylist(),
+            "calls": c.select("call_id", "ts", "model", "operation", "ip", "user_agent", "prompt", "output").order_by(
+                ibis.desc("ts")).limit(limit).to_pyarrow().to_pylist(),
+            "ties": ties, "decisions": decisions}
+
+
+def decide(store, decision: str, analyst: str, reason: str, *, campaign_id: int | None = None,
+           actor: str | None = None) -> dict:
+    """Record a decision (confirm, dismiss, needs-more) on a campaign or on one account, with a
+    required reason; returns the decision's row (``act.decisions``). DecisionError otherwise."""
+    from chorusline.act.decisions import DecisionError, record_account_decision, record_decision
+
+    if not reason or not reason.strip():
+        raise DecisionError("a reason is required")
+    if (campaign_id is None) == (actor is None):
+        raise DecisionError("decide on one campaign or one account")
+    if actor is not None:
+        return record_account_decision(store, actor, decision, analyst, reason.strip())
+    return record_decision(store, int(campaign_id), decision, analyst, reason.strip())
+
+
+def decision_history(store, limit: int = 200) -> list[dict]:
+    """Every decision, newest first: on campaigns (target ``campaign``, with the member count of its
+    snapshot) and on accounts (target ``account``)."""
+    tables = set(store.backend.list_tables())
+    rows = []
+    if "decisions" in tables:
+        for r in store.table("decisions").to_pyarrow().to_pylist():
+            rows.append({"target": "campaign", "decision_id": r["decision_id"], "ts": r["ts"],
+                         "campaign_id": r["campaign_id"], "actor": None, "decision": r["decision"],
+                         "analyst": r["analyst"], "note": r["note"], "members": len(r["members"] or [])})
+    if "account_decisions" in tables:
+        for r in store.table("account_decisions").to_pyarrow().to_pylist():
+            rows.append({"target": "account", "members": None, **r})
+    rows.sort(key=lambda r: (r["ts"], r["decision_id"]), reverse=True)
+    return rows[:limit]
+
+
+def enforcement(store, offset: int = 0, limit: int | None = None) -> dict:
+    """The enforcement list (``act.enforcement``), all of it or one page: total, offset, rows of
+    platform, account_id, campaign_id, latest_tier, confidence, reasons."""
+    from chorusline.act.enforcement import enforcement_list
+
+    if "campaign_members" not in store.backend.list_tables():
+        return {"total": 0, "offset": offset, "rows": []}
+    table = enforcement_list(store)
+    total = int(table.count().execute())
+    page = table.limit(limit, offset=offset)
+    return {"total": total, "offset": offset, "rows": page.to_pyarrow().to_pylist()}
+
+
+def watchlist_matches(store, top: int | None = 100) -> list[dict]:
+    """Accounts outside the confirmed campaigns ranked by their match to the watchlist, as
+    ``chorusline match --json``: actor, campaign_id, score, kinds, evidence. LookupError when
+    there is no watchlist yet."""
+    from chorusline.act.watchlist import match_accounts
+
+    return match_accounts(store, top=top).to_pylist()
+
+
 def store_status(store) -> list[dict]:
     """Rows per table with the first and last time (the quarantine's by load time)."""
     return [{"table": s.table, "rows": s.rows, "first": s.first, "last": s.last} for s in store.status()]
@@ -183,5 +367,6 @@ def _arrow_table(table: Any) -> tuple[Any, str]:
     raise TypeError(f"detect_groups takes a pandas, polars or Arrow table, not {type(table).__name__}")
 
 
-__all__ = ["StoreNotFound", "detect", "detect_groups", "explain_campaign", "list_campaigns", "load_files",
-           "open_store", "simulate", "store_location", "store_status"]
+__all__ = ["StoreNotFound", "account_detail", "campaign_members", "campaign_network", "decide", "decision_history",
+           "detect", "detect_groups", "enforcement", "explain_campaign", "list_campaigns", "load_files", "open_store",
+           "simulate", "store_location", "store_status", "watchlist_matches"]

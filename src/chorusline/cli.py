@@ -879,6 +879,9 @@ def ai_text(
                    f"{summary['min_posts']} posts above the pooled threshold {summary['account_threshold']}")
 
 
+__import__("chorusline.web.cli", fromlist=["register"]).register()  # serve, users (web/cli.py)
+
+
 def main() -> None:  # console-script entry point
     try:
         app()

@@ -1,0 +1,107 @@
+"""The web app: FastAPI over one store, with pages, the REST API and TAXII 2.1 (docs/WEB.md).
+
+The app is a shell: every figure comes from ``chorusline.api`` (the functions the CLI's ``--json``
+prints), the exports from ``chorusline.export``. One DuckDB connection serves the process; a lock
+lets one request use it at a time (DuckDB's connection is not meant for concurrent use from many
+threads, and the requests are short)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import contextmanager
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from chorusline.web.auth import security_headers
+from chorusline.web.users import UserStore, users_file
+
+
+def to_json(value) -> bytes:
+    """The CLI's ``--json`` encoding (times as ISO 8601), so both print the same thing."""
+    return json.dumps(value, ensure_ascii=False,
+                      default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v)).encode()
+
+
+class Json(JSONResponse):
+    def render(self, content) -> bytes:
+        return to_json(content)
+
+
+class WebState:
+    """What every request shares: the store (behind its lock), the users file, settings."""
+
+    def __init__(self, db: str, users_path: Path | None = None, secure_cookies: bool = True,
+                 producer: str = "chorusline"):
+        from chorusline.api import open_store
+
+        self.db = db
+        self.store = open_store(db)
+        self.lock = threading.Lock()
+        self.users = UserStore(users_path or users_file(db))
+        self.secure_cookies = secure_cookies
+        self.producer = producer
+        self.cache: dict = {}  # built STIX objects per (campaign, decision, TLP): see taxii.py
+
+    @contextmanager
+    def using_store(self):
+        with self.lock:
+            yield self.store
+
+
+def create_app(db: str, users_path: Path | None = None, secure_cookies: bool = True) -> FastAPI:
+    from chorusline.web import api_routes, pages, taxii
+
+    state = WebState(db, users_path, secure_cookies)
+    app = FastAPI(title="chorusline", version=_version(), docs_url=None, redoc_url=None, openapi_url=None,
+                  description="Coordinated influence operations found in LLM API logs and social-media data: "
+                              "campaigns, their evidence, decisions, the enforcement list, the watchlist. "
+                              "Authenticate with `Authorization: Bearer TOKEN` (`chorusline users add`).")
+    app.state.web = state
+    app.state.users = state.users
+    app.mount("/static", StaticFiles(directory=str(files("chorusline.web").joinpath("static"))), name="static")
+    app.include_router(api_routes.router)
+    app.include_router(taxii.router)
+    app.include_router(pages.router)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next):
+        response = await call_next(request)
+        security_headers(request, response)
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        if request.url.path.startswith("/taxii2"):
+            return taxii.error_response(exc)
+        if _wants_html(request):
+            return pages.error_page(request, exc)
+        return Json({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return await http_error(request, HTTPException(422, detail))
+
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    return not path.startswith("/api/") and "text/html" in request.headers.get("accept", "text/html")
+
+
+def _version() -> str:
+    from chorusline import __version__
+
+    return __version__
+
+
+def download(content: bytes, filename: str, media_type: str) -> Response:
+    return Response(content, media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
