@@ -879,6 +879,9 @@ def ai_text(
                    f"{summary['min_posts']} posts above the pooled threshold {summary['account_threshold']}")
 
 
+from chorusline.live import cli as _live_verbs  # noqa: E402,F401 - registers watch, replay, alerts
+
+
 __import__("chorusline.web.cli", fromlist=["register"]).register()  # serve, users (web/cli.py)
 
 

@@ -1,0 +1,228 @@
+"""`chorusline watch`: consume canonical events from a broker into the store, in micro-batches, and
+raise alerts.
+
+Per micro-batch: decode and validate (``events``), append durably (``batches``), then acknowledge to
+the broker — never before, so a crash at any point loses nothing, and the store's key
+de-duplication makes the redelivered batch add nothing twice. Then, on the data so far:
+- the watchlist match (``act.watchlist.match_accounts``) at most every ``match_every`` seconds while
+  events flow, and whenever the stream goes idle;
+- the full detection (``api.detect``: signals, fusion, clustering, scoring, over the whole store)
+  each time the stream's event time crosses a multiple of ``detect_every``, and when the stream
+  goes idle with new events since the last run.
+Detection runs in the watcher's thread: while it runs, events wait in the broker (bounded memory).
+Alerts are stored first (``alerts`` table), then delivered from that outbox to the alerts stream
+(exactly once on Redis) and the webhook (at least once), so a crash between the two re-sends
+rather than loses. The watcher owns the store while it runs (DuckDB has one writer)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from chorusline.live import alerts as news
+from chorusline.live.batches import BatchResult, append_batch
+from chorusline.live.broker import Sink, Source
+from chorusline.live.state import ALERTS, DELIVERIES, append, ensure_live_tables, latest_time, now, recalled, remember
+
+from chorusline.live import DEFAULT_MATCH_THRESHOLD
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass
+class WatchOptions:
+    batch: int = 5000  # events per micro-batch at most
+    block_ms: int = 500  # how long a read waits for events before the stream counts as idle
+    match_every: float = 2.0  # wall seconds between watchlist matches while events flow
+    match_threshold: float = DEFAULT_MATCH_THRESHOLD
+    detect_every: dt.timedelta | None = dt.timedelta(days=7)  # event time between full detections
+    detect_on_idle: bool = True
+    config: object = None  # detection settings (a chorusline.toml path or DetectConfig)
+    webhook: str | None = None
+    until_idle: bool = False  # stop once the stream is drained (tests, benchmarks, demos)
+
+
+@dataclass
+class WatchSummary:
+    events: int = 0
+    batches: int = 0
+    inserted: dict[str, int] = field(default_factory=dict)
+    quarantined: int = 0
+    alerts: int = 0
+    detections: int = 0
+    matches: int = 0
+    seconds: float = 0.0
+    match_seconds: float = 0.0  # spent in watchlist matches
+    detect_seconds: float = 0.0  # spent in full detection runs
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "seconds": round(self.seconds, 3), "match_seconds": round(self.match_seconds, 3),
+                "detect_seconds": round(self.detect_seconds, 3),
+                "events_per_second": round(self.events / self.seconds) if self.seconds else None}
+
+
+class Watcher:
+    def __init__(self, store, source: Source, options: WatchOptions, alerts_sink: Sink | None = None,
+                 on_alert: Callable[[dict], None] | None = None, on_batch: Callable[[BatchResult], None] | None = None):
+        self.store, self.source, self.options = store, source, options
+        self.alerts_sink, self.on_alert, self.on_batch = alerts_sink, on_alert, on_batch
+        self.summary = WatchSummary()
+        self.stop = threading.Event()
+        ensure_live_tables(store)
+        self.watermark = latest_time(store)
+        self.baseline = self._baseline()
+        if not recalled(store, "seeded"):
+            news.seed_known_campaigns(store)
+            remember(store, "seeded", "1")
+        detected = recalled(store, "detected")
+        self.last_detected = max(map(dt.datetime.fromisoformat, detected)) if detected else self.watermark
+        self.arrivals: dict[str, int] = {}  # actor -> latest arrival (ms) since the last match
+        self.match_pending = True  # a restart matches once: the last run may have died before it did
+        self.detect_pending = False  # events stored since the last detection
+        self.last_match = 0.0
+
+    def _baseline(self) -> dt.datetime | None:
+        """The latest event time in the store when the watcher first ran on it: accounts first
+        seen after it are new (a return); kept across restarts."""
+        kept = recalled(self.store, "baseline")
+        if kept:
+            return None if kept[0] == "none" else dt.datetime.fromisoformat(kept[0])
+        remember(self.store, "baseline", "none" if self.watermark is None else self.watermark.isoformat())
+        return self.watermark
+
+    # -- the loop ------------------------------------------------------------------------------------
+    def run(self) -> WatchSummary:
+        started = time.monotonic()
+        self.deliver()
+        try:
+            while not self.stop.is_set():
+                events = self.source.read(self.options.batch, self.options.block_ms)
+                if events:
+                    self._take(events)
+                    continue
+                self._idle()
+                if self.options.until_idle:
+                    break
+        finally:
+            self.summary.seconds = time.monotonic() - started
+        return self.summary
+
+    def _take(self, events) -> None:
+        result = append_batch(self.store, self.source.url.text, events)
+        self.source.ack(events)  # only now: the batch is in the store
+        s = self.summary
+        s.events += result.events
+        s.batches += 1
+        s.quarantined += result.quarantined
+        for table, n in result.inserted.items():
+            s.inserted[table] = s.inserted.get(table, 0) + n
+        for actor, ms in result.actors.items():
+            if ms > self.arrivals.get(actor, 0):
+                self.arrivals[actor] = ms
+        if result.max_ts is not None and (self.watermark is None or result.max_ts > self.watermark):
+            self.watermark = result.max_ts
+        self.detect_pending = self.detect_pending or bool(sum(result.inserted.values()))
+        if self.on_batch is not None:
+            self.on_batch(result)
+        if self._detection_due():
+            self.detect()
+        if (self.arrivals or self.match_pending) and time.monotonic() - self.last_match >= self.options.match_every:
+            self.match()
+
+    def _idle(self) -> None:
+        if self.detect_pending and self.options.detect_on_idle:
+            self.detect()
+        if self.arrivals or self.match_pending:
+            self.match()
+        self.deliver()
+
+    def _detection_due(self) -> bool:
+        every = self.options.detect_every
+        if not every or self.watermark is None:
+            return False
+        if self.last_detected is None:
+            self.last_detected = self.watermark
+            return False
+        return (self.watermark - EPOCH) // every > (self.last_detected - EPOCH) // every
+
+    # -- detection and alerts ------------------------------------------------------------------------
+    def match(self) -> None:
+        arrivals, self.arrivals = self.arrivals, {}
+        self.match_pending = False
+        self.last_match = time.monotonic()
+        self.summary.matches += 1
+        found = news.returning_actors(self.store, self.baseline, self.options.match_threshold, self.watermark,
+                                      arrivals)
+        self.summary.match_seconds += time.monotonic() - self.last_match
+        self._raised(news.record(self.store, found))
+
+    def detect(self) -> None:
+        from chorusline.api import detect
+        from chorusline.campaigns.detect import NothingToDetect
+        from chorusline.enrich.network import enrich_store
+
+        self.detect_pending = False
+        self.summary.detections += 1
+        started = time.monotonic()
+        try:
+            enrich_store(self.store)
+            detect(self.store, self.options.config)
+        except NothingToDetect:
+            return
+        finally:
+            self.summary.detect_seconds += time.monotonic() - started
+        self._raised(news.campaign_changes(self.store, self.watermark))
+        if self.watermark is not None:
+            remember(self.store, "detected", self.watermark.isoformat())
+            self.last_detected = self.watermark
+
+    def _raised(self, fresh: list[dict]) -> None:
+        self.summary.alerts += len(fresh)
+        if self.on_alert is not None:
+            for alert in fresh:
+                self.on_alert(alert)
+        if fresh:
+            self.deliver()
+
+    def deliver(self) -> None:
+        """Send what the outbox holds for each sink: alerts without a delivery row for it."""
+        from chorusline.live.webhook import WebhookError, post
+
+        sinks = []
+        if self.alerts_sink is not None:
+            sinks.append(("stream", lambda a, body: self.alerts_sink.publish_once(a["alert_id"], body)))
+        if self.options.webhook:
+            sinks.append(("webhook", lambda a, body: post(self.options.webhook, a["alert_id"], body)))
+        for name, send in sinks:
+            t, d = self.store.table(ALERTS.name), self.store.table(DELIVERIES.name)
+            waiting = t.anti_join(d.filter(d.sink == name), "alert_id").order_by(["alerted_at", "alert_id"])
+            for alert in waiting.to_pyarrow().to_pylist():
+                try:
+                    send(alert, news.as_message(alert))
+                except WebhookError:
+                    break  # the receiver is down: the rest waits for the next cycle, in order
+                append(self.store, DELIVERIES, [{"alert_id": alert["alert_id"], "sink": name, "delivered_at": now()}])
+
+
+@contextlib.contextmanager
+def stopping_on_signals(watcher: Watcher) -> Iterator[None]:
+    """SIGTERM and SIGINT finish the batch in hand, then stop (the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def stop(signum, frame):
+        watcher.stop.set()
+
+    for s in previous:
+        signal.signal(s, stop)
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
