@@ -23,6 +23,7 @@ from chorusline.web.users import SESSION_HOURS
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 templates = Jinja2Templates(directory=str(files("chorusline.web").joinpath("templates")))
+templates.env.filters["path"] = lambda value: quote(str(value), safe=":@")  # one path segment: x:123 stays readable
 Reader = Annotated[Principal, Depends(requires(READ))]
 Decider = Annotated[Principal, Depends(requires(DECIDE))]
 Admin = Annotated[Principal, Depends(requires(ADMIN))]
@@ -69,8 +70,9 @@ def _login_form(request: Request, message: str | None = None, status_code: int =
 
 @router.get("/login")
 def login_page(request: Request, next: str | None = None):  # noqa: A002
-    if principal(request) is not None:
-        return RedirectResponse(_safe_next(next), status_code=303)
+    who = principal(request)
+    if who is not None:
+        return RedirectResponse("/partner" if who.user.role == "partner" else _safe_next(next), status_code=303)
     return _login_form(request, next_path=next)
 
 
@@ -200,7 +202,7 @@ def decide_account(request: Request, who: Decider, actor: str,
     with store_for(request) as store:
         api.decide(store, decision, who.user.name, reason, actor=actor)
     request.app.state.users.audit(who.user.name, f"decision.{decision}", f"account {actor}", reason)
-    return RedirectResponse(f"/accounts/{quote(actor)}?decided={quote(decision)}#decide", status_code=303)
+    return RedirectResponse(f"/accounts/{quote(actor, safe=':@')}?decided={quote(decision)}#decide", status_code=303)
 
 
 # -- decisions, enforcement, watchlist ------------------------------------------------------------

@@ -31,7 +31,7 @@ COLLECTIONS = {str(uuid.uuid5(uuid.NAMESPACE_URL, f"chorusline:taxii:tlp:{tlp}")
 PAGE_MAX = 1000
 DEFAULT_TLP = "amber"
 
-router = APIRouter(prefix="/taxii2")
+router = APIRouter(prefix="/taxii2", include_in_schema=False)  # TAXII 2.1 is its own specification
 Reader = Annotated[Principal, Depends(requires(TAXII))]
 
 
