@@ -26,8 +26,12 @@ DECIDE = ("analyst", "admin")  # decisions, rebuilding the watchlist
 ADMIN = ("admin",)  # users and the audit log
 TAXII = ("partner", "viewer", "analyst", "admin")  # partners read TAXII only
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+# the one inline thing allowed: the small stylesheet cytoscape.js injects for its container
+# (by its hash; scripts stay 'self' only: no inline script, no eval)
+CYTOSCAPE_STYLE = "'sha256-pgvDUBa4IjFA2yuSJ2cqcyxmNYJMborsd0ORcRv9vw8='"
+CSP = (f"default-src 'self'; script-src 'self'; style-src 'self' {CYTOSCAPE_STYLE}; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+       "form-action 'self'")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 

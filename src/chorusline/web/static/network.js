@@ -13,7 +13,6 @@
   var search = document.getElementById("search");
   var cy = cytoscape({
     container: box,
-    wheelSensitivity: 0.3,
     style: [
       { selector: "node", style: {
         "background-color": "mapData(score, 0, 0.7, #9db7d6, #0b3d7a)", "width": "mapData(score, 0, 0.7, 10, 26)",
@@ -27,6 +26,8 @@
       { selector: ".faded", style: { "opacity": 0.15 } }
     ]
   });
+
+  window.chorusNetwork = cy;  // for the browser tests and the console
 
   function query() {
     var params = new URLSearchParams();
@@ -80,14 +81,14 @@
     if (hits.length) {
       cy.elements().addClass("faded");
       hits.removeClass("faded").addClass("match");
-      cy.animate({ fit: { eles: hits, padding: 60 } }, { duration: 0 });
+      cy.fit(hits, 80);
     }
     status.textContent = status.textContent.replace(/ \d+ match(es)? for .*$/, "") +
       " " + hits.length + (hits.length === 1 ? " match" : " matches") + " for “" + search.value.trim() + "”.";
   }
 
   cy.on("tap", "node", function (evt) {
-    window.location.href = "/accounts/" + encodeURIComponent(evt.target.id());
+    window.location.href = "/accounts/" + encodeURIComponent(evt.target.id()).replace(/%3A/g, ":");
   });
   form.addEventListener("change", function (evt) {
     if (evt.target !== search) { load(); }
