@@ -12,6 +12,14 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+def _cheap_hashes() -> None:
+    """Argon2id still, with the smallest costs: the tests sign in often and test behaviour, not strength."""
+    from chorusline.web import users
+
+    users.HASH_PARAMETERS.update(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+_cheap_hashes()
 PASSWORDS = {"ana": "analyst-pass-1", "vic": "viewer-pass-1", "adam": "admin-pass-1", "pat": "partner-pass-1"}
 ROLES = {"ana": "analyst", "vic": "viewer", "adam": "admin", "pat": "partner"}
 

@@ -67,7 +67,7 @@ def campaigns(request: Request, who: Reader) -> list[dict]:
 @router.get("/campaigns/{campaign_id}", summary="One campaign with its explanation (campaigns --campaign N --json)")
 def campaign(request: Request, who: Reader, campaign_id: int) -> dict:
     with store_for(request) as store:
-        return api.explain_campaign(store, campaign_id)
+        return request.app.state.web.explanation(store, campaign_id)
 
 
 @router.get("/campaigns/{campaign_id}/members", summary="A campaign's members, strongest first")

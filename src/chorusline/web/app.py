@@ -53,6 +53,17 @@ class WebState:
         with self.lock:
             yield self.store
 
+    def explanation(self, store, campaign_id: int) -> dict:
+        """``api.explain_campaign``, kept per detection run (a few seconds each on a small store; it
+        changes only when ``detect`` writes new campaigns, which changes their list)."""
+        from chorusline.api import explain_campaign, list_campaigns
+
+        run = to_json(list_campaigns(store))
+        key = ("explain", int(campaign_id))
+        if key not in self.cache or self.cache[key][0] != run:
+            self.cache[key] = (run, explain_campaign(store, campaign_id))
+        return self.cache[key][1]
+
 
 def create_app(db: str, users_path: Path | None = None, secure_cookies: bool = True) -> FastAPI:
     from chorusline.web import api_routes, pages, taxii

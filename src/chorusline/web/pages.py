@@ -157,7 +157,7 @@ def campaigns_page(request: Request, who: Reader,
 @router.get("/campaigns/{campaign_id}")
 def campaign_page(request: Request, who: Reader, campaign_id: int):
     with store_for(request) as store:
-        x = api.explain_campaign(store, campaign_id)
+        x = request.app.state.web.explanation(store, campaign_id)
         members = api.campaign_members(store, campaign_id, 0, 25)
         network = api.campaign_network(store, campaign_id, max_edges=50)
         history = [d for d in api.decision_history(store, 10000)
