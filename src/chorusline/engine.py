@@ -6,6 +6,8 @@ Targets understood by :func:`connect`:
 * ``spark://local[2]`` (or ``spark://local[*]``) – a local Spark session; the store is a folder of
   Parquet tables (``warehouse``, default ``./chorusline-warehouse``) that is re-registered on
   every connect, so a Spark store survives between commands like a DuckDB file does;
+* ``spark://HOST:PORT`` (a standalone cluster), ``spark://yarn``, ``spark://k8s://…``, or ``spark://``
+  (the master ``spark-submit`` was given) – the same on a cluster (docs/SCALE.md);
 * an existing ``pyspark.sql.SparkSession`` – used as it is (tables are created in its warehouse).
 """
 
@@ -45,7 +47,7 @@ def connect(target: Any = DEFAULT_DB, *, warehouse: str | os.PathLike | None = N
         raise EngineError(f"cannot connect to {target!r}: expected a path, a URL or a SparkSession")
     text = str(target)
     if text.startswith("spark://"):
-        master = text[len("spark://"):] or "local[2]"
+        master = spark_master(text[len("spark://"):])
         return _wrap_spark(spark_session(master, warehouse or DEFAULT_WAREHOUSE), warehouse or DEFAULT_WAREHOUSE)
     if text.startswith("duckdb://"):
         text = text[len("duckdb://"):]
@@ -135,31 +137,52 @@ def engine_memory(limit: int) -> int:
     return max(ENGINE_MEMORY_FLOOR, limit - resident_bytes())
 
 
-def spark_session(master: str = "local[2]", warehouse: str | os.PathLike = DEFAULT_WAREHOUSE):
-    """A local SparkSession set up for this machine: loopback only, no UI, UTC, few partitions."""
+def spark_master(rest: str) -> str | None:
+    """The Spark master named by what follows ``spark://``: ``local[N]``, ``HOST:PORT`` (a standalone
+    cluster), ``yarn``, ``k8s://…``; empty: none, so that ``spark-submit --master`` or
+    spark-defaults.conf decides (local[2] where nothing does)."""
+    if not rest:
+        return None
+    if rest.startswith(("local", "yarn", "k8s://", "spark://")):
+        return rest
+    return f"spark://{rest}"
+
+
+def spark_session(master: str | None = "local[2]", warehouse: str | os.PathLike = DEFAULT_WAREHOUSE):
+    """A SparkSession set up for this project: UTC, no UI, microsecond Parquet times. A local one
+    also stays on loopback with few partitions; a cluster's keeps what the cluster configures
+    (docs/SCALE.md)."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
     from pyspark.sql import SparkSession
 
-    warehouse = Path(warehouse).resolve()
-    warehouse.mkdir(parents=True, exist_ok=True)
-    session = (
-        SparkSession.builder.master(master)
-        .appName("chorusline")
-        .config("spark.ui.enabled", "false")
+    local_warehouse = "://" not in str(warehouse)
+    if local_warehouse:
+        warehouse = Path(warehouse).resolve()
+        warehouse.mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder.appName("chorusline")
+    if master is not None:
+        builder = builder.master(master)
+    elif not os.environ.get("PYSPARK_GATEWAY_PORT"):  # not under spark-submit, which sets the master
+        builder = builder.master(os.environ.get("CHORUSLINE_SPARK_MASTER", "local[2]"))
+    builder = (
+        builder.config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.warehouse.dir", str(warehouse))
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        .config("spark.driver.memory", "2g")
         # plans over cached tables print their children in full at every adaptive re-plan; an
         # unbounded plan string can exhaust the driver's heap on multi-step signals
         .config("spark.sql.maxPlanStringLength", "200000")
-        .getOrCreate()
     )
+    if master is None or master.startswith("local"):
+        builder = (builder.config("spark.driver.bindAddress", "127.0.0.1")
+                   .config("spark.driver.host", "127.0.0.1")
+                   .config("spark.sql.shuffle.partitions", "4")
+                   .config("spark.driver.memory", "2g"))
+    else:  # a cluster's executors must reach the driver on the address SPARK_LOCAL_IP names
+        builder = builder.config("spark.driver.host", os.environ["SPARK_LOCAL_IP"])
+    session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
 
@@ -167,25 +190,56 @@ def spark_session(master: str = "local[2]", warehouse: str | os.PathLike = DEFAU
 def _wrap_spark(session, warehouse: str | os.PathLike | None):
     backend = ibis.pyspark.connect(session)
     if warehouse is not None:
-        _register_warehouse_tables(session, Path(warehouse).resolve())
+        _register_warehouse_tables(session, str(warehouse) if "://" in str(warehouse) else Path(warehouse).resolve())
     return backend
 
 
-def _register_warehouse_tables(session, warehouse: Path) -> None:
+def _table_folders(session, warehouse: str | Path) -> list[tuple[str, str]]:
+    """(name, location) of each table folder in the warehouse: listed with Python where it is a
+    local folder, through Hadoop's file system API where it is a URL (s3a://, abfss://, gs://, hdfs://)."""
+    if isinstance(warehouse, Path):
+        return [(p.name, p.as_posix()) for p in sorted(warehouse.iterdir())
+                if p.is_dir() and any(p.glob("*.parquet"))]
+    jvm = session.sparkContext._jvm
+    root = jvm.org.apache.hadoop.fs.Path(warehouse)
+    fs = root.getFileSystem(session.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(root):
+        return []
+    folders = []
+    for status in fs.listStatus(root):
+        if status.isDirectory() and any(f.getPath().getName().endswith(".parquet") for f in fs.listStatus(status.getPath())):
+            folders.append((status.getPath().getName(), status.getPath().toString()))
+    return sorted(folders)
+
+
+def _register_warehouse_tables(session, warehouse: str | Path) -> None:
     """Spark's default catalog forgets tables between sessions; the Parquet folders stay."""
     known = {t.name for t in session.catalog.listTables()}
-    for folder in sorted(p for p in warehouse.iterdir() if p.is_dir()):
-        if folder.name in known or folder.name.startswith((".", "_")):
+    for name, location in _table_folders(session, warehouse):
+        if name in known or name.startswith((".", "_")):
             continue
-        if not any(folder.glob("*.parquet")):
-            continue
-        session.sql(f"CREATE TABLE IF NOT EXISTS `{folder.name}` USING parquet LOCATION '{folder.as_posix()}'")
+        session.sql(f"CREATE TABLE IF NOT EXISTS `{name}` USING parquet LOCATION '{location}'")
 
 
 def reused(table: ibis.Table) -> ibis.Table:
-    """A table that one query reads several times. DuckDB evaluates an inlined CTE once per
-    reference, so the table is computed once (cached); Spark reuses a shared exchange by itself,
-    and a cache there costs a job and a plan that grows with every cached step."""
-    if table._find_backend().name == "duckdb":
+    """A table that one query reads several times, computed once. DuckDB evaluates an inlined CTE
+    once per reference, so the table is cached. Spark would recompute it per reference too, and
+    its plan would carry every step before it (a cache keeps that plan, which grows step by step),
+    so it is checkpointed: computed now, its lineage cut (:func:`spark_checkpoint`)."""
+    backend = table._find_backend()
+    if backend.name == "duckdb":
         return table.cache()
+    if is_spark(backend) and os.environ.get("CHORUSLINE_SPARK_CHECKPOINT", "1") != "0":
+        return spark_checkpoint(backend, table)
     return table
+
+
+def spark_checkpoint(backend, table: ibis.Table) -> ibis.Table:
+    """``table`` computed once into the executors' storage (``localCheckpoint``) and registered as
+    a temporary view, so later queries start from its rows instead of re-planning its steps."""
+    import uuid
+
+    frame = backend._session.sql(backend.compile(table)).localCheckpoint(eager=True)
+    name = f"_checkpoint_{uuid.uuid4().hex[:12]}"
+    frame.createOrReplaceTempView(name)
+    return backend.table(name)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import ibis
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from chorusline.engine_files import parquet_exists, parquet_rows, read_parquet, write_parquet
 from chorusline.progress import stage
 from chorusline.signals.circadian import circadian_features
 from chorusline.signals.coshare import CoshareParams, coshare_edges
@@ -72,19 +72,12 @@ def feature_signals(store) -> dict[str, Callable[[], ibis.Table | pa.Table]]:
     }
 
 
-def _write(store, result, path: Path) -> None:
-    if isinstance(result, pa.Table):
-        pq.write_table(result, path)
-    else:
-        store.backend.to_parquet(result, path)
-
-
 def _union_into(store, name: str, paths: list[Path]) -> None:
     if not paths:
         return
-    union = store.backend.read_parquet(paths[0])
+    union = read_parquet(store.backend, paths[0])
     for path in paths[1:]:
-        union = union.union(store.backend.read_parquet(path), distinct=False)
+        union = union.union(read_parquet(store.backend, path), distinct=False)
     store.backend.create_table(name, union, overwrite=True)
 
 
@@ -103,11 +96,11 @@ def run_signals(store, out: Path, only: list[str] | None = None,
         for name in names:
             path = out / f"{name}.parquet"
             with stage(f"signals: {name}"):
-                _write(store, (edges.get(name) or features[name])(), path)
-            counts[name] = pq.ParquetFile(path).metadata.num_rows
+                write_parquet(store.backend, (edges.get(name) or features[name])(), path)
+            counts[name] = parquet_rows(store.backend, path)
             signals.advance()
         # the tables hold every signal whose file is in `out`: rerunning one signal replaces only its part
-        _union_into(store, "edges", [out / f"{n}.parquet" for n in edges if (out / f"{n}.parquet").exists()])
+        _union_into(store, "edges", [out / f"{n}.parquet" for n in edges if parquet_exists(out / f"{n}.parquet")])
         _union_into(store, "account_features",
-                    [out / f"{n}.parquet" for n in features if (out / f"{n}.parquet").exists()])
+                    [out / f"{n}.parquet" for n in features if parquet_exists(out / f"{n}.parquet")])
     return counts
