@@ -271,3 +271,21 @@ def test_unauthenticated_pages_show_the_sign_in_form(web):
     app, _, _ = web
     answer = client(app).get("/campaigns/3", headers={"Accept": "text/html"})
     assert answer.status_code == 401 and 'action="/login"' in answer.text and 'value="/campaigns/3"' in answer.text
+
+
+def test_admin_manages_users_in_the_page(web):
+    import re
+
+    app, _, _ = web
+    adam = signed_in(client(app), "adam")
+    csrf = page_csrf(adam, "/users")
+    made = adam.post("/users", data={"name": "page-user", "role": "viewer", "password": "page-user-pass",
+                                     "csrf_token": csrf})
+    assert made.status_code == 200
+    token = re.search(r'<code id="new-token">([^<]+)</code>', made.text).group(1)
+    assert app.state.users.user_for_token(token).name == "page-user"
+    again = adam.post("/users", data={"name": "page-user", "role": "viewer", "csrf_token": csrf})
+    assert again.status_code == 422 and "exists already" in again.text
+    gone = adam.post("/users/page-user/revoke", data={"csrf_token": csrf}, follow_redirects=False)
+    assert gone.status_code == 303 and app.state.users.user_for_token(token) is None
+    assert "user.revoke" in adam.get("/users").text
