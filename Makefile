@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: setup demo test test-fast test-spark bench bench-coshare bench-near-duplicate bench-network clean system
+.PHONY: setup demo test test-fast test-spark bench bench-coshare bench-near-duplicate bench-network clean system demo-live
 
 setup: $(STAMP)
 
@@ -18,6 +18,8 @@ system:
 	@test -x /usr/bin/chromium || { echo "installing Debian chromium for the browser tests"; \
 	  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "could not install chromium: the report's browser test will be skipped"; }
+	@command -v redis-server >/dev/null 2>&1 || { echo "installing Debian redis-server for the live watcher (tests start their own)"; \
+	  apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
 
 $(STAMP): requirements.txt pyproject.toml | system
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
@@ -34,6 +36,10 @@ $(STAMP): requirements.txt pyproject.toml | system
 
 demo: $(STAMP)
 	$(BIN)/python -m chorusline.demo
+
+# the live path: a local redis-server on loopback, replay of smoke's return into it, watch, alerts as they come
+demo-live: $(STAMP)
+	$(BIN)/python -m chorusline.live.demo
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -23,7 +23,7 @@ class BatchResult:
     events: int = 0
     inserted: dict[str, int] = field(default_factory=dict)  # rows new to the store, per table
     quarantined: int = 0
-    actors: dict[str, int] = field(default_factory=dict)  # actor -> latest arrival (ms) of its events
+    actors: dict[str, int] = field(default_factory=dict)  # actor -> earliest arrival (ms) of its events here
     max_ts: object = None  # the latest event time stored by this batch
 
 
@@ -51,7 +51,7 @@ def append_batch(store: Store, source: str, events: list[Event]) -> BatchResult:
 
 
 def _note_actors(result: BatchResult, rows: pa.Table, index: pa.Array, events: list[Event]) -> None:
-    """Which actors this batch touched, with the arrival of their latest event (for alert latency),
+    """Which actors this batch touched, with the arrival of their earliest event (for alert latency),
     and the batch's latest event time. One pass over the batch's few actors, not its rows' values."""
     import pyarrow.compute as pc
 
@@ -63,7 +63,7 @@ def _note_actors(result: BatchResult, rows: pa.Table, index: pa.Array, events: l
             result.max_ts = latest
     actor = pc.binary_join_element_wise(rows.column("platform"), rows.column("account_id"), ":")
     arrived = pa.array([e.arrived_ms for e in events], pa.int64()).take(index)
-    grouped = pa.table({"actor": actor, "arrived": arrived}).group_by("actor").aggregate([("arrived", "max")])
-    for name, ms in zip(grouped.column("actor").to_pylist(), grouped.column("arrived_max").to_pylist()):
-        if ms > result.actors.get(name, 0):
+    grouped = pa.table({"actor": actor, "arrived": arrived}).group_by("actor").aggregate([("arrived", "min")])
+    for name, ms in zip(grouped.column("actor").to_pylist(), grouped.column("arrived_min").to_pylist()):
+        if name not in result.actors or ms < result.actors[name]:
             result.actors[name] = ms

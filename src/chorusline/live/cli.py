@@ -70,12 +70,16 @@ def watch(
     detect_every: Annotated[str, typer.Option(metavar="DURATION", help="full detection each time the stream's "
                                               "event time crosses a multiple of this (7d, 12h; 0: only when idle)"
                                               )] = "7d",
+    no_detect: Annotated[bool, typer.Option("--no-detect", help="never run the full detection (the watchlist "
+                                            "match still runs)")] = False,
     config: Annotated[Path | None, typer.Option(metavar="FILE", help="detection settings (chorusline.toml)")] = None,
     webhook: Annotated[str | None, typer.Option(metavar="URL", help="POST each alert here (JSON, retried with "
                                                 "backoff, at least once, Idempotency-Key = alert id)")] = None,
     alerts_to: Annotated[str | None, typer.Option(metavar="URL", help="alerts stream (default: STREAM:alerts / "
                                                   "TOPIC.alerts beside the source; none: no stream)")] = None,
     until_idle: Annotated[bool, typer.Option("--until-idle", help="stop when the stream is drained")] = False,
+    idle_timeout: Annotated[float, typer.Option(metavar="SECONDS", help="with --until-idle: drained means no "
+                                                "event for this long", min=0)] = 0.0,
     as_json: JsonOption = False,
 ) -> None:
     """Consume canonical events from Redis Streams or Kafka into the store and alert on returning
@@ -97,8 +101,9 @@ def watch(
         sink = open_sink(alerts_url) if alerts_url is not None else None
     except BrokerError as exc:
         fail(str(exc))
-    options = WatchOptions(batch=batch, match_every=match_every, match_threshold=match_threshold, detect_every=every,
-                           config=settings, webhook=webhook, until_idle=until_idle)
+    options = WatchOptions(batch=batch, match_every=match_every, match_threshold=match_threshold,
+                           detect_every=None if no_detect else every, detect_on_idle=not no_detect,
+                           config=settings, webhook=webhook, until_idle=until_idle, idle_timeout=idle_timeout)
     watcher = Watcher(store, stream, options, sink, on_alert=lambda a: _print_alert(a, as_json))
     if not as_json:
         typer.echo(f"watching {url.text} (group {group}) into {db}"

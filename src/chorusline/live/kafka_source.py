@@ -7,11 +7,14 @@ stable ``alert_id`` for consumers to de-duplicate."""
 
 from __future__ import annotations
 
+import time
+
 from chorusline.live.broker import BrokerError, BrokerUrl
 from chorusline.live.events import Event
 
 # A group join takes ~23 s against Tansu with the defaults and ~3 s with these (STACK.md).
 GROUP_TIMEOUTS = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 500}
+JOIN_TIMEOUT = 60.0  # seconds to wait for the group to assign partitions
 _OFFSET_BITS = 48  # position = partition << 48 | offset: ordered within a partition, unique across
 
 
@@ -34,7 +37,17 @@ class KafkaSource:
         self._error = kafka.KafkaError
 
     def read(self, count: int, block_ms: int) -> list[Event]:
-        messages = self.consumer.consume(num_messages=count, timeout=max(block_ms, 1) / 1000)
+        joined_by = time.monotonic() + JOIN_TIMEOUT
+        while not self.consumer.assignment():  # an empty read while joining the group is not idleness
+            messages = self.consumer.consume(num_messages=count, timeout=0.5)
+            if messages:
+                return self._events(messages)
+            if time.monotonic() > joined_by:
+                raise BrokerError(f"{self.url.text}: no partition assigned after {JOIN_TIMEOUT} s "
+                                  "(does the topic exist?)")
+        return self._events(self.consumer.consume(num_messages=count, timeout=max(block_ms, 1) / 1000))
+
+    def _events(self, messages) -> list[Event]:
         out = []
         for m in messages:
             if m.error() is not None:

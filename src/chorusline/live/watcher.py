@@ -31,6 +31,9 @@ from chorusline.live.state import ALERTS, DELIVERIES, append, ensure_live_tables
 
 from chorusline.live import DEFAULT_MATCH_THRESHOLD
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# seconds without events before an idle stream gets a detection run (a paced producer's short pauses
+# do not start one)
+IDLE_DETECT = 5.0
 
 
 @dataclass
@@ -44,6 +47,7 @@ class WatchOptions:
     config: object = None  # detection settings (a chorusline.toml path or DetectConfig)
     webhook: str | None = None
     until_idle: bool = False  # stop once the stream is drained (tests, benchmarks, demos)
+    idle_timeout: float = 0.0  # ... and has stayed empty this many seconds (a paced producer pauses)
 
 
 @dataclass
@@ -80,10 +84,12 @@ class Watcher:
             remember(store, "seeded", "1")
         detected = recalled(store, "detected")
         self.last_detected = max(map(dt.datetime.fromisoformat, detected)) if detected else self.watermark
-        self.arrivals: dict[str, int] = {}  # actor -> latest arrival (ms) since the last match
+        # actor -> arrival (ms) of its earliest event not yet matched: an alert's latency is counted
+        # from it (the upper bound: the event that tipped the score arrived at or after it)
+        self.arrivals: dict[str, int] = {}
         self.match_pending = True  # a restart matches once: the last run may have died before it did
         self.detect_pending = False  # events stored since the last detection
-        self.last_match = 0.0
+        self.last_match = time.monotonic()  # the first match after match_every, or when idle
 
     def _baseline(self) -> dt.datetime | None:
         """The latest event time in the store when the watcher first ran on it: accounts first
@@ -96,16 +102,19 @@ class Watcher:
 
     # -- the loop ------------------------------------------------------------------------------------
     def run(self) -> WatchSummary:
-        started = time.monotonic()
+        started = last_event = time.monotonic()
         self.deliver()
         try:
             while not self.stop.is_set():
                 events = self.source.read(self.options.batch, self.options.block_ms)
                 if events:
                     self._take(events)
+                    last_event = time.monotonic()
                     continue
-                self._idle()
-                if self.options.until_idle:
+                idle_for = time.monotonic() - last_event
+                final = self.options.until_idle and idle_for >= self.options.idle_timeout
+                self._idle(detect=final or idle_for >= IDLE_DETECT)
+                if final:
                     break
         finally:
             self.summary.seconds = time.monotonic() - started
@@ -121,8 +130,7 @@ class Watcher:
         for table, n in result.inserted.items():
             s.inserted[table] = s.inserted.get(table, 0) + n
         for actor, ms in result.actors.items():
-            if ms > self.arrivals.get(actor, 0):
-                self.arrivals[actor] = ms
+            self.arrivals.setdefault(actor, ms)  # the earliest since the last match is kept
         if result.max_ts is not None and (self.watermark is None or result.max_ts > self.watermark):
             self.watermark = result.max_ts
         self.detect_pending = self.detect_pending or bool(sum(result.inserted.values()))
@@ -133,8 +141,8 @@ class Watcher:
         if (self.arrivals or self.match_pending) and time.monotonic() - self.last_match >= self.options.match_every:
             self.match()
 
-    def _idle(self) -> None:
-        if self.detect_pending and self.options.detect_on_idle:
+    def _idle(self, detect: bool = True) -> None:
+        if detect and self.detect_pending and self.options.detect_on_idle:
             self.detect()
         if self.arrivals or self.match_pending:
             self.match()
