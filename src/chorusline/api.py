@@ -81,10 +81,11 @@ def detect(store, config: Any = None, signals_out: str | os.PathLike | None = No
     files (None: a temporary one)."""
     from chorusline.campaigns.detect import DetectConfig, load_config
     from chorusline.campaigns.detect import detect as run_detection
+    from chorusline.engine_files import location
 
     settings = config if isinstance(config, DetectConfig) else load_config(config)
     if signals_out is not None:
-        run_detection(store, settings, Path(signals_out))
+        run_detection(store, settings, location(signals_out))
     else:
         with tempfile.TemporaryDirectory(prefix="chorusline-signals-") as folder:
             run_detection(store, settings, Path(folder))
@@ -168,14 +169,15 @@ def campaign_network(store, campaign_id: int, families: list[str] | None = None,
         raise ValueError(f"role must be one of {', '.join(NETWORK_ROLES)}, got {role!r}")
     m = _members(store, campaign_id)
     if role is not None:
-        m = m.filter({"core": m.core, "periphery": ~m.core, "flagged": m.flagged, "recruited": m.recruited.fill_null(False),
-                      "api": m.platform == "llm-api", "social": m.platform != "llm-api"}[role])
+        m = m.filter({"core": m.core, "periphery": ~m.core, "flagged": m.flagged,
+                      "recruited": m.recruited.fill_null(False), "api": m.platform == "llm-api",
+                      "social": m.platform != "llm-api"}[role])
     nodes = m.select("actor", "platform", "core", "flagged", "recruited", "member_score", "suspicion")
     f = store.table("fused_edges")
     ids = m.select("actor")
     inside = f.semi_join(ids.select(a_actor=ids.actor), "a_actor").semi_join(ids.select(b_actor=ids.actor), "b_actor")
-    present = sorted({part.split("=")[0] for row in inside.select("families").distinct().to_pyarrow()["families"].to_pylist()
-                      for part in json.loads(row or "[]")})
+    listed = inside.select("families").distinct().to_pyarrow()["families"].to_pylist()
+    present = sorted({part.split("=")[0] for row in listed for part in json.loads(row or "[]")})
     e = inside.filter(inside.weight >= float(min_weight))
     if families:
         e = e.filter(ibis.or_(*[e.families.contains(f'"{name}=') for name in families]))

@@ -118,12 +118,12 @@ def show_table(title: str | None, columns: list[str], rows: list[list], right: s
     console.print(table)
 
 
-def _store_args(db: str, warehouse: Path | None) -> str:
+def _store_args(db: str, warehouse: str | None) -> str:
     """The store options as a runnable command line fragment."""
     return f"--db {shlex.quote(db)}" + (f" --warehouse {shlex.quote(str(warehouse))}" if warehouse else "")
 
 
-def open_store(db: str, warehouse: Path | None, create: bool = False):
+def open_store(db: str, warehouse: str | None, create: bool = False):
     """The store; one error line when it does not exist (reading verbs never create one)."""
     from chorusline.api import StoreNotFound, open_store as open_existing
 
@@ -135,7 +135,7 @@ def open_store(db: str, warehouse: Path | None, create: bool = False):
         fail(str(exc))
 
 
-def _has_detection(store, db: str, warehouse: Path | None) -> None:
+def _has_detection(store, db: str, warehouse: str | None) -> None:
     if "campaign_members" not in store.backend.list_tables():
         fail(f"the store {db} has no campaigns: run `chorusline detect {_store_args(db, warehouse)}` first")
 
@@ -163,6 +163,14 @@ def output_folder(path: Path, option: str = "--out") -> Path:
     return path
 
 
+def signals_folder(text: str) -> Path | str:
+    """--signals-out: a local folder (checked like any output folder) or a URL left to the engine."""
+    from chorusline.engine_files import location
+
+    where = location(text)
+    return where if isinstance(where, str) else output_folder(where, "--signals-out")
+
+
 def input_files(paths: list[Path]) -> list[Path]:
     for path in paths:
         if not path.exists():
@@ -183,15 +191,19 @@ def _when(value) -> str:
 
 
 DbOption = Annotated[str, typer.Option("--db", metavar="STORE",
-                                       help="the store: a DuckDB file, or spark://local[2] for Spark")]
-WarehouseOption = Annotated[Path | None, typer.Option("--warehouse", metavar="FOLDER",
-                                                      help="folder of the Spark store's Parquet tables (Spark only)")]
+                                       help="the store: a DuckDB file, or spark://local[2], spark://HOST:PORT "
+                                            "for Spark (docs/SCALE.md)")]
+# a string, not a Path: a warehouse on object storage (s3a://…) is a URL that a Path would mangle
+WarehouseOption = Annotated[str | None, typer.Option("--warehouse", metavar="FOLDER",
+                                                     help="folder or URL (s3a://, abfss://, gs://, hdfs://) of the Spark "
+                                                          "store's Parquet tables (Spark only)")]
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON (what the library function returns), not a table")]
 CampaignOption = Annotated[list[int] | None, typer.Option("--campaign", metavar="ID",
                                                           help="campaign id (repeatable; default: every reported one)")]
 ConfigOption = Annotated[Path | None, typer.Option("--config", metavar="FILE", help="detection settings (chorusline.toml)")]
-SignalsOutOption = Annotated[Path, typer.Option("--signals-out", metavar="FOLDER",
-                                                help="folder for one Parquet file per signal")]
+SignalsOutOption = Annotated[str, typer.Option("--signals-out", metavar="FOLDER",
+                                               help="folder (or, on a Spark cluster, a URL its executors can write) "
+                                                    "for one Parquet file per signal")]
 
 
 # -- loading and looking ----------------------------------------------------------------------------
@@ -312,7 +324,7 @@ def simulate(
 
 # -- finding ---------------------------------------------------------------------------------------------
 
-def _stale_sources_line(ages, db: str, warehouse: Path | None) -> str | None:
+def _stale_sources_line(ages, db: str, warehouse: str | None) -> str | None:
     """One line for every source past its refresh age, with the command that plugs in current data."""
     stale = [(name, date, days) for name, date, days, is_stale in ages if is_stale]
     if not stale:
@@ -369,18 +381,18 @@ def enrich(
 @app.command()
 def signals(
     db: DbOption = DEFAULT_DB,
-    out: SignalsOutOption = Path("signals"),
+    out: SignalsOutOption = "signals",
     only: Annotated[list[str] | None, typer.Option("--signal", metavar="NAME", help="run only these (repeatable)")] = None,
     warehouse: WarehouseOption = None,
     as_json: JsonOption = False,
-    out_alias: Annotated[Path | None, typer.Option("--out", hidden=True)] = None,  # the old spelling
+    out_alias: Annotated[str | None, typer.Option("--out", hidden=True)] = None,  # the old spelling
 ) -> None:
     """Compute every signal: a Parquet file per signal in --signals-out, all in the `edges` and
     `account_features` tables."""
     from chorusline.cli_progress import showing_progress
     from chorusline.signals.run import run_signals
 
-    out = output_folder(out_alias or out, "--signals-out")
+    out = signals_folder(out_alias or out)
     store = open_store(db, warehouse)
     try:
         with showing_progress():
@@ -408,7 +420,7 @@ def _timing_line(timings: list[dict]) -> str:
 def detect(
     db: DbOption = DEFAULT_DB,
     config: ConfigOption = None,
-    signals_out: SignalsOutOption = Path("signals"),
+    signals_out: SignalsOutOption = "signals",
     top: Annotated[int, typer.Option(metavar="N", help="campaigns to list")] = 20,
     warehouse: WarehouseOption = None,
     as_json: JsonOption = False,
@@ -422,7 +434,7 @@ def detect(
         settings = load_config(config)
     except ConfigError as exc:
         fail(str(exc))
-    output_folder(signals_out, "--signals-out")
+    signals_out = signals_folder(signals_out)
     store = open_store(db, warehouse)
     try:
         with showing_progress() as clock:
@@ -543,7 +555,7 @@ def decide(
     typer.echo(f"{row['decision']}ed campaign {campaign_id} ({len(row['members']):,} accounts) by {row['analyst']}")
 
 
-def _confirmed_campaign_needed(db: str, warehouse: Path | None) -> NoReturn:
+def _confirmed_campaign_needed(db: str, warehouse: str | None) -> NoReturn:
     fail("no confirmed campaign: confirm one with "
          f"`chorusline decide confirm --campaign ID --analyst YOU {_store_args(db, warehouse)}` first")
 
@@ -628,7 +640,7 @@ app.add_typer(export_app, name="export")
 TlpOption = Annotated[Literal["clear", "green", "amber", "red"], typer.Option(help="Traffic Light Protocol marking")]
 
 
-def _exporting(db: str, warehouse: Path | None, action) -> None:
+def _exporting(db: str, warehouse: str | None, action) -> None:
     """Run one export (its output already checked); a clear one-line error and exit 2 for what
     cannot be exported."""
     from chorusline.cli_progress import showing_progress

@@ -16,6 +16,23 @@ import pyarrow as pa
 from chorusline.engine import is_spark
 
 
+def location(text: str | os.PathLike) -> Path | str:
+    """A place to write: a local Path, or the URL as it was given (a Path would fold ``s3a://`` to
+    ``s3a:/``)."""
+    return str(text) if not _is_local(text) else Path(str(text).removeprefix("file://"))
+
+
+def child(base: Path | str, name: str) -> Path | str:
+    """``base / name`` for a local folder or a URL."""
+    return base / name if isinstance(base, Path) else f"{base.rstrip('/')}/{name}"
+
+
+def make_folder(base: Path | str) -> None:
+    """Create a local output folder; the engine creates a URL's on write."""
+    if isinstance(base, Path):
+        base.mkdir(parents=True, exist_ok=True)
+
+
 def _is_local(path: str | os.PathLike) -> bool:
     return "://" not in str(path) or str(path).startswith("file://")
 
@@ -48,9 +65,13 @@ def write_parquet(backend, result: ibis.Table | pa.Table, path: str | os.PathLik
     backend.to_parquet(result, os.fspath(path))
 
 
-def parquet_exists(path: str | os.PathLike) -> bool:
-    """Whether an output is at ``path`` (remote paths are taken to exist: the engine will say)."""
-    return not _is_local(path) or Path(str(path).removeprefix("file://")).exists()
+def parquet_exists(backend, path: str | os.PathLike) -> bool:
+    """Whether an output is at ``path``: a local file or folder, or a URL that Spark's file system sees."""
+    if _is_local(path):
+        return Path(str(path).removeprefix("file://")).exists()
+    session = backend._session
+    hadoop_path = session.sparkContext._jvm.org.apache.hadoop.fs.Path(str(path))
+    return bool(hadoop_path.getFileSystem(session.sparkContext._jsc.hadoopConfiguration()).exists(hadoop_path))
 
 
 def read_parquet(backend, path: str | os.PathLike) -> ibis.Table:

@@ -72,7 +72,7 @@ def load_config(path: Path | None) -> DetectConfig:
     return _build(DetectConfig, data, "config")
 
 
-def detect(store, config: DetectConfig = DetectConfig(), signals_dir: Path | None = None) -> ibis.Table:
+def detect(store, config: DetectConfig = DetectConfig(), signals_dir: Path | str | None = None) -> ibis.Table:
     """Run every stage on the store and return the ``campaigns`` table (ranked by score)."""
     from chorusline.signals.run import run_signals
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chorusline.engine_files import clear_path
 from chorusline.export.safe_csv import neutralised
 from chorusline.export.shared import ExportError
 from chorusline.progress import stage
@@ -26,5 +27,6 @@ def write_tables(store, out: Path, fmt: str = "parquet") -> list[str]:
         if fmt == "csv":  # lists and nested values as text, so the CSV stays flat; no live formulas
             table = neutralised(table.mutate(**{c: table[c].cast("string") for c, t in table.schema().items()
                                                 if t.is_array() or t.is_struct()}))
+        clear_path(out / f"{name}.{fmt}")  # a rerun replaces the file (DuckDB) or folder (Spark)
         getattr(store.backend, f"to_{fmt}")(table, out / f"{name}.{fmt}")
     return names

@@ -13,7 +13,7 @@ from pathlib import Path
 import ibis
 import pyarrow as pa
 
-from chorusline.engine_files import parquet_exists, parquet_rows, read_parquet, write_parquet
+from chorusline.engine_files import child, location, make_folder, parquet_exists, parquet_rows, read_parquet, write_parquet
 from chorusline.progress import stage
 from chorusline.signals.circadian import circadian_features
 from chorusline.signals.coshare import CoshareParams, coshare_edges
@@ -81,11 +81,13 @@ def _union_into(store, name: str, paths: list[Path]) -> None:
     store.backend.create_table(name, union, overwrite=True)
 
 
-def run_signals(store, out: Path, only: list[str] | None = None,
+def run_signals(store, out: Path | str, only: list[str] | None = None,
                 semantic: SemanticParams = SemanticParams()) -> dict[str, int]:
     """Compute the signals, write ``out/<name>.parquet`` for each, the edges' union as the store's
-    ``edges`` table and the features' union as ``account_features``. Returns rows per signal."""
-    out.mkdir(parents=True, exist_ok=True)
+    ``edges`` table and the features' union as ``account_features``. Returns rows per signal.
+    ``out`` is a local folder or, for a Spark cluster, a URL its executors can write."""
+    out = location(out)
+    make_folder(out)
     edges, features = edge_signals(store, semantic), feature_signals(store)
     names = only or [*edges, *features]
     unknown = [n for n in names if n not in edges and n not in features]
@@ -94,13 +96,13 @@ def run_signals(store, out: Path, only: list[str] | None = None,
     counts = {}
     with stage("signals", total=len(names)) as signals:
         for name in names:
-            path = out / f"{name}.parquet"
+            path = child(out, f"{name}.parquet")
             with stage(f"signals: {name}"):
                 write_parquet(store.backend, (edges.get(name) or features[name])(), path)
             counts[name] = parquet_rows(store.backend, path)
             signals.advance()
         # the tables hold every signal whose file is in `out`: rerunning one signal replaces only its part
-        _union_into(store, "edges", [out / f"{n}.parquet" for n in edges if parquet_exists(out / f"{n}.parquet")])
-        _union_into(store, "account_features",
-                    [out / f"{n}.parquet" for n in features if parquet_exists(out / f"{n}.parquet")])
+        written = {n: child(out, f"{n}.parquet") for n in [*edges, *features]}
+        _union_into(store, "edges", [written[n] for n in edges if parquet_exists(store.backend, written[n])])
+        _union_into(store, "account_features", [written[n] for n in features if parquet_exists(store.backend, written[n])])
     return counts

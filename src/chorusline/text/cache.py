@@ -3,8 +3,9 @@ table it came from and however often `detect` reruns.
 
 The cache is the store's ``text_embeddings`` table: ``text_key`` (MD5 of the text, computed by the
 engine), ``model`` and ``vector`` (float32 array). `ensure_embeddings` embeds only the texts the
-cache lacks, streaming them out of the engine in batches and appending each batch's vectors, so an
-interrupted run keeps what it finished and memory stays at one batch. `with_vectors` joins a
+cache lacks, streaming them out of the engine in batches and appending their vectors (DuckDB: through
+a spool file, in one step; Spark: batch by batch, as rows its executors can read), so memory stays
+at one batch. `with_vectors` joins a
 table's texts to their vectors inside the engine; only the rows a caller fetches leave it."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from chorusline.engine import is_spark
 from chorusline.progress import stage
 from chorusline.text.embed import DEFAULT_MODEL, embed_texts
 
@@ -45,25 +47,34 @@ def ensure_embeddings(store, texts: ibis.Table, model: str = DEFAULT_MODEL) -> i
     total = int(missing.count().execute())
     if not total:
         return 0
-    # a DuckDB connection runs one query at a time: inserting while the missing texts stream out
-    # would end the stream, so each batch's vectors go to a spool file, inserted in one step after
     done = 0
     with tempfile.TemporaryDirectory(prefix="chorusline-embed-") as tmp, stage("embed texts", total=total) as progress:
+        batches = (_embedded(batch, model) for batch in missing.to_pyarrow_batches(chunk_size=BATCH) if batch.num_rows)
+        if is_spark(store.backend):
+            # a cluster's executors cannot read the driver's files: each batch goes in as rows
+            for vectors in batches:
+                store.backend.insert(TABLE, ibis.memtable(vectors))
+                done += vectors.num_rows
+                progress.advance(vectors.num_rows)
+            return done
+        # a DuckDB connection runs one query at a time: inserting while the missing texts stream out
+        # would end the stream, so each batch's vectors go to a spool file, inserted in one step after
         spool = Path(tmp) / "vectors.parquet"
         with pq.ParquetWriter(spool, SCHEMA) as writer:
-            for batch in missing.to_pyarrow_batches(chunk_size=BATCH):
-                if not batch.num_rows:
-                    continue
-                vectors = embed_texts(batch.column("text").to_pylist(), model)
-                flat = pa.array(vectors.reshape(-1), pa.float32())
-                vector = pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1]).cast(pa.list_(pa.float32()))
-                writer.write_table(pa.table({"text_key": batch.column("text_key"),
-                                             "model": pa.array([model] * batch.num_rows), "vector": vector},
-                                            schema=SCHEMA))
-                done += batch.num_rows
-                progress.advance(batch.num_rows)
+            for vectors in batches:
+                writer.write_table(vectors)
+                done += vectors.num_rows
+                progress.advance(vectors.num_rows)
         store.backend.insert(TABLE, store.backend.read_parquet(spool))
     return done
+
+
+def _embedded(batch: pa.RecordBatch, model: str) -> pa.Table:
+    vectors = embed_texts(batch.column("text").to_pylist(), model)
+    flat = pa.array(vectors.reshape(-1), pa.float32())
+    vector = pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1]).cast(pa.list_(pa.float32()))
+    return pa.table({"text_key": batch.column("text_key"), "model": pa.array([model] * batch.num_rows),
+                     "vector": vector}, schema=SCHEMA)
 
 
 def with_vectors(store, docs: ibis.Table, model: str = DEFAULT_MODEL) -> ibis.Table:
