@@ -46,7 +46,8 @@ def test_events_are_validated_as_the_same_records_in_a_file_are(duck_store, tmp_
     assert reasons[BAD[1]] == ("llm_calls", "missing account_id")
     assert reasons[BAD[2]][1] == "input_tokens: negative, and it is a count: '-4'"
     assert reasons[BAD[3]][1].startswith("kind: 'shout' is not one of")
-    assert reasons[BAD[4]] == ("unparsed", "table: 'tweets' is not one of accounts, llm_calls, posts, news_events, labels")
+    assert reasons[BAD[4]] == ("unparsed",
+                               "table: 'tweets' is not one of accounts, llm_calls, posts, news_events, labels")
     assert reasons[BAD[5]] == ("unparsed", "expected a JSON object, found list")
     assert reasons[BAD[6]][1].startswith("not JSON:")
 

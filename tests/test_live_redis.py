@@ -193,7 +193,8 @@ def test_watch_stores_what_batch_ingest_stores_and_alerts_returners_once(redis_s
         assert all(body["alert_id"] == key and body["evidence"]["score"] >= 2.0 for key, body in Receiver.received)
 
         # run again over the same stream (a second group re-reads it all): nothing new, nothing twice
-        again = CliRunner().invoke(app, watch_args(db, redis_server.url("after"), "--group", "again", "--webhook", hook))
+        again = CliRunner().invoke(app, watch_args(db, redis_server.url("after"), "--group", "again",
+                                                   "--webhook", hook))
         assert again.exit_code == 0, again.output
         assert "ALERT" not in again.output
         assert table_rows(db) == watched

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from chorusline.live.events import Event, decode, quarantine_rows
+from chorusline.live.events import DecodedBatch, Event, decode, quarantine_rows
 from chorusline.schema import CANONICAL, QUARANTINE
 from chorusline.store import Store
 
@@ -27,11 +27,13 @@ class BatchResult:
     max_ts: object = None  # the latest event time stored by this batch
 
 
-def append_batch(store: Store, source: str, events: list[Event]) -> BatchResult:
+def append_batch(store: Store, source: str, events: list[Event], decoded: DecodedBatch | None = None) -> BatchResult:
+    """``decoded``: the events already decoded (the watcher decodes the next batch while this one
+    commits)."""
     result = BatchResult(events=len(events))
     if not events:
         return result
-    decoded = decode(events)
+    decoded = decoded if decoded is not None else decode(events)
     rejects = list(decoded.rejects)
     for table, rows in decoded.valid.items():
         spec = CANONICAL[table]

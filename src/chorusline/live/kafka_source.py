@@ -35,6 +35,7 @@ class KafkaSource:
             "auto.offset.reset": "earliest", **GROUP_TIMEOUTS})
         self.consumer.subscribe([url.name])
         self._error = kafka.KafkaError
+        self._partition = kafka.TopicPartition
 
     def read(self, count: int, block_ms: int) -> list[Event]:
         joined_by = time.monotonic() + JOIN_TIMEOUT
@@ -60,8 +61,15 @@ class KafkaSource:
         return out
 
     def ack(self, events: list[Event]) -> None:
-        if events:
-            self.consumer.commit(asynchronous=False)
+        """Commit the offsets after these events, per partition (not the consumer's position: the
+        watcher may already hold later events that are not yet stored)."""
+        after: dict[int, int] = {}
+        for e in events:
+            partition, _, offset = e.id.partition(":")
+            after[int(partition)] = max(after.get(int(partition), 0), int(offset) + 1)
+        if after:
+            self.consumer.commit(offsets=[self._partition(self.url.name, p, o) for p, o in sorted(after.items())],
+                                 asynchronous=False)
 
     def close(self) -> None:
         self.consumer.close()

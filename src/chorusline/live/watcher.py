@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import queue
 import signal
 import threading
 import time
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from chorusline.live import alerts as news
 from chorusline.live.batches import BatchResult, append_batch
 from chorusline.live.broker import Sink, Source
+from chorusline.live.events import decode
 from chorusline.live.state import ALERTS, DELIVERIES, append, ensure_live_tables, latest_time, now, recalled, remember
 
 from chorusline.live import DEFAULT_MATCH_THRESHOLD
@@ -104,11 +106,12 @@ class Watcher:
     def run(self) -> WatchSummary:
         started = last_event = time.monotonic()
         self.deliver()
+        reader = Prefetcher(self.source, self.options.batch, self.options.block_ms)
         try:
             while not self.stop.is_set():
-                events = self.source.read(self.options.batch, self.options.block_ms)
+                events, decoded = reader.next()
                 if events:
-                    self._take(events)
+                    self._take(events, decoded)
                     last_event = time.monotonic()
                     continue
                 idle_for = time.monotonic() - last_event
@@ -117,11 +120,12 @@ class Watcher:
                 if final:
                     break
         finally:
+            reader.close()
             self.summary.seconds = time.monotonic() - started
         return self.summary
 
-    def _take(self, events) -> None:
-        result = append_batch(self.store, self.source.url.text, events)
+    def _take(self, events, decoded=None) -> None:
+        result = append_batch(self.store, self.source.url.text, events, decoded)
         self.source.ack(events)  # only now: the batch is in the store
         s = self.summary
         s.events += result.events
@@ -234,3 +238,44 @@ def stopping_on_signals(watcher: Watcher) -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+class Prefetcher:
+    """Reads and decodes the next micro-batch in a thread while the watcher commits the current one
+    (DuckDB and Arrow work without the GIL, decoding is Python: the two overlap). At most two
+    batches wait. Events read here and not yet stored are not acknowledged: after a crash the broker
+    delivers them again."""
+
+    def __init__(self, source: Source, batch: int, block_ms: int):
+        self.source, self.batch, self.block_ms = source, batch, block_ms
+        self._ready: queue.Queue = queue.Queue(maxsize=2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="prefetch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                events = self.source.read(self.batch, self.block_ms)
+                item = (events, decode(events) if events else None)
+            except Exception as exc:  # noqa: BLE001 - handed to the watcher's thread, raised there
+                item = exc
+            while not self._stop.is_set():
+                try:
+                    self._ready.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if isinstance(item, Exception):
+                return
+
+    def next(self):
+        """(events, decoded); ([], None) when the stream had nothing for block_ms."""
+        item = self._ready.get()
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=max(5.0, self.block_ms / 1000 * 2))

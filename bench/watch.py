@@ -1,0 +1,235 @@
+"""The live watcher, measured side by side with batch ingest in one run (docs/PERFORMANCE.md,
+docs/STREAMING.md).
+
+Run (CPU-heavy: under the shared lock): `flock /tmp/chorusline-cpu.lock .venv/bin/python bench/watch.py
+[--scenario seed-case] [--batch 5000 20000] [--speed 20000] [--memory-minutes 10]`. It starts its own
+redis-server on loopback (no persistence) and reports:
+
+1. throughput: the whole scenario replayed into Redis as fast as it takes it, then drained by the
+   watcher (watchlist and detection off: intake only) into an empty store, per batch size; batch
+   ingest of the same Parquet files into an empty store; events/s side by side;
+2. alert latency for returning watchlisted accounts: the scenario cut at its operation's return;
+   the part before ingested, its operation's accounts confirmed (the truth plays the analyst) and
+   watchlisted; the part after replayed at full speed (all published at once: the watcher works
+   through a backlog) and paced (``--speed``), while the watcher drains it with the watchlist
+   match on. Latency = alert time − arrival (in Redis) of the actor's earliest event not yet
+   matched when the match that raised it began (an upper bound). p50/p95 over the returning API
+   accounts, and over every returning account; also each returner's event time from its first
+   call or post to the alert;
+3. memory: the watcher's RSS sampled through the paced run (and, with ``--memory-minutes``, a
+   paced replay of the whole scenario for that long, detection on its schedule).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from live_support import RedisServer, watchlist_store  # noqa: E402
+
+from chorusline.api import load_files, open_store, simulate  # noqa: E402
+from chorusline.live.broker import open_source  # noqa: E402
+from chorusline.live.replay import replay  # noqa: E402
+from chorusline.live.scenario import split_at_return  # noqa: E402
+from chorusline.live.watcher import Watcher, WatchOptions  # noqa: E402
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Sampler:
+    """RSS every half second in a thread, so a long detection run is sampled too."""
+
+    def __init__(self):
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._started = time.monotonic()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.samples.append((time.monotonic() - self._started, rss_mib()))
+            time.sleep(0.5)
+
+    def stop(self) -> list[tuple[float, float]]:
+        self._stop.set()
+        self._thread.join()
+        return self.samples
+
+
+def quantile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def throughput(redis: RedisServer, sim: Path, tmp: Path, batches: list[int]) -> list[dict]:
+    stream = "all"
+    published = replay(sim, redis.url(stream))
+    rows = [{"run": "replay → Redis (publish)", "events": published.events, "seconds": published.seconds}]
+    for size in batches:
+        group = f"g{size}"
+        db = str(tmp / f"watched-{size}.duckdb")
+        store = open_store(db, create=True)
+        source = open_source(redis.url(stream), group, "bench")
+        options = WatchOptions(batch=size, block_ms=200, match_every=1e9, detect_every=None, detect_on_idle=False,
+                               until_idle=True)
+        watcher = Watcher(store, source, options)
+        watcher.match_pending = False  # intake only: no watchlist here
+        summary = watcher.run()
+        source.close()
+        rows.append({"run": f"watch (Redis → store), batch {size:,}", "events": summary.events,
+                     "seconds": summary.seconds})
+        store.backend.disconnect()
+    store = open_store(str(tmp / "batch.duckdb"), create=True)
+    started = time.monotonic()
+    report = load_files(store, sorted(sim.glob("*.parquet")))
+    seconds = time.monotonic() - started
+    events = sum(t["valid"] for t in report["tables"].values())
+    rows.append({"run": "batch ingest (Parquet → store)", "events": events, "seconds": seconds})
+    store.backend.disconnect()
+    for r in rows:
+        r["events_per_second"] = round(r["events"] / r["seconds"]) if r["seconds"] else None
+    return rows
+
+
+def latency_run(redis: RedisServer, case, before_db: Path, tmp: Path, speed: float, batch: int,
+                match_every: float, label: str) -> dict:
+    db = tmp / f"latency-{label}.duckdb"
+    shutil.copy(before_db, db)
+    stream = f"after-{label}"
+    published = {}
+
+    def publish():
+        published["summary"] = replay(case.after, redis.url(stream), speed=speed)
+
+    redis.client.xgroup_create(stream, "chorusline", id="0", mkstream=True)
+    producer = threading.Thread(target=publish)
+    store = open_store(str(db))
+    source = open_source(redis.url(stream), "chorusline", "bench")
+    options = WatchOptions(batch=batch, block_ms=200, match_every=match_every, detect_every=None,
+                           detect_on_idle=False, until_idle=False)
+    watcher = Watcher(store, source, options)
+    sampler = Sampler()
+    producer.start()
+    done = threading.Event()
+
+    def stop_when_drained():
+        producer.join()
+        while source.lag() > 0:
+            time.sleep(0.2)
+        time.sleep(1.0)  # the last batch's match
+        watcher.stop.set()
+        done.set()
+
+    threading.Thread(target=stop_when_drained, daemon=True).start()
+    summary = watcher.run()
+    watcher._idle()  # the final match over everything, as --until-idle does
+    samples = sampler.stop()
+    source.close()
+    alerts = store.table("alerts").to_pyarrow().to_pylist()
+    store.backend.disconnect()
+    returning = [a for a in alerts if a["kind"] == "returning_actor"]
+    api = [a for a in returning if a["subject"].startswith("llm-api:")]
+
+    def seconds(a):
+        return (a["alerted_at"] - a["arrived_at"]).total_seconds() if a["arrived_at"] else None
+
+    api_lat = [s for s in map(seconds, api) if s is not None]
+    all_lat = [s for s in map(seconds, returning) if s is not None]
+    event_time = {}
+    for a in returning:
+        first = json.loads(a["evidence"]).get("first_seen")
+        if first:
+            event_time[a["subject"]] = (a["event_ts"] - dt.datetime.fromisoformat(first)).total_seconds() / 3600
+    return {"run": label, "speed": speed or "max", "events": summary.events, "seconds": round(summary.seconds, 1),
+            "events_per_second": round(summary.events / summary.seconds) if summary.seconds else None,
+            "matches": summary.matches, "match_seconds": round(summary.match_seconds, 1),
+            "returning": len(case.returning), "alerted": len(returning), "alerted_api": len(api),
+            "alerted_outside_operation": len([a for a in returning if a["subject"] not in case.returning]),
+            "api_p50_s": quantile(api_lat, 0.5), "api_p95_s": quantile(api_lat, 0.95),
+            "all_p50_s": quantile(all_lat, 0.5), "all_p95_s": quantile(all_lat, 0.95),
+            "event_hours_first_to_alert": event_time,
+            "rss_mib_start": samples[0][1] if samples else None, "rss_mib_peak": max(s for _, s in samples),
+            "rss_mib_end": samples[-1][1] if samples else None,
+            "published_per_second": published["summary"].as_dict()["events_per_second"]}
+
+
+def memory_run(redis: RedisServer, sim: Path, tmp: Path, minutes: float, speed: float) -> dict:
+    """A paced replay of the whole scenario for ``minutes``, detection on its schedule: RSS over time."""
+    stream = "long"
+    publisher = threading.Thread(target=lambda: replay(sim, redis.url(stream), speed=speed), daemon=True)
+    redis.client.xgroup_create(stream, "chorusline", id="0", mkstream=True)
+    store = open_store(str(tmp / "long.duckdb"), create=True)
+    source = open_source(redis.url(stream), "chorusline", "bench")
+    watcher = Watcher(store, source, WatchOptions(batch=5000, detect_every=dt.timedelta(days=7)))
+    sampler = Sampler()
+    publisher.start()
+    threading.Timer(minutes * 60, watcher.stop.set).start()
+    summary = watcher.run()
+    samples = sampler.stop()
+    store.backend.disconnect()
+    minute_marks = {}
+    for t, rss in samples:
+        minute_marks[int(t // 60)] = max(rss, minute_marks.get(int(t // 60), 0))
+    return {"minutes": minutes, "speed": speed, "events": summary.events, "detections": summary.detections,
+            "detect_seconds": round(summary.detect_seconds, 1), "rss_mib_peak_per_minute": minute_marks}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="seed-case")
+    parser.add_argument("--batch", type=int, nargs="+", default=[5000, 20000])
+    parser.add_argument("--speed", type=float, default=20000.0, help="pace of the latency run (× real time)")
+    parser.add_argument("--match-every", type=float, default=0.0)
+    parser.add_argument("--memory-minutes", type=float, default=0.0)
+    parser.add_argument("--memory-speed", type=float, default=1000.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="chorusline-bench-watch-") as folder:
+        tmp = Path(folder)
+        redis = RedisServer(tmp)
+        try:
+            simulate(args.scenario, tmp / "sim")
+            print(f"## {args.scenario}: throughput (events/s)\n")
+            print("| run | events | seconds | events/s |\n| --- | --- | --- | --- |")
+            rows = throughput(redis, tmp / "sim", tmp, args.batch)
+            for r in rows:
+                print(f"| {r['run']} | {r['events']:,} | {r['seconds']:.2f} | {r['events_per_second']:,} |", flush=True)
+            case = split_at_return(tmp / "sim", tmp / "split")
+            before = tmp / "before.duckdb"
+            watchlist_store(case.before, str(before), case.campaign_accounts - case.returning)
+            print(f"\n## {args.scenario}: returning accounts, alert latency\n")
+            for label, speed in (("backlog", 0.0), ("paced", args.speed)):
+                r = latency_run(redis, case, before, tmp, speed, args.batch[0], args.match_every, label)
+                hours = r.pop("event_hours_first_to_alert")
+                print(json.dumps(r, default=str), flush=True)
+                if label == "paced":
+                    print("event time from first activity to alert, hours (returning accounts): "
+                          + json.dumps({k: round(v, 2) for k, v in sorted(hours.items())}), flush=True)
+            if args.memory_minutes:
+                print(f"\n## {args.scenario}: memory over {args.memory_minutes} min at {args.memory_speed}×\n")
+                print(json.dumps(memory_run(redis, tmp / "sim", tmp, args.memory_minutes, args.memory_speed)),
+                      flush=True)
+        finally:
+            redis.stop()
+
+
+if __name__ == "__main__":
+    main()
