@@ -54,7 +54,7 @@ def decode(events: list[Event]) -> DecodedBatch:
     """Parse and validate a micro-batch. Each event's index in ``events`` stands for its line, so
     rejected and conflicting rows can be traced back to their stream id."""
     out = DecodedBatch()
-    columns: dict[str, dict[str, list]] = {}
+    records: dict[str, list[dict]] = {}
     indexes: dict[str, list[int]] = {}
     raws: dict[str, list[str]] = {}
     for i, event in enumerate(events):
@@ -71,17 +71,16 @@ def decode(events: list[Event]) -> DecodedBatch:
         if spec is None:
             out.rejects.append((i, UNPARSED, f"{TABLE_FIELD}: {table!r} is not one of {', '.join(CANONICAL)}"))
             continue
-        cells = columns.get(table)
-        if cells is None:
-            cells = columns[table] = {c: [] for c in spec.column_names}
-            indexes[table], raws[table] = [], []
-        for c, values in cells.items():  # the canonical JSON-lines reader's cell rules, column by column
-            cell = value.get(c)
-            values.append(_list_cell(cell) if c in LIST_COLUMNS else text(cell))
+        if table not in records:
+            records[table], indexes[table], raws[table] = [], [], []
+        records[table].append(value)
         indexes[table].append(i)
         raws[table].append(event.payload.decode("utf-8", "replace"))
-    for table, cells in columns.items():
+    for table, values in records.items():
         spec = CANONICAL[table]
+        # the canonical JSON-lines reader's cell rules, a column at a time
+        cells = {c: [_list_cell(v.get(c)) for v in values] if c in LIST_COLUMNS else [text(v.get(c)) for v in values]
+                 for c in spec.column_names}
         piece = _ADAPTER._json_piece(spec, cells, indexes[table], raws[table], _OPTIONS)
         result = conform(spec, piece.data, piece.lines, piece.raw, defaults=piece.defaults)
         if result.valid.num_rows:

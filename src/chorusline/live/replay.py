@@ -84,6 +84,7 @@ def replay(folder: Path, url: str, speed: float = 0.0, limit: int | None = None)
     first = last = None
     sent = 0
     try:
+        origin = _activity_start(con, files)
         reader = con.execute(_event_query(con, files)).fetch_record_batch(CHUNK)
         for batch in reader:
             times = batch.column(0).to_pylist()
@@ -94,8 +95,9 @@ def replay(folder: Path, url: str, speed: float = 0.0, limit: int | None = None)
                 times, tables, payloads = times[:keep], tables[:keep], payloads[:keep]
             if not payloads:
                 break
-            if first is None:  # event time zero: the first timed event
-                first = next((t for t in times if t is not None), None)
+            if first is None:  # event time zero: the first API call or post (profiles created years
+                # before go out at once), else the first timed event
+                first = origin or next((t for t in times if t is not None), None)
             start = 0
             while start < len(payloads):
                 end = len(payloads)
@@ -116,6 +118,13 @@ def replay(folder: Path, url: str, speed: float = 0.0, limit: int | None = None)
         sink.close()
         con.close()
     return ReplaySummary(sent, counts, time.monotonic() - started, first, last)
+
+
+def _activity_start(con, files: dict[str, Path]):
+    starts = [con.execute("SELECT min(ts) FROM read_parquet(?)", [str(files[t])]).fetchone()[0]
+              for t in ("llm_calls", "posts") if t in files]
+    starts = [t for t in starts if t is not None]
+    return min(starts) if starts else None
 
 
 def _wait(t, first, started: float, speed: float) -> float:

@@ -92,6 +92,8 @@ class Watcher:
         self.match_pending = True  # a restart matches once: the last run may have died before it did
         self.detect_pending = False  # events stored since the last detection
         self.last_match = time.monotonic()  # the first match after match_every, or when idle
+        if "watchlist" in store.backend.list_tables():
+            _load_text_model()
 
     def _baseline(self) -> dt.datetime | None:
         """The latest event time in the store when the watcher first ran on it: accounts first
@@ -238,6 +240,14 @@ def stopping_on_signals(watcher: Watcher) -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def _load_text_model() -> None:
+    """Load the sentence model now (cached for the process): the watchlist's paraphrase links embed
+    new texts, and the first alert should not wait seconds for the model to load."""
+    from chorusline.text.embed import embed_texts
+
+    embed_texts(["warm-up"])
 
 
 class Prefetcher:
