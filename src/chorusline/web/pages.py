@@ -171,7 +171,8 @@ def campaign_page(request: Request, who: Reader, campaign_id: int):
 @router.post("/campaigns/{campaign_id}/decide")
 def decide_campaign(request: Request, who: Decider, campaign_id: int,
                     decision: Annotated[Literal[CHOICES], Form()],  # type: ignore[valid-type]
-                    reason: Annotated[str, Form()] = "", tlp: Annotated[Literal[TLPS], Form()] = "amber"):  # type: ignore[valid-type]
+                    reason: Annotated[str, Form()] = "",
+                    tlp: Annotated[Literal[TLPS], Form()] = "amber"):  # type: ignore[valid-type]
     if not reason.strip():
         raise HTTPException(422, "a reason is required")
     with store_for(request) as store:

@@ -113,7 +113,8 @@ def shared_objects(request: Request, tlp: str) -> list[tuple[dt.datetime, dict]]
     chosen = web.users.tlps()
     with web.using_store() as store:
         d = current_decisions(store)
-        confirmed = d.filter(d.decision == "confirm").select("campaign_id", "decision_id", "ts").to_pyarrow().to_pylist()
+        confirmed = d.filter(d.decision == "confirm").select("campaign_id", "decision_id", "ts")
+        confirmed = confirmed.to_pyarrow().to_pylist()
         known = set(store.table("campaigns").campaign_id.execute().tolist()) if confirmed else set()
         first: dict[str, tuple[dt.datetime, dict]] = {}
         for c in sorted(confirmed, key=lambda r: (r["ts"], r["campaign_id"])):
