@@ -289,3 +289,17 @@ def test_admin_manages_users_in_the_page(web):
     gone = adam.post("/users/page-user/revoke", data={"csrf_token": csrf}, follow_redirects=False)
     assert gone.status_code == 303 and app.state.users.user_for_token(token) is None
     assert "user.revoke" in adam.get("/users").text
+
+
+def test_users_cli_sets_a_partner_tlp_ceiling(tmp_path, request):
+    from chorusline.cli import app
+
+    db, _ = store_copy(request, tmp_path)
+    run = CliRunner().invoke
+    made = run(app, ["users", "add", "acme", "--role", "partner", "--tlp", "green", "--no-password", "--db", db])
+    assert made.exit_code == 0, made.output
+    listed = __import__("json").loads(run(app, ["users", "list", "--db", db, "--json"]).stdout)
+    assert next(u for u in listed if u["name"] == "acme")["tlp"] == "green"
+    assert next(u for u in listed if u["name"] == "pat")["tlp"] == "amber"  # partners' default
+    staff = run(app, ["users", "add", "zed", "--role", "viewer", "--tlp", "red", "--no-password", "--db", db])
+    assert staff.exit_code == 2 and "for partners" in staff.output

@@ -56,7 +56,7 @@ def test_discovery_root_and_a_collection_per_tlp(served):
     root = server.default
     assert root.url == f"{base}/taxii2/api/" and TAXII in root.versions
     by_tlp = collections_by_title(root)
-    assert set(by_tlp) == {"clear", "green", "amber", "red"}
+    assert set(by_tlp) == {"clear", "green", "amber"}  # a partner reads up to amber by default
     assert all(c.can_read and not c.can_write for c in by_tlp.values())
     assert by_tlp["amber"].get_objects().get("objects") is None  # nothing confirmed yet
 
@@ -126,3 +126,18 @@ def test_partner_reads_taxii_only(served):
     assert requests.get(f"{base}/campaigns", headers=auth, timeout=10).status_code == 403
     viewer = {"Authorization": f"Bearer {tokens['vic']}", "Accept": TAXII}
     assert requests.get(f"{base}/taxii2/api/collections/", headers=viewer, timeout=10).status_code == 200
+
+
+def test_a_partner_reads_up_to_its_tlp_ceiling(served):
+    from chorusline.web.taxii import COLLECTIONS
+
+    app, base, tokens = served
+    token = app.state.users.add_user("green-only", "partner", None, by="test", tlp="green")
+    root = ApiRoot(f"{base}/taxii2/api/", auth=Bearer(token))
+    assert set(collections_by_title(root)) == {"clear", "green"}
+    amber = next(cid for cid, tlp in COLLECTIONS.items() if tlp == "amber")
+    hidden = requests.get(f"{base}/taxii2/api/collections/{amber}/objects/",
+                          headers={"Authorization": f"Bearer {token}", "Accept": TAXII}, timeout=10)
+    assert hidden.status_code == 404
+    staff = ApiRoot(f"{base}/taxii2/api/", auth=Bearer(tokens["vic"]))
+    assert set(collections_by_title(staff)) == {"clear", "green", "amber", "red"}

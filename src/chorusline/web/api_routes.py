@@ -208,6 +208,8 @@ class UserIn(BaseModel):
     name: str = Field(min_length=1)
     role: Literal["viewer", "analyst", "admin", "partner"]
     password: str | None = Field(default=None, description="for the browser; none: API token only")
+    tlp: Literal["clear", "green", "amber", "red"] | None = Field(
+        default=None, description="a partner's TAXII ceiling (default amber); only for partners")
 
 
 @router.get("/users", summary="Users (admin)")
@@ -218,7 +220,7 @@ def users(request: Request, who: Admin) -> list[dict]:
 @router.post("/users", status_code=201, summary="Add a user (admin); the answer holds its API token, shown once")
 def add_user(request: Request, who: Admin, body: UserIn) -> dict:
     with answering():
-        token = request.app.state.users.add_user(body.name, body.role, body.password, who.user.name)
+        token = request.app.state.users.add_user(body.name, body.role, body.password, who.user.name, body.tlp)
     return {"name": body.name, "role": body.role, "token": token}
 
 

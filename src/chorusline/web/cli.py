@@ -43,6 +43,8 @@ def users_add(
     role: Annotated[Literal["viewer", "analyst", "admin", "partner"], typer.Option(
         help="viewer reads; analyst also decides; admin also manages users; partner reads TAXII only")],
     no_password: Annotated[bool, typer.Option("--no-password", help="API token only (no browser sign-in)")] = False,
+    tlp: Annotated[Literal["clear", "green", "amber", "red"] | None, typer.Option(
+        help="a partner's ceiling: the TAXII collections it reads go up to this level [default: amber]")] = None,
     db: DbOption = DEFAULT_DB,
     users: UsersOption = None,
 ) -> None:
@@ -52,7 +54,7 @@ def users_add(
     store = _users(db, users)
     password = None if no_password else _read_password(name)
     try:
-        token = store.add_user(name, role, password, by="cli")
+        token = store.add_user(name, role, password, by="cli", tlp=tlp)
     except UserError as exc:
         fail(str(exc))
     typer.echo(f"added {name} ({role}); API token (shown once, keep it secret):", err=True)
@@ -66,7 +68,8 @@ def users_list(db: DbOption = DEFAULT_DB, users: UsersOption = None, as_json: Js
     if as_json:
         return emit_json(rows)
     show_table(f"{len(rows)} user(s)", ["name", "role", "created", "password", "tokens", "state"],
-               [[r["name"], r["role"], r["created"][:16], "set" if r["has_password"] else "none",
+               [[r["name"], r["role"] + (f" (up to TLP:{r['tlp'].upper()})" if r["tlp"] else ""), r["created"][:16],
+                 "set" if r["has_password"] else "none",
                  str(r["active_tokens"]), f"revoked {r['revoked'][:16]}" if r["revoked"] else "active"] for r in rows])
 
 

@@ -258,10 +258,11 @@ def users_page(request: Request, who: Admin):
 
 @router.post("/users")
 def add_user(request: Request, who: Admin, name: Annotated[str, Form()], role: Annotated[str, Form()],
-             password: Annotated[str, Form()] = ""):
+             password: Annotated[str, Form()] = "", tlp: Annotated[str, Form()] = ""):
     users = request.app.state.users
     with answering():
-        token = users.add_user(name, role, password or None, who.user.name)
+        ceiling = (tlp or None) if role == "partner" else None
+        token = users.add_user(name, role, password or None, who.user.name, ceiling)
     return render(request, "users.html", users=users.list_users(), audit=users.audit_log(100), token=token,
                   new_user=name, roles=("viewer", "analyst", "admin", "partner"))
 

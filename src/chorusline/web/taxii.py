@@ -10,7 +10,9 @@ attack-patterns) appear once, with the earliest time. Paging: ``limit`` and the 
 of the envelope (``more``); filters ``match[id]``, ``match[type]``, ``match[spec_version]``.
 
 Every endpoint needs credentials (a partner's API token as Bearer, or Basic with the user name
-and the token as password); every role may read, the ``partner`` role reads nothing else."""
+and the token as password); every role may read, the ``partner`` role reads nothing else, and a
+partner sees the collections up to its TLP ceiling only (``users add --role partner --tlp green``;
+amber by default): the others do not exist for it (404)."""
 
 from __future__ import annotations
 
@@ -87,20 +89,25 @@ def _collection(cid: str) -> dict:
             "can_read": True, "can_write": False, "media_types": [STIX_MEDIA]}
 
 
-def _known(cid: str) -> str:
-    if cid not in COLLECTIONS:
+def _visible(request: Request, who: Principal) -> list[str]:
+    levels = request.app.state.users.tlp_levels(who.user)
+    return [cid for cid, tlp in COLLECTIONS.items() if tlp in levels]
+
+
+def _known(request: Request, who: Principal, cid: str) -> str:
+    if cid not in _visible(request, who):
         raise HTTPException(404, f"no collection {cid}")
     return COLLECTIONS[cid]
 
 
 @router.get("/api/collections/", dependencies=[Negotiated])
 def collections(request: Request, who: Reader):
-    return Taxii({"collections": [_collection(cid) for cid in COLLECTIONS]})
+    return Taxii({"collections": [_collection(cid) for cid in _visible(request, who)]})
 
 
 @router.get("/api/collections/{cid}/", dependencies=[Negotiated])
 def collection(request: Request, who: Reader, cid: str):
-    _known(cid)
+    _known(request, who, cid)
     return Taxii(_collection(cid))
 
 
@@ -188,7 +195,7 @@ Limit = Annotated[int | None, Query(ge=1)]
 @router.get("/api/collections/{cid}/objects/", dependencies=[Negotiated])
 def objects(request: Request, who: Reader, cid: str, added_after: str | None = None, limit: Limit = None,
             next: str | None = None):  # noqa: A002 (TAXII's parameter name)
-    rows = _filtered(request, shared_objects(request, _known(cid)), added_after)
+    rows = _filtered(request, shared_objects(request, _known(request, who, cid)), added_after)
     page, envelope = _page(rows, limit, next)
     if page:
         envelope["objects"] = [obj for _, obj in page]
@@ -198,7 +205,7 @@ def objects(request: Request, who: Reader, cid: str, added_after: str | None = N
 @router.get("/api/collections/{cid}/manifest/", dependencies=[Negotiated])
 def manifest(request: Request, who: Reader, cid: str, added_after: str | None = None, limit: Limit = None,
              next: str | None = None):  # noqa: A002
-    rows = _filtered(request, shared_objects(request, _known(cid)), added_after)
+    rows = _filtered(request, shared_objects(request, _known(request, who, cid)), added_after)
     page, envelope = _page(rows, limit, next)
     if page:
         envelope["objects"] = [{"id": obj["id"], "date_added": _when(added), "version": _version(obj, added),
@@ -208,7 +215,7 @@ def manifest(request: Request, who: Reader, cid: str, added_after: str | None = 
 
 @router.get("/api/collections/{cid}/objects/{object_id}/", dependencies=[Negotiated])
 def one_object(request: Request, who: Reader, cid: str, object_id: str):
-    rows = [r for r in shared_objects(request, _known(cid)) if r[1]["id"] == object_id]
+    rows = [r for r in shared_objects(request, _known(request, who, cid)) if r[1]["id"] == object_id]
     if not rows:
         raise HTTPException(404, f"no object {object_id} in collection {cid}")
     return _dated(rows, {"more": False, "objects": [obj for _, obj in rows]})
@@ -216,7 +223,7 @@ def one_object(request: Request, who: Reader, cid: str, object_id: str):
 
 @router.get("/api/collections/{cid}/objects/{object_id}/versions/", dependencies=[Negotiated])
 def versions(request: Request, who: Reader, cid: str, object_id: str):
-    rows = [r for r in shared_objects(request, _known(cid)) if r[1]["id"] == object_id]
+    rows = [r for r in shared_objects(request, _known(request, who, cid)) if r[1]["id"] == object_id]
     if not rows:
         raise HTTPException(404, f"no object {object_id} in collection {cid}")
     return _dated(rows, {"more": False, "versions": [_version(obj, added) for added, obj in rows]})

@@ -23,6 +23,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 ROLES = ("viewer", "analyst", "admin", "partner")
+TLP_LEVELS = ("clear", "green", "amber", "red")  # in order: a partner reads up to its ceiling
+DEFAULT_PARTNER_TLP = "amber"
 SESSION_HOURS = 8
 # failed logins allowed within the window, per user name and per client address
 LOGIN_WINDOW_S = 15 * 60
@@ -46,6 +48,7 @@ CREATE INDEX IF NOT EXISTS login_failures_ts ON login_failures(ts);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
     target TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS tlp_ceilings (user TEXT PRIMARY KEY REFERENCES users(name), tlp TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sharing (
     decision_id TEXT PRIMARY KEY, campaign_id INTEGER NOT NULL, tlp TEXT NOT NULL, ts TEXT NOT NULL, by TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
@@ -105,13 +108,20 @@ class UserStore:
 
     # -- users ------------------------------------------------------------------------------------
 
-    def add_user(self, name: str, role: str, password: str | None, by: str) -> str:
-        """Create a user; returns its first API token (shown once, kept only as a digest)."""
+    def add_user(self, name: str, role: str, password: str | None, by: str, tlp: str | None = None) -> str:
+        """Create a user; returns its first API token (shown once, kept only as a digest). A partner
+        reads TAXII collections up to ``tlp`` (default amber); other roles read all of them."""
         name = name.strip()
         if not name or any(c.isspace() for c in name) or ":" in name:
             raise UserError(f"a user name is one word without ':' (got {name!r})")
         if role not in ROLES:
             raise UserError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        if tlp is not None and role != "partner":
+            raise UserError("a TLP ceiling is for partners (other roles read every collection)")
+        if role == "partner":
+            tlp = tlp or DEFAULT_PARTNER_TLP
+            if tlp not in TLP_LEVELS:
+                raise UserError(f"TLP must be one of {', '.join(TLP_LEVELS)}, got {tlp!r}")
         if password is not None and len(password) < 8:
             raise UserError("a password has at least 8 characters")
         hashed = self.hasher.hash(password) if password else None
@@ -121,7 +131,9 @@ class UserStore:
                 raise UserError(f"user {name!r} exists already")
             con.execute("INSERT INTO users VALUES (?, ?, ?, ?, NULL)", (name, role, hashed, _now().isoformat()))
             con.execute("INSERT INTO tokens VALUES (?, ?, ?, NULL)", (digest(token), name, _now().isoformat()))
-            self._audit(con, by, "user.add", name, f"role={role}")
+            if tlp is not None:
+                con.execute("INSERT INTO tlp_ceilings VALUES (?, ?)", (name, tlp))
+            self._audit(con, by, "user.add", name, f"role={role}" + (f" tlp={tlp}" if tlp else ""))
         return token
 
     def new_token(self, name: str, by: str) -> str:
@@ -147,10 +159,20 @@ class UserStore:
         with closing(self._connect()) as con:
             rows = con.execute(
                 "SELECT u.name, u.role, u.created, u.revoked, u.password_hash IS NOT NULL, "
-                "(SELECT count(*) FROM tokens t WHERE t.user = u.name AND t.revoked IS NULL) "
+                "(SELECT count(*) FROM tokens t WHERE t.user = u.name AND t.revoked IS NULL), "
+                "(SELECT c.tlp FROM tlp_ceilings c WHERE c.user = u.name) "
                 "FROM users u ORDER BY u.name").fetchall()
         return [{"name": r[0], "role": r[1], "created": r[2], "revoked": r[3], "has_password": bool(r[4]),
-                 "active_tokens": r[5]} for r in rows]
+                 "active_tokens": r[5], "tlp": r[6]} for r in rows]
+
+    def tlp_levels(self, user: User) -> tuple[str, ...]:
+        """The TLP levels a user may read over TAXII: a partner's up to its ceiling, others all."""
+        if user.role != "partner":
+            return TLP_LEVELS
+        with closing(self._connect()) as con:
+            row = con.execute("SELECT tlp FROM tlp_ceilings WHERE user = ?", (user.name,)).fetchone()
+        ceiling = row[0] if row else DEFAULT_PARTNER_TLP
+        return TLP_LEVELS[:TLP_LEVELS.index(ceiling) + 1]
 
     def _active(self, con, name: str) -> None:
         row = con.execute("SELECT revoked FROM users WHERE name = ?", (name,)).fetchone()
