@@ -303,3 +303,18 @@ def test_users_cli_sets_a_partner_tlp_ceiling(tmp_path, request):
     assert next(u for u in listed if u["name"] == "pat")["tlp"] == "amber"  # partners' default
     staff = run(app, ["users", "add", "zed", "--role", "viewer", "--tlp", "red", "--no-password", "--db", db])
     assert staff.exit_code == 2 and "for partners" in staff.output
+
+
+def test_serve_fails_in_one_line_before_starting(tmp_path, request):
+    from chorusline.cli import app
+    from chorusline.web.users import users_file
+
+    run = CliRunner().invoke
+    missing = run(app, ["serve", "--db", str(tmp_path / "none.duckdb")])
+    assert missing.exit_code == 2 and "no store at" in missing.output
+    db, _ = store_copy(request, tmp_path)
+    users_file(db).unlink()
+    empty = run(app, ["serve", "--db", db])
+    assert empty.exit_code == 2 and "no users yet" in empty.output and "users add" in empty.output
+    half = run(app, ["serve", "--db", db, "--tls-cert", str(tmp_path / "c.pem")])
+    assert half.exit_code == 2 and "go together" in half.output
