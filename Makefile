@@ -18,6 +18,10 @@ system:
 	@test -x /usr/bin/chromium || { echo "installing Debian chromium for the browser tests"; \
 	  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "could not install chromium: the report's browser test will be skipped"; }
+	@fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || { echo "installing fonts-noto-cjk: Chinese/Japanese text in the report and screenshots"; \
+	  { apt-get update -qq && apt-get install -y -qq fonts-noto-cjk >/dev/null; } || echo "could not install fonts-noto-cjk"; }
+	@fc-list 2>/dev/null | grep -qi "Noto Color Emoji" || { echo "installing fonts-noto-color-emoji: emoji in the report's texts"; \
+	  { apt-get update -qq && apt-get install -y -qq fonts-noto-color-emoji >/dev/null; } || echo "could not install fonts-noto-color-emoji"; }
 	@command -v redis-server >/dev/null 2>&1 || { echo "installing Debian redis-server for the live watcher (tests start their own)"; \
 	  apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
 

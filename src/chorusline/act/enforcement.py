@@ -16,33 +16,51 @@ def enforcement_list(store) -> ibis.Table:
     confirmed = confirmed_members(store)
     m = store.table("campaign_members")
     j = confirmed.join(m.drop("campaign_id"), "actor", how="left")
+    reasons = member_reasons(store, confirmed)
+    j = j.join(reasons, ["campaign_id", "actor"]).select(j, reasons=reasons.reasons)
+    return j.select(platform=j.actor.split(":")[0], account_id=j.actor.substr(j.actor.find(":") + 1),
+                    campaign_id=j.campaign_id, latest_tier=j.tier.fill_null("not in the latest run"),
+                    confidence=j.member_score.fill_null(0.0),
+                    reasons=j.reasons).order_by(
+        ["campaign_id", ibis.desc("confidence"), "platform", "account_id"])
+
+
+def member_reasons(store, members: ibis.Table) -> ibis.Table:
+    """campaign_id, actor, reasons for the given members (campaign_id, actor: a confirmed snapshot
+    or a campaign's flagged rows): the signals tying each to fellow members of its campaign (evidence
+    ≥ 0.3), its indicators at 0.5 or more, and the campaign's generated text it posts with the API
+    accounts that generated it (all a persona recruited through links may have)."""
+    members = members.select("campaign_id", "actor")
+    m = store.table("campaign_members")
+    j = members.join(m.drop("campaign_id"), "actor", how="left").select(members, *[m[n] for n in INDICATORS])
     # strongest signals per account among its ties to fellow members
     ev = signal_evidence(store.table("edges"))
     ends = ev.select(actor=ev.a_actor, other=ev.b_actor, signal=ev.signal, evidence=ev.evidence).union(
         ev.select(actor=ev.b_actor, other=ev.a_actor, signal=ev.signal, evidence=ev.evidence), distinct=False)
-    mates = confirmed.select(other=confirmed.actor, _c=confirmed.campaign_id)
-    ties = ends.join(confirmed, "actor").join(mates, "other")
+    mates = members.select(other=members.actor, _c=members.campaign_id)
+    ties = ends.join(members, "actor").join(mates, "other")
     ties = ties.filter(ties.campaign_id == ties._c)
-    per = ties.group_by(["actor", "signal"]).aggregate(n=ties.count(), e=ties.evidence.max())
+    per = ties.group_by(["campaign_id", "actor", "signal"]).aggregate(n=ties.count(), e=ties.evidence.max())
     per = per.filter(per.e >= 0.3)
     label = per.signal.concat(" (", per.n.cast("string"), ")")
-    signals = per.group_by("actor").aggregate(signals=label.collect().sort())
-    j = j.left_join(signals, "actor").select(j, signals=signals.signals)
+    signals = per.group_by(["campaign_id", "actor"]).aggregate(signals=label.collect().sort())
+    j = j.left_join(signals, ["campaign_id", "actor"]).select(j, signals=signals.signals)
     # personas posting the campaign's generated text (recruited ones may have no other tie)
     if "campaign_links" in store.backend.list_tables():
         links = store.table("campaign_links")
-        carried = links.group_by(actor=links.persona_actor).aggregate(carried=links.posts.sum())
+        carried = links.group_by(actor=links.persona_actor).aggregate(
+            carried=links.posts.sum(), sources=links.api_actor.collect(distinct=True).sort())
     else:
-        carried = ibis.memtable({"actor": [], "carried": []}, schema={"actor": "string", "carried": "int64"})
-    j = j.left_join(carried, "actor").select(j, carried=carried.carried)
+        carried = ibis.memtable({"actor": [], "carried": [], "sources": []},
+                                schema={"actor": "string", "carried": "int64", "sources": "array<string>"})
+    j = j.left_join(carried, "actor").select(j, carried=carried.carried, sources=carried.sources)
     shown = [ibis.ifelse(j[n] >= 0.5, ibis.literal(n), ibis.null("string")) for n in INDICATORS]
     indicators = ibis.array(shown).filter(lambda v: v.notnull())
+    sources = ibis.ifelse(j.sources.length() > 3, j.sources[:3].join(", ").concat(", …"), j.sources.join(", "))
     output = ibis.ifelse(j.carried.notnull(), ibis.literal("; posts the campaign's generated text: ").concat(
-        j.carried.cast("string"), " post(s)"), ibis.literal(""))
-    reasons = ibis.literal("ties: ").concat(j.signals.join(", ").fill_null("–"), "; looks inauthentic: ",
-                                            indicators.join(", ").fill_null("–"), output)
-    return j.select(platform=j.actor.split(":")[0], account_id=j.actor.substr(j.actor.find(":") + 1),
-                    campaign_id=j.campaign_id, latest_tier=j.tier.fill_null("not in the latest run"),
-                    confidence=j.member_score.fill_null(0.0),
-                    reasons=reasons).order_by(
-        ["campaign_id", ibis.desc("confidence"), "platform", "account_id"])
+        j.carried.cast("string"), " post(s) from ", sources), ibis.literal(""))
+    def listed(words):  # none, or an empty list, reads as a dash
+        return ibis.ifelse(words.length().fill_null(0) > 0, words.join(", "), ibis.literal("–"))
+
+    reasons = ibis.literal("ties: ").concat(listed(j.signals), "; looks inauthentic: ", listed(indicators), output)
+    return j.select("campaign_id", "actor", reasons=reasons)
