@@ -8,7 +8,8 @@ de-duplication makes the redelivered batch add nothing twice. Then, on the data 
   events flow, and whenever the stream goes idle;
 - the full detection (``api.detect``: signals, fusion, clustering, scoring, over the whole store)
   each time the stream's event time crosses a multiple of ``detect_every``, and when the stream
-  goes idle with new events since the last run.
+  has been idle ``IDLE_DETECT`` seconds (or is drained, with ``until_idle``) with new events since
+  the last run.
 Detection runs in the watcher's thread: while it runs, events wait in the broker (bounded memory).
 Alerts are stored first (``alerts`` table), then delivered from that outbox to the alerts stream
 (exactly once on Redis) and the webhook (at least once), so a crash between the two re-sends
