@@ -91,9 +91,7 @@ def throughput(redis: RedisServer, sim: Path, tmp: Path, batches: list[int]) -> 
         source = open_source(redis.url(stream), group, "bench")
         options = WatchOptions(batch=size, block_ms=200, match_every=1e9, detect_every=None, detect_on_idle=False,
                                until_idle=True)
-        watcher = Watcher(store, source, options)
-        watcher.match_pending = False  # intake only: no watchlist here
-        summary = watcher.run()
+        summary = Watcher(store, source, options).run()  # intake only: no watchlist in this store
         source.close()
         rows.append({"run": f"watch (Redis → store), batch {size:,}", "events": summary.events,
                      "seconds": summary.seconds})
@@ -124,24 +122,14 @@ def latency_run(redis: RedisServer, case, before_db: Path, tmp: Path, speed: flo
     producer = threading.Thread(target=publish)
     store = open_store(str(db))
     source = open_source(redis.url(stream), "chorusline", "bench")
+    # drained = no event for 5 s (a paced replay's pauses are far shorter); then the last match
     options = WatchOptions(batch=batch, block_ms=200, match_every=match_every, detect_every=None,
-                           detect_on_idle=False, until_idle=False)
+                           detect_on_idle=False, until_idle=True, idle_timeout=5.0)
     watcher = Watcher(store, source, options)
     sampler = Sampler()
     producer.start()
-    done = threading.Event()
-
-    def stop_when_drained():
-        producer.join()
-        while source.lag() > 0:
-            time.sleep(0.2)
-        time.sleep(1.0)  # the last batch's match
-        watcher.stop.set()
-        done.set()
-
-    threading.Thread(target=stop_when_drained, daemon=True).start()
     summary = watcher.run()
-    watcher._idle()  # the final match over everything, as --until-idle does
+    producer.join()
     samples = sampler.stop()
     source.close()
     alerts = store.table("alerts").to_pyarrow().to_pylist()
@@ -193,6 +181,14 @@ def memory_run(redis: RedisServer, sim: Path, tmp: Path, minutes: float, speed: 
             "detect_seconds": round(summary.detect_seconds, 1), "rss_mib_peak_per_minute": minute_marks}
 
 
+def _embed_known_texts(db: Path) -> None:
+    from chorusline.enrich.texts import embed_store_texts
+
+    store = open_store(str(db))
+    embed_store_texts(store)
+    store.backend.disconnect()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="seed-case")
@@ -215,6 +211,7 @@ def main() -> None:
             case = split_at_return(tmp / "sim", tmp / "split")
             before = tmp / "before.duckdb"
             watchlist_store(case.before, str(before), case.campaign_accounts - case.returning)
+            _embed_known_texts(before)  # as `chorusline enrich` does after a batch load
             print(f"\n## {args.scenario}: returning accounts, alert latency\n")
             for label, speed in (("backlog", 0.0), ("paced", args.speed)):
                 r = latency_run(redis, case, before, tmp, speed, args.batch[0], args.match_every, label)

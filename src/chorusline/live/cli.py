@@ -118,6 +118,7 @@ def watch(
         stream.close()
         if sink is not None:
             sink.close()
+        store.backend.disconnect()  # the file is free for the next verb as soon as this one ends
     if as_json:
         return emit_json(summary.as_dict())
     s = summary.as_dict()

@@ -104,3 +104,4 @@ class KafkaSink:
 
     def close(self) -> None:
         self._flush()
+        self.producer = None  # librdkafka's threads end with the handle, not at the next collection

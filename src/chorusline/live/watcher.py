@@ -4,8 +4,8 @@ raise alerts.
 Per micro-batch: decode and validate (``events``), append durably (``batches``), then acknowledge to
 the broker — never before, so a crash at any point loses nothing, and the store's key
 de-duplication makes the redelivered batch add nothing twice. Then, on the data so far:
-- the watchlist match (``act.watchlist.match_accounts``) at most every ``match_every`` seconds while
-  events flow, and whenever the stream goes idle;
+- the watchlist match (``act.watchlist.match_accounts``) in a thread of its own (``Matcher``) at
+  most every ``match_every`` seconds while events flow, and before the watcher rests when idle;
 - the full detection (``api.detect``: signals, fusion, clustering, scoring, over the whole store)
   each time the stream's event time crosses a multiple of ``detect_every``, and when the stream
   has been idle ``IDLE_DETECT`` seconds (or is drained, with ``until_idle``) with new events since
@@ -87,14 +87,10 @@ class Watcher:
             remember(store, "seeded", "1")
         detected = recalled(store, "detected")
         self.last_detected = max(map(dt.datetime.fromisoformat, detected)) if detected else self.watermark
-        # actor -> arrival (ms) of its earliest event not yet matched: an alert's latency is counted
-        # from it (the upper bound: the event that tipped the score arrived at or after it)
-        self.arrivals: dict[str, int] = {}
-        self.match_pending = True  # a restart matches once: the last run may have died before it did
         self.detect_pending = False  # events stored since the last detection
-        self.last_match = time.monotonic()  # the first match after match_every, or when idle
-        if "watchlist" in store.backend.list_tables():
-            _load_text_model()
+        # the match and detection both add to the texts' embedding cache: one at a time
+        self.engine_lock = threading.Lock()
+        self.matcher = Matcher(self) if "watchlist" in store.backend.list_tables() else None
 
     def _baseline(self) -> dt.datetime | None:
         """The latest event time in the store when the watcher first ran on it: accounts first
@@ -124,6 +120,8 @@ class Watcher:
                     break
         finally:
             reader.close()
+            if self.matcher is not None:
+                self.matcher.close()
             self.summary.seconds = time.monotonic() - started
         return self.summary
 
@@ -136,23 +134,23 @@ class Watcher:
         s.quarantined += result.quarantined
         for table, n in result.inserted.items():
             s.inserted[table] = s.inserted.get(table, 0) + n
-        for actor, ms in result.actors.items():
-            self.arrivals.setdefault(actor, ms)  # the earliest since the last match is kept
         if result.max_ts is not None and (self.watermark is None or result.max_ts > self.watermark):
             self.watermark = result.max_ts
+        if self.matcher is not None:
+            self.matcher.submit(result.actors, self.watermark)
         self.detect_pending = self.detect_pending or bool(sum(result.inserted.values()))
         if self.on_batch is not None:
             self.on_batch(result)
         if self._detection_due():
             self.detect()
-        if (self.arrivals or self.match_pending) and time.monotonic() - self.last_match >= self.options.match_every:
-            self.match()
+        self._collect()
 
     def _idle(self, detect: bool = True) -> None:
         if detect and self.detect_pending and self.options.detect_on_idle:
             self.detect()
-        if self.arrivals or self.match_pending:
-            self.match()
+        if self.matcher is not None:
+            self.matcher.flush()  # everything stored so far is matched before the watcher rests
+        self._collect()
         self.deliver()
 
     def _detection_due(self) -> bool:
@@ -165,15 +163,14 @@ class Watcher:
         return (self.watermark - EPOCH) // every > (self.last_detected - EPOCH) // every
 
     # -- detection and alerts ------------------------------------------------------------------------
-    def match(self) -> None:
-        arrivals, self.arrivals = self.arrivals, {}
-        self.match_pending = False
-        self.last_match = time.monotonic()
-        self.summary.matches += 1
-        found = news.returning_actors(self.store, self.baseline, self.options.match_threshold, self.watermark,
-                                      arrivals)
-        self.summary.match_seconds += time.monotonic() - self.last_match
-        self._raised(news.record(self.store, found))
+    def _collect(self) -> None:
+        """Store and send the alerts of the matches that finished (they run in the matcher's thread)."""
+        if self.matcher is None:
+            return
+        for found, seconds in self.matcher.finished():
+            self.summary.matches += 1
+            self.summary.match_seconds += seconds
+            self._raised(news.record(self.store, found))
 
     def detect(self) -> None:
         from chorusline.api import detect
@@ -184,8 +181,9 @@ class Watcher:
         self.summary.detections += 1
         started = time.monotonic()
         try:
-            enrich_store(self.store)
-            detect(self.store, self.options.config)
+            with self.engine_lock:
+                enrich_store(self.store)
+                detect(self.store, self.options.config)
         except NothingToDetect:
             return
         finally:
@@ -241,6 +239,93 @@ def stopping_on_signals(watcher: Watcher) -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+class Matcher:
+    """The watchlist match in a thread of its own, on its own connection to the store, so intake
+    goes on while it runs (DuckDB lets one process's connections read committed data and write
+    other tables at once). It runs whenever events were stored since its last run, at most every
+    ``match_every`` seconds; the watcher's thread records what it finds. A restarted watcher
+    matches once at its first idle moment: the last run may have died before it matched."""
+
+    def __init__(self, watcher: Watcher):
+        import ibis
+
+        from chorusline.store import Store
+
+        self.watcher = watcher
+        self.store = Store(ibis.duckdb.from_connection(watcher.store.backend.con.cursor()))
+        # actor -> arrival (ms) of its earliest event not yet matched: an alert's latency is counted
+        # from it (the upper bound: the event that tipped the score arrived at or after it)
+        self._arrivals: dict[str, int] = {}
+        self._watermark = watcher.watermark
+        self._wanted = True
+        self._busy = False
+        self._last = time.monotonic()
+        self._done: queue.Queue = queue.Queue()
+        self._changed = threading.Condition()
+        self._stop = False
+        _load_text_model()
+        self._thread = threading.Thread(target=self._run, name="matcher", daemon=True)
+        self._thread.start()
+
+    def submit(self, arrivals: dict[str, int], watermark) -> None:
+        with self._changed:
+            for actor, ms in arrivals.items():
+                self._arrivals.setdefault(actor, ms)  # the earliest since the last match is kept
+            self._watermark = watermark
+            self._wanted = self._wanted or bool(arrivals)
+            self._changed.notify_all()
+
+    def flush(self) -> None:
+        """Wait until what was submitted has been matched."""
+        with self._changed:
+            self._last = 0.0  # no waiting for match_every
+            self._changed.notify_all()
+            self._changed.wait_for(lambda: self._stop or not (self._wanted or self._busy))
+
+    def finished(self) -> list[tuple[list[dict], float]]:
+        out = []
+        while True:
+            try:
+                item = self._done.get_nowait()
+            except queue.Empty:
+                return out
+            if isinstance(item, Exception):
+                raise item
+            out.append(item)
+
+    def _run(self) -> None:
+        options = self.watcher.options
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._stop or (
+                    self._wanted and time.monotonic() - self._last >= options.match_every), timeout=0.2)
+                if self._stop:
+                    return
+                if not (self._wanted and time.monotonic() - self._last >= options.match_every):
+                    continue
+                arrivals, self._arrivals = self._arrivals, {}
+                watermark, self._wanted, self._busy = self._watermark, False, True
+            started = time.monotonic()
+            try:
+                with self.watcher.engine_lock:
+                    found = news.returning_actors(self.store, self.watcher.baseline, options.match_threshold,
+                                                  watermark, arrivals)
+                self._done.put((found, time.monotonic() - started))
+            except Exception as exc:  # noqa: BLE001 - raised in the watcher's thread
+                self._done.put(exc)
+            with self._changed:
+                self._busy, self._last = False, time.monotonic()
+                self._changed.notify_all()
+
+    def close(self) -> None:
+        with self._changed:
+            self._stop = True
+            self._changed.notify_all()
+        self._thread.join()
+        self.store.backend.con.close()
+        self.watcher = None  # no cycle keeping the watcher's store open after it stopped
 
 
 def _load_text_model() -> None:
