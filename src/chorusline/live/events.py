@@ -106,6 +106,5 @@ def quarantine_rows(source: str, events: list[Event], rejects: list[tuple[int, s
         rows["reason"].append(reason)
         rows["raw"].append(event.payload[: MAX_RAW * 4].decode("utf-8", "replace")[:MAX_RAW])
         rows["ingested_at"].append(event.arrived_ms * 1000)
-    arrays = [pa.array(rows[f.name], pa.int64() if f.name == "ingested_at" else f.type).cast(f.type)
-              if f.name == "ingested_at" else pa.array(rows[f.name], f.type) for f in QUARANTINE.arrow_schema]
-    return pa.Table.from_arrays(arrays, schema=QUARANTINE.arrow_schema)
+    rows["ingested_at"] = pa.array(rows["ingested_at"], pa.int64()).cast(ts_type)  # microseconds
+    return pa.Table.from_pydict(rows, schema=QUARANTINE.arrow_schema)

@@ -78,11 +78,6 @@ class RedisSource:
         if events:
             self.client.xack(self.url.name, self.group, *[e.id for e in events])
 
-    def lag(self) -> int:
-        """Entries not yet delivered to the group plus those delivered and not acknowledged."""
-        info = next(g for g in self.client.xinfo_groups(self.url.name) if g["name"].decode() == self.group)
-        return int(info.get("lag") or 0) + int(info.get("pending") or 0)
-
     def close(self) -> None:
         self.client.close()
 
