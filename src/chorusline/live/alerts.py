@@ -7,7 +7,8 @@ on the next run) is recognised as the same alert:
 
 - ``returning_actor`` — an account first seen after the watcher's baseline (the latest event in the
   store when it first started) matches a confirmed campaign's watchlist with a score of at least
-  the threshold. id = hash(kind, actor, campaign).
+  the threshold. id = hash(kind, actor): an account is reported once, even if a later match finds
+  another confirmed campaign fits it better (the pieces of one operation, confirmed separately).
 - ``new_campaign`` — a reported campaign (``above_threshold``) none of whose flagged members are
   mostly in a campaign the watcher already knows. Its key is the hash of its flagged members then;
   id = hash(kind, key).
@@ -87,7 +88,7 @@ def returning_actors(store, baseline: dt.datetime | None, threshold: float, even
             {"actor": r["actor"], "campaign_id": r["campaign_id"], "score": r["score"], "kinds": r["kinds"],
              "matched": r["evidence"], "first_seen": first},
             event_ts, None if arrived is None else dt.datetime.fromtimestamp(arrived / 1000, dt.UTC),
-            r["actor"], str(r["campaign_id"])))
+            r["actor"]))
     return out
 
 
