@@ -171,6 +171,9 @@ def spark_session(master: str | None = "local[2]", warehouse: str | os.PathLike 
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.warehouse.dir", str(warehouse))
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        # in-memory tables (Python steps' results: embeddings, matches) reach Spark through Arrow;
+        # the row-by-row fallback pickles NumPy values, which a cluster's JVM cannot unpickle
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         # plans over cached tables print their children in full at every adaptive re-plan; an
         # unbounded plan string can exhaust the driver's heap on multi-step signals
         .config("spark.sql.maxPlanStringLength", "200000")
@@ -239,6 +242,7 @@ def spark_checkpoint(backend, table: ibis.Table) -> ibis.Table:
     a temporary view, so later queries start from its rows instead of re-planning its steps."""
     import uuid
 
+    backend._run_pre_execute_hooks(table)  # registers the in-memory tables it reads, as execute() does
     frame = backend._session.sql(backend.compile(table)).localCheckpoint(eager=True)
     name = f"_checkpoint_{uuid.uuid4().hex[:12]}"
     frame.createOrReplaceTempView(name)
