@@ -206,11 +206,13 @@ def test_decisions_enforcement_watchlist_and_match(smoke_run, tmp_path):
     assert run(app, ["decide", "maybe", "--campaign", "0", "--analyst", "ana", "--db", mine]).exit_code == 2
     assert run(app, ["decide", "confirm", "--campaign", "0", "--db", mine]).exit_code == 2  # who decided is required
     assert run(app, ["decide", "0", "dismiss", "--analyst", "ana", "--db", mine]).exit_code == 0  # the old order
+    held = run(app, ["decide", "needs-more", "--campaign", "0", "--analyst", "cy", "--db", mine])
+    assert held.exit_code == 0 and "marked as needing more evidence: campaign 0" in held.output
     out = run(app, ["decide", "confirm", "--campaign", "0", "--analyst", "bob", "--note", "hosting egress + UTC+8",
                     "--db", mine])
     assert out.exit_code == 0 and "confirmed campaign 0" in out.output
     store = Store.open(mine)
-    assert store.table("decisions").count().execute() == 2  # append-only: the dismissal stays in the history
+    assert store.table("decisions").count().execute() == 3  # append-only: the dismissal stays in the history
     latest = current_decisions(store).to_pyarrow().to_pylist()
     assert [(d["campaign_id"], d["decision"], d["analyst"]) for d in latest] == [(0, "confirm", "bob")]
     flagged = store.table("campaign_members").filter(lambda t: (t.campaign_id == 0) & t.flagged).count().execute()

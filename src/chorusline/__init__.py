@@ -15,7 +15,8 @@ The names below are imported on first use (PEP 562), so ``import chorusline`` lo
 from __future__ import annotations
 
 API = ("open_store", "load_files", "simulate", "detect", "list_campaigns", "explain_campaign", "store_status",
-       "detect_groups", "StoreNotFound")
+       "detect_groups", "campaign_members", "campaign_network", "account_detail", "decide", "decision_history",
+       "enforcement", "watchlist_matches", "StoreNotFound")
 
 __all__ = ["__version__", *API]
 

@@ -529,7 +529,7 @@ def evaluate_run(
 
 @app.command()
 def decide(
-    decision: Annotated[str, typer.Argument(metavar="confirm|dismiss", help="the decision")],
+    decision: Annotated[str, typer.Argument(metavar="confirm|dismiss|needs-more", help="the decision")],
     campaign_id: Annotated[int | None, typer.Option("--campaign", metavar="ID",
                                                     help="campaign id from `chorusline detect` (required)")] = None,
     analyst: Annotated[str, typer.Option(metavar="ID", help="who decides (recorded)")] = "",
@@ -544,15 +544,18 @@ def decide(
     if old_order is not None and campaign_id is None and decision.isdigit():
         campaign_id, decision = int(decision), old_order
     elif old_order is not None:
-        fail(f"unexpected argument {old_order!r}: chorusline decide confirm|dismiss --campaign ID --analyst YOU")
+        fail(f"unexpected argument {old_order!r}: chorusline decide confirm|dismiss|needs-more --campaign ID "
+             "--analyst YOU")
     if campaign_id is None:
-        fail("name the campaign: chorusline decide confirm|dismiss --campaign ID --analyst YOU")
+        fail("name the campaign: chorusline decide confirm|dismiss|needs-more --campaign ID --analyst YOU")
     store = open_store(db, warehouse)
     try:
         row = record_decision(store, campaign_id, decision, analyst, note)
     except DecisionError as exc:
         fail(str(exc))
-    typer.echo(f"{row['decision']}ed campaign {campaign_id} ({len(row['members']):,} accounts) by {row['analyst']}")
+    said = {"confirm": "confirmed", "dismiss": "dismissed", "needs-more": "marked as needing more evidence:"}
+    typer.echo(f"{said.get(row['decision'], row['decision'])} campaign {campaign_id} ({len(row['members']):,} accounts) "
+               f"by {row['analyst']}")
 
 
 def _confirmed_campaign_needed(db: str, warehouse: str | None) -> NoReturn:
