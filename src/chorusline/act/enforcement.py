@@ -48,17 +48,20 @@ def member_reasons(store, members: ibis.Table) -> ibis.Table:
     # personas posting the campaign's generated text (recruited ones may have no other tie)
     if "campaign_links" in store.backend.list_tables():
         links = store.table("campaign_links")
-        carried = links.group_by(actor=links.persona_actor).aggregate(
-            carried=links.posts.sum(), sources=links.api_actor.collect(distinct=True).sort())
+        pairs = links.group_by(actor=links.persona_actor, api=links.api_actor).aggregate(posts=links.posts.sum())
+        carried = pairs.group_by("actor").aggregate(carried=pairs.posts.sum(), sources=pairs.api.collect().sort())
     else:
         carried = ibis.memtable({"actor": [], "carried": [], "sources": []},
                                 schema={"actor": "string", "carried": "int64", "sources": "array<string>"})
     j = j.left_join(carried, "actor").select(j, carried=carried.carried, sources=carried.sources)
     shown = [ibis.ifelse(j[n] >= 0.5, ibis.literal(n), ibis.null("string")) for n in INDICATORS]
     indicators = ibis.array(shown).filter(lambda v: v.notnull())
-    sources = ibis.ifelse(j.sources.length() > 3, j.sources[:3].join(", ").concat(", …"), j.sources.join(", "))
+    # the API accounts by name when a few, else how many (a persona fed by a whole pool)
+    sources = ibis.ifelse(j.sources.length() > 3, j.sources.length().cast("string").concat(" API accounts"),
+                          j.sources.join(", "))
     output = ibis.ifelse(j.carried.notnull(), ibis.literal("; posts the campaign's generated text: ").concat(
         j.carried.cast("string"), " post(s) from ", sources), ibis.literal(""))
+
     def listed(words):  # none, or an empty list, reads as a dash
         return ibis.ifelse(words.length().fill_null(0) > 0, words.join(", "), ibis.literal("–"))
 

@@ -209,7 +209,8 @@ def network_section(store, cid: int, m: ibis.Table, x: dict) -> str:
               "mean evidence (0 = no more shared than chance, near 1 = far beyond it; "
               "<a href='#scores-explained'>how to read the scores</a>).</p>"
             + table(["signal", "pairs", "accounts", "mean evidence"],
-                    [[s["signal"], f"{s['edges']:,}", s["accounts"], f"{s['mean_evidence']:.2f}"] for s in x["signals"]],
+                    [[s["signal"], f"{s['edges']:,}", s["accounts"], f"{s['mean_evidence']:.2f}"]
+                     for s in x["signals"]],
                     {1, 2, 3}))
 
 
@@ -286,7 +287,8 @@ def templates_section(store, cid: int, m: ibis.Table, x: dict) -> str:
         return "<p class='muted'>none</p>"
     texts = [t["skeleton"] for t in x["templates"]] + [v["prompt"] for t in x["templates"] for v in t["variants"]]
     return _script_note(texts) + "".join(
-        f"<h3>{readable(t['skeleton'])} <span class='muted'>({t['calls']:,} calls, {t['accounts']} accounts)</span></h3>"
+        f"<h3>{readable(t['skeleton'])} <span class='muted'>({t['calls']:,} calls, {t['accounts']} accounts)"
+        "</span></h3>"
         + table(["prompt (filled)", "output"], [[readable(v["prompt"]), readable(v["output"])] for v in t["variants"]],
                 raw={0, 1}, wide={0, 1})
         for t in x["templates"])
@@ -342,7 +344,7 @@ def enforcement_section(store, cid: int, m: ibis.Table, x: dict) -> str:
                     "enforcement.csv</code>.</p>"
                     + table(["#", "platform", "account", "confidence", "reasons"],
                             [[i, r["platform"], r["account_id"], f"{r['confidence']:.2f}", r["reasons"]]
-                             for i, r in enumerate(confirmed, 1)], {0, 3}, tall=True, ids={1, 2}, wide={4},
+                             for i, r in enumerate(confirmed, 1)], {0, 3}, tall=True, ids={1, 2}, wide={4}, cards=True,
                             label=f"enforcement list of campaign {cid}"))
     reasons = member_reasons(store, m.select("campaign_id", "actor"))
     j = m.join(reasons, ["campaign_id", "actor"])
@@ -354,7 +356,7 @@ def enforcement_section(store, cid: int, m: ibis.Table, x: dict) -> str:
             + table(["#", "account", "member score", "suspicion", "role", "reasons"],
                     [[i, r["actor"], f"{r['member_score']:.2f}", f"{r['suspicion']:.2f}",
                       "recruited by link" if r["recruited"] else "core" if r["core"] else "periphery", r["reasons"]]
-                     for i, r in enumerate(rows, 1)], {0, 2, 3}, tall=True, ids={1}, wide={5},
+                     for i, r in enumerate(rows, 1)], {0, 2, 3}, tall=True, ids={1}, wide={5}, cards=True,
                     label=f"proposed enforcement list of campaign {cid}"))
 
 
@@ -410,7 +412,7 @@ def _overview(rows: list[dict]) -> str:
                     [[r["campaign_id"], f"{r['score']:.2f}", r["size"], r["flagged"], r["api_accounts"],
                       r["social_accounts"], f"{r['coordination']:.2f}", f"{r['inauthenticity']:.2f}",
                       f"{r['coverage']:.0%}", r["tier"], r["verdict"]] for r in rows], {1, 2, 3, 4, 5, 6, 7, 8},
-                    tall=True, label="every cluster", wide={10})
+                    tall=True, label="every cluster", wide={10}, cards=True)
             + "</section>")
 
 

@@ -59,6 +59,10 @@ td.text{min-width:16em}
 dl.terms{display:grid;grid-template-columns:minmax(8em,max-content) 1fr;gap:4px 14px;margin:6px 0}
 dl.terms dt{font-weight:600}dl.terms dd{margin:0}
 @media (max-width:640px){
+ table.cards thead{display:none}table.cards tr{display:block;border-bottom:2px solid #d0d4da;padding:4px 0}
+ table.cards td{display:flex;gap:8px;border:0;padding:2px 8px;text-align:left;white-space:normal;min-width:0}
+ table.cards td::before{content:attr(data-label);flex:0 0 7.5em;font-weight:600;color:#556}
+ table.cards td.id{overflow-wrap:anywhere}
  header{padding:12px 14px}main{padding:8px 8px}section,article>.campaign-head{padding:10px 10px}
  dl.terms{grid-template-columns:1fr}dl.terms dd{margin:0 0 6px}
 }
@@ -72,21 +76,24 @@ def e(value) -> str:
 
 def table(columns: list[str], rows: list[list], numeric: set[int] = frozenset(), tall: bool = False,
           raw: set[int] = frozenset(), label: str | None = None, ids: set[int] = frozenset(),
-          wide: set[int] = frozenset()) -> str:
+          wide: set[int] = frozenset(), cards: bool = False) -> str:
     """A table in its own scrolling box. ``raw``: columns whose cells are HTML already (e.g.
     ``report_text.readable``); ``ids``: account ids and such, never broken over lines; ``wide``: running text, kept
     readable on a phone (the table scrolls sideways in its box instead); ``tall``: a
-    long list, scrolled inside a box of fixed height."""
+    long list, scrolled inside a box of fixed height; ``cards``: on a phone each row becomes a card of
+    label: value lines (a long list with one wide column reads better so than scrolled sideways)."""
     head = "".join(f"<th scope='col'{' class=num' if i in numeric else ''}>{e(c)}</th>" for i, c in enumerate(columns))
 
     def cell(i: int, v) -> str:
         body = v if i in raw else e(v)
         css = "num" if i in numeric else "id" if i in ids else "text" if i in wide else ""
-        return f"<td class='{css}'>{body}</td>" if css else f"<td>{body}</td>"
+        label = f" data-label='{e(columns[i])}'" if cards else ""
+        return f"<td class='{css}'{label}>{body}</td>" if css else f"<td{label}>{body}</td>"
 
     body = "".join("<tr>" + "".join(cell(i, v) for i, v in enumerate(r)) + "</tr>" for r in rows)
     aria = f" role='region' aria-label='{e(label)}' tabindex='0'" if label else ""
-    return (f"<div class='table-box{' tall' if tall else ''}'{aria}><table><thead><tr>{head}</tr></thead>"
+    kind = " class=cards" if cards else ""
+    return (f"<div class='table-box{' tall' if tall else ''}'{aria}><table{kind}><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table></div>")
 
 

@@ -13,8 +13,8 @@ from chorusline.campaigns.score import TIERS, ScoreParams
 from chorusline.campaigns.suspicion import INDICATORS
 from chorusline.export.report_html import e
 
-TIER_WORDS = {TIERS[0]: "inauthentic: coordinated and not who they claim to be",
-              TIERS[1]: "coordinated: ties far beyond chance, day after day; authenticity not established"}
+TIER_WORDS = {TIERS[0]: "coordinated and not who they claim to be",
+              TIERS[1]: "ties far beyond chance, day after day; authenticity not established"}
 INDICATOR_WORDS = {
     "clock": "an office clock (working hours, lunch gap, weekdays) far from the hours of the place the account claims",
     "creation": "registered in a burst (10× the platform's usual rate counts fully)",
@@ -53,7 +53,8 @@ def _sureness(c: dict, x: dict, params: ScoreParams) -> str:
     ties = ", ".join(f"{s['signal']} ({s['accounts']:,} accounts, mean evidence {s['mean_evidence']:.2f})"
                      for s in strong)
     flagged_share = c["flagged"] / c["size"] if c["size"] else 0.0
-    return (f"Score {c['score']:.2f}, {margin:+.2f} from the report threshold {params.campaign_threshold:.2f}; {basis}. "
+    return (f"Score {c['score']:.2f}, {margin:+.2f} from the report threshold {params.campaign_threshold:.2f}; "
+            f"{basis}. "
             f"Strongest ties: {e(ties) or 'none'}. {flagged_share:.0%} of its {c['size']:,} members reach the "
             f"flag line ({params.flag_threshold:.2f}); members under it are not flagged.")
 
@@ -145,13 +146,16 @@ def scores_explained(params: ScoreParams) -> str:
                    "by how inauthentic they look."),
         ("evidence of a tie", "For each signal (shared call output, shared IP prefix, near-duplicate posts, "
                               "synchronised activity …) two accounts' shared events are compared with what chance "
-                              "would give two accounts as active as they are: evidence = 1 − e^−(excess over chance"
-                              " / 3 events), 0 when they share no more than chance, capped at 0.99. <b>Mean "
+                              "would give two accounts as active as they are: evidence = 1 − "
+                              "e<sup>−(excess over chance / 3 events)</sup> (an excess of rare keys, such as a "
+                              "little-used IP prefix, weighs more than one of common keys), 0 when they share no "
+                              "more than chance, capped at 0.99. <b>Mean "
                               "evidence</b> in a campaign's signal table is the average over the pairs that "
                               "signal ties. Different signal families are independent witnesses and combine: two "
                               "at 0.6 make 0.84."),
-        ("coordination", "How tightly the campaign's core is tied: each core member's tie is 1 − e^−(its summed "
-                         "fused ties inside the campaign), and coordination is their mean. 0.6 is one solid tie "
+        ("coordination", "How tightly the campaign's core is tied: each core member's tie is "
+                         "1 − e<sup>−(its summed "
+                         "fused ties inside the campaign)</sup>, and coordination is their mean. 0.6 is one solid tie "
                          "each; near 1, several strong ones each."),
         ("inauthenticity", "How much the measured core members look like something other than who they claim "
                            "to be: the mean of each account's indicators (0–1 each): "
@@ -174,7 +178,8 @@ def scores_explained(params: ScoreParams) -> str:
                          f"{params.own_weight:.1f} × its own suspicion); a member at the periphery (many weak "
                          "ties, no strong one) gets no floor: campaign score × tie × own suspicion. In the "
                          "coordinated tier own suspicion counts as 1 (ties are the evidence). A persona recruited "
-                         "through the campaign's API links scores campaign score × (1 − e^−posts carried). "
+                         "through the campaign's API links scores campaign score × "
+                         "(1 − e<sup>−posts carried</sup>). "
                          f"<b>Flagged</b> at {f:.2f} or more: an ordinary account at a campaign's edge scores low."),
     ]
     body = "".join(f"<dt>{name}</dt><dd>{text}</dd>" for name, text in terms)

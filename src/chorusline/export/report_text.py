@@ -24,7 +24,7 @@ NON_LATIN_SHARE = 0.3
 
 
 def _script(ch: str) -> str:
-    """The script of one letter, from its Unicode name: LATIN, CJK, CYRILLIC, ARABIC, HANGUL, …"""
+    """The script of one letter, from its Unicode name: LATIN, HAN, KANA, CYRILLIC, ARABIC, HANGUL, …"""
     name = unicodedata.name(ch, "")
     if name.startswith(("HIRAGANA", "KATAKANA")):
         return "KANA"
@@ -97,6 +97,6 @@ def readable(text: str | None) -> str:
     script = non_latin_script(str(text))
     if script is None:
         return shown
-    return (f"<span lang='{LANG.get(script, 'und')}'>{shown}</span><span class='translit' lang='und-Latn' title='machine "
-            f"transliteration from {html.escape(script)}; not a translation'>{html.escape(transliterate(str(text)))}"
-            "</span>")
+    note = f"machine transliteration from {html.escape(script)}; not a translation"
+    return (f"<span lang='{LANG.get(script, 'und')}'>{shown}</span><span class='translit' lang='und-Latn' "
+            f"title='{note}'>{html.escape(transliterate(str(text)))}</span>")
