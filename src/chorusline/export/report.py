@@ -172,9 +172,12 @@ def pivot_figures(store, m: ibis.Table, x: dict) -> tuple[go.Figure, go.Figure]:
     after = f.filter(f.feature == "lifecycle:political_after").value.execute().tolist()
     days = go.Figure(go.Bar(x=[p["day"] for p in life["pivot_days"]], y=[p["accounts"] for p in life["pivot_days"]],
                             name="personas pivoting that day"))
+    span = [dt.date.fromisoformat(str(p["day"])[:10]) for p in life["pivot_days"]]
+    step = max(1, -(-((max(span) - min(span)).days + 1) // 10)) if span else 1  # at most ~10 ticks, whole days
     days.update_layout(title=f"pivot days: {life['pivoted']} of {life['accounts_with_lifecycle']} personas turned "
                              "political", xaxis=dict(title=dict(text="day the persona turned political (UTC)"),
-                                              type="category"), yaxis_title="personas")
+                                              type="date", tickformat="%b %d", dtick=step * 86_400_000),
+                       yaxis_title="personas")
     shares = go.Figure()
     shares.add_trace(go.Box(y=before, name="before the pivot"))
     shares.add_trace(go.Box(y=after, name="after the pivot"))
