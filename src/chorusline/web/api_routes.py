@@ -25,6 +25,8 @@ Decider = Annotated[Principal, Depends(requires(DECIDE))]
 Admin = Annotated[Principal, Depends(requires(ADMIN))]
 Tlp = Literal["clear", "green", "amber", "red"]
 Choice = Literal["confirm", "dismiss", "needs-more"]
+# offsets past any list, yet far inside DuckDB's BIGINT (a larger one made the query fail with a 500)
+MAX_OFFSET = 10**12
 
 
 @contextmanager
@@ -71,7 +73,7 @@ def campaign(request: Request, who: Reader, campaign_id: int) -> dict:
 
 
 @router.get("/campaigns/{campaign_id}/members", summary="A campaign's members, strongest first")
-def members(request: Request, who: Reader, campaign_id: int, offset: Annotated[int, Query(ge=0)] = 0,
+def members(request: Request, who: Reader, campaign_id: int, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
             limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> dict:
     with store_for(request) as store:
         return api.campaign_members(store, campaign_id, offset, limit)
@@ -126,7 +128,7 @@ def decisions(request: Request, who: Reader, limit: Annotated[int, Query(ge=1, l
 
 
 @router.get("/enforcement", summary="The enforcement list (accounts of confirmed campaigns), one page")
-def enforcement(request: Request, who: Reader, offset: Annotated[int, Query(ge=0)] = 0,
+def enforcement(request: Request, who: Reader, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
                 limit: Annotated[int, Query(ge=1, le=10000)] = 100) -> dict:
     with store_for(request) as store:
         return api.enforcement(store, offset, limit)

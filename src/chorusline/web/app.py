@@ -99,6 +99,14 @@ def create_app(db: str, users_path: Path | None = None, secure_cookies: bool = T
         detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         return await http_error(request, HTTPException(422, detail))
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        # Starlette answers these outside every middleware: without this, a 500 went out as plain
+        # text without the CSP and the other headers. The details stay in the server's log.
+        response = await http_error(request, HTTPException(500, "internal error: the server's log says more"))
+        security_headers(request, response)
+        return response
+
     return app
 
 

@@ -5,7 +5,8 @@ A request proves who it is with one of: ``Authorization: Bearer TOKEN`` (the API
 such as OpenCTI and taxii2-client send); or the browser session cookie. No credential: 401; a
 role that may not: 403. A state-changing request made with the session cookie must carry the
 session's CSRF token (the form's ``csrf_token`` field or an ``X-CSRF-Token`` header): a cookie is
-sent by the browser whoever built the request, the token only by our own pages."""
+sent by the browser whoever built the request, the token only by our own pages. Basic, which a
+browser may replay by itself too, only reads."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def principal(request: Request) -> Principal | None:
         except (binascii.Error, UnicodeDecodeError):
             return None
         user = users.user_for_token(token)
-        return Principal(user, "basic") if user and secrets.compare_digest(user.name, name) else None
+        return Principal(user, "basic") if user and same_secret(user.name, name) else None
     if header:
         return None  # an unknown scheme is not silently replaced by the cookie
     sid = request.cookies.get(SESSION_COOKIE)
@@ -77,14 +78,26 @@ def principal(request: Request) -> Principal | None:
 
 
 async def check_csrf(request: Request, who: Principal) -> None:
-    if who.via != "session" or request.method in SAFE_METHODS:
+    if request.method in SAFE_METHODS:
+        return
+    if who.via == "basic":
+        # a browser replays Basic credentials it has cached on cross-site requests, as it does a
+        # cookie, and such a request carries no CSRF token: Basic (for TAXII clients) only reads
+        raise HTTPException(403, "HTTP Basic only reads: send Authorization: Bearer TOKEN to change things")
+    if who.via != "session":
         return
     sent = request.headers.get("x-csrf-token")
     if sent is None and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
         sent = (await request.form()).get("csrf_token")
-    if not sent or not secrets.compare_digest(str(sent), who.csrf or ""):
+    if not sent or not same_secret(str(sent), who.csrf or ""):
         raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
+
+
+def same_secret(sent: str, kept: str) -> bool:
+    """Constant-time equality of two strings of any characters (``secrets.compare_digest`` raises
+    TypeError on a str outside ASCII, which a client can send in a header, a form or Basic)."""
+    return secrets.compare_digest(sent.encode(), kept.encode())
 
 
 def requires(roles: tuple[str, ...]):

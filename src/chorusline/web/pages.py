@@ -16,9 +16,9 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from chorusline import api
-from chorusline.web.api_routes import answering, store_for
+from chorusline.web.api_routes import MAX_OFFSET, answering, store_for
 from chorusline.web.auth import (ADMIN, DECIDE, LOGIN_CSRF_COOKIE, READ, SESSION_COOKIE, TAXII, Principal,
-                                 client_address, principal, requires)
+                                 client_address, principal, requires, same_secret)
 from chorusline.web.users import SESSION_HOURS
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
@@ -29,6 +29,8 @@ Decider = Annotated[Principal, Depends(requires(DECIDE))]
 Admin = Annotated[Principal, Depends(requires(ADMIN))]
 Anyone = Annotated[Principal, Depends(requires(TAXII))]
 PAGE = 50
+# the sign-in form's fields are bounded: a failed sign-in is audited under the name given, by anyone
+MAX_NAME, MAX_PASSWORD = 200, 1024
 CHOICES = ("confirm", "dismiss", "needs-more")
 TLPS = ("clear", "green", "amber", "red")
 
@@ -77,14 +79,16 @@ def login_page(request: Request, next: str | None = None):  # noqa: A002
 
 
 @router.post("/login")
-def login(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()],
-          csrf_token: Annotated[str, Form()], next: Annotated[str, Form()] = "/campaigns"):  # noqa: A002
+def login(request: Request, username: Annotated[str, Form(max_length=MAX_NAME)],
+          password: Annotated[str, Form(max_length=MAX_PASSWORD)], csrf_token: Annotated[str, Form(max_length=200)],
+          next: Annotated[str, Form(max_length=2000)] = "/campaigns"):  # noqa: A002
     users = request.app.state.users
     sent = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not sent or not secrets.compare_digest(sent, csrf_token):
+    if not sent or not same_secret(sent, csrf_token):
         return _login_form(request, "The form expired: sign in again.", 403, next)
     address = client_address(request)
-    if users.login_blocked(username, address):
+    attempt = users.begin_login(username, address)  # counted before the password is checked
+    if attempt is None:
         response = _login_form(request, "Too many failed sign-ins: wait 15 minutes.", 429, next)
         response.headers["Retry-After"] = "900"
         return response
@@ -92,6 +96,7 @@ def login(request: Request, username: Annotated[str, Form()], password: Annotate
     if user is None:
         users.login_failed(username, address)
         return _login_form(request, "Wrong user name or password.", 401, next)
+    users.login_succeeded(attempt)
     sid, _ = users.open_session(user, address)
     response = RedirectResponse(_safe_next(next) if user.role != "partner" else "/partner", status_code=303)
     response.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="strict", path="/",
@@ -216,7 +221,7 @@ def decisions_page(request: Request, who: Reader):
 
 
 @router.get("/enforcement")
-def enforcement_page(request: Request, who: Reader, page: Annotated[int, Query(ge=1)] = 1,
+def enforcement_page(request: Request, who: Reader, page: Annotated[int, Query(ge=1, le=MAX_OFFSET // 1000)] = 1,
                      per_page: Annotated[int, Query(ge=10, le=1000)] = 100):
     with store_for(request) as store:
         e = api.enforcement(store, (page - 1) * per_page, per_page)

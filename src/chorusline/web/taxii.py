@@ -166,8 +166,10 @@ def _filtered(request: Request, rows: list[tuple[dt.datetime, dict]], added_afte
 def _page(rows: list, limit: int | None, next_: str | None) -> tuple[list, dict]:
     start = 0
     if next_:
-        if not next_.isdigit():
-            raise HTTPException(400, f"next {next_!r} is not a cursor this server gave")
+        # ASCII digits, a few of them: str.isdigit() also takes '²' and '١', and int() of thousands
+        # of digits raises, either a 500
+        if not (next_.isascii() and next_.isdigit() and len(next_) <= 18):
+            raise HTTPException(400, f"next {next_[:40]!r} is not a cursor this server gave")
         start = int(next_)
     size = min(limit or PAGE_MAX, PAGE_MAX)
     page = rows[start:start + size]

@@ -203,22 +203,39 @@ class UserStore:
             return None
         return User(name, row[0])
 
-    def login_blocked(self, name: str, address: str) -> bool:
-        """Too many failed logins lately for this user name or from this address."""
-        since = _now().timestamp() - LOGIN_WINDOW_S
+    def begin_login(self, name: str, address: str) -> int | None:
+        """Count a sign-in attempt before its password is checked: None when too many failed lately
+        for this user name or from this address, else the attempt's id, recorded as a failure until
+        ``login_succeeded`` clears it. Counting and recording in one write transaction keeps
+        concurrent attempts from all passing the check while the slow Argon2 checks run."""
+        now = _now().timestamp()
+        since = now - LOGIN_WINDOW_S
         with closing(self._connect()) as con:
-            by_user = con.execute("SELECT count(*) FROM login_failures WHERE user = ? AND ts > ?",
-                                  (name, since)).fetchone()[0]
-            by_address = con.execute("SELECT count(*) FROM login_failures WHERE address = ? AND ts > ?",
-                                     (address, since)).fetchone()[0]
-        return by_user >= MAX_FAILURES_PER_USER or by_address >= MAX_FAILURES_PER_ADDRESS
+            con.isolation_level = None  # explicit transactions: BEGIN IMMEDIATE takes the write lock first
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                con.execute("DELETE FROM login_failures WHERE ts < ?", (since,))
+                by_user = con.execute("SELECT count(*) FROM login_failures WHERE user = ? AND ts > ?",
+                                      (name, since)).fetchone()[0]
+                by_address = con.execute("SELECT count(*) FROM login_failures WHERE address = ? AND ts > ?",
+                                         (address, since)).fetchone()[0]
+                attempt = None
+                if by_user < MAX_FAILURES_PER_USER and by_address < MAX_FAILURES_PER_ADDRESS:
+                    attempt = con.execute("INSERT INTO login_failures VALUES (?, ?, ?)",
+                                          (name, address, now)).lastrowid
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return attempt
+
+    def login_succeeded(self, attempt: int) -> None:
+        with closing(self._connect()) as con, con:
+            con.execute("DELETE FROM login_failures WHERE rowid = ?", (attempt,))
 
     def login_failed(self, name: str, address: str) -> None:
-        now = _now().timestamp()
-        with closing(self._connect()) as con, con:
-            con.execute("DELETE FROM login_failures WHERE ts < ?", (now - LOGIN_WINDOW_S,))
-            con.execute("INSERT INTO login_failures VALUES (?, ?, ?)", (name, address, now))
-            self._audit(con, name, "login.fail", name, f"address={address}")
+        """The attempt stays counted (``begin_login`` recorded it); the audit log says so."""
+        self.audit(name, "login.fail", name, f"address={address}")
 
     # -- sessions ---------------------------------------------------------------------------------
 
