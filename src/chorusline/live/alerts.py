@@ -87,9 +87,12 @@ def returning_actors(store, baseline: dt.datetime | None, threshold: float, even
             f"{', '.join(r['kinds'])})",
             {"actor": r["actor"], "campaign_id": r["campaign_id"], "score": r["score"], "kinds": r["kinds"],
              "matched": r["evidence"], "first_seen": first},
-            event_ts, None if arrived is None else dt.datetime.fromtimestamp(arrived / 1000, dt.UTC),
-            r["actor"]))
+            event_ts, None if arrived is None else arrival(arrived), r["actor"]))
     return out
+
+
+def arrival(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
 
 
 def _at_least(column, threshold: float):

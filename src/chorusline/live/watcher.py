@@ -312,6 +312,10 @@ class Matcher:
                 with self.watcher.engine_lock:
                     found = news.returning_actors(self.store, self.watcher.baseline, options.match_threshold,
                                                   watermark, arrivals)
+                with self._changed:  # a match's later queries see batches stored after it began
+                    for alert in found:
+                        if alert["arrived_at"] is None and alert["subject"] in self._arrivals:
+                            alert["arrived_at"] = news.arrival(self._arrivals[alert["subject"]])
                 self._done.put((found, time.monotonic() - started))
             except Exception as exc:  # noqa: BLE001 - raised in the watcher's thread
                 self._done.put(exc)
