@@ -170,6 +170,8 @@ class Watcher:
         for found, seconds in self.matcher.finished():
             self.summary.matches += 1
             self.summary.match_seconds += seconds
+            for alert in found:  # the stream's clock when the alert is raised
+                alert["event_ts"] = self.watermark
             self._raised(news.record(self.store, found))
 
     def detect(self) -> None:
