@@ -217,3 +217,18 @@ def test_logout_needs_the_csrf_token_and_ends_the_session(web):
     assert c.post("/logout").status_code == 403  # a cross-site form cannot sign someone out
     assert c.post("/logout", data={"csrf_token": page_csrf(c, "/campaigns")}).status_code == 303
     assert client(app).get("/api/v1/campaigns", cookies={"chorusline_session": sid}).status_code == 401
+
+
+def test_a_malformed_body_without_credentials_is_still_a_401(web):
+    """FastAPI reads a JSON body before the route's dependencies: a malformed one got a 422 from
+    every POST route without any credentials."""
+    app, tokens = web
+    c = client(app, Accept="application/json")
+    for path in ("/api/v1/users", "/api/v1/campaigns/3/decisions", "/api/v1/watchlist"):
+        answer = c.post(path, content=b"{not json", headers={"Content-Type": "application/json"})
+        assert answer.status_code == 401, (path, answer.status_code, answer.text)
+    signed = client(app, Authorization=f"Bearer {tokens['adam']}")
+    known = signed.post("/api/v1/users", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert known.status_code == 422  # a caller who is known hears what is wrong
+    form = c.post("/login", data={"username": "vic"})  # the sign-in form stays public: its own 422
+    assert form.status_code == 422

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from chorusline.web.auth import security_headers
+from chorusline.web.auth import PUBLIC_PATHS, NotAuthenticated, principal, security_headers
 from chorusline.web.users import UserStore, users_file
 
 
@@ -96,6 +96,10 @@ def create_app(db: str, users_path: Path | None = None, secure_cookies: bool = T
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
+        # FastAPI parses a JSON body before it runs the route's dependencies, so a malformed body
+        # got a 422 (with the parser's words) before anyone asked who was sending it
+        if principal(request) is None and request.url.path not in PUBLIC_PATHS:
+            return await http_error(request, NotAuthenticated())
         detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         return await http_error(request, HTTPException(422, detail))
 

@@ -34,6 +34,7 @@ CSP = (f"default-src 'self'; script-src 'self'; style-src 'self' {CYTOSCAPE_STYL
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
        "form-action 'self'")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+PUBLIC_PATHS = ("/login",)  # the one route answered without credentials (besides /static/)
 
 
 @dataclass(frozen=True)
