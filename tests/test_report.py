@@ -174,6 +174,16 @@ def test_campaign_sections_are_reusable(store_copy):
     assert "<script>" not in "".join(parts.values())  # no inline script: fits a strict CSP
 
 
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"  # axe-core, vendored with the web app's tests
+
+
+def _accessibility_problems(page) -> list:
+    """axe-core's serious and critical violations on the page as it is drawn."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("async () => (await axe.run()).violations.filter(v => ['serious', 'critical']"
+                         ".includes(v.impact)).map(v => [v.id, v.nodes.length, v.nodes[0].target.join(' ')])")
+
+
 def _open(p, report, width):
     browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
     page = browser.new_page(viewport={"width": width, "height": 900})
@@ -206,6 +216,7 @@ def test_report_renders_every_section_with_charts(report, tmp_path):
                 assert drawn, f"{name} chart {i} is empty"
         for name in ("summary", "scores-explained", "overview"):
             page.locator(f"#{name}").screenshot(path=str(tmp_path / f"{name}.png"))
+        assert _accessibility_problems(page) == []
         browser.close()
     assert errors == []
 
@@ -230,6 +241,7 @@ def test_report_fits_a_phone(report):
         # a wide table scrolls inside its box, the box stays inside the screen
         boxes = page.eval_on_selector_all(".table-box", "els => els.map(e => e.getBoundingClientRect().right)")
         assert boxes and max(boxes) <= 390
+        assert _accessibility_problems(page) == []
         browser.close()
     assert errors == []
 

@@ -26,7 +26,7 @@ import plotly.graph_objects as go
 
 from chorusline.campaigns.explain import explain, with_account_columns
 from chorusline.campaigns.score import ScoreParams
-from chorusline.export.report_html import e, figure_div, page, table
+from chorusline.export.report_html import TABLE_CONTEXT, e, figure_div, page, table
 from chorusline.export.report_summary import scores_explained, summary_section
 from chorusline.export.report_text import non_latin_script, readable
 from chorusline.export.shared import campaigns_to_export, members_to_export
@@ -395,8 +395,12 @@ def campaign_sections(store, campaign_id: int, explanation: dict | None = None) 
     m = members_to_export(store, campaign_id)
     x = explanation if explanation is not None else explain(store, campaign_id)
     out = {"head": campaign_head(campaign_id, x)}
-    for name, _, build in SECTIONS:
-        out[name] = build(store, campaign_id, m, x)
+    token = TABLE_CONTEXT.set(f"campaign {campaign_id}: ")
+    try:
+        for name, _, build in SECTIONS:
+            out[name] = build(store, campaign_id, m, x)
+    finally:
+        TABLE_CONTEXT.reset(token)
     return out
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 
@@ -69,6 +71,10 @@ dl.terms dt{font-weight:600}dl.terms dd{margin:0}
 """.replace("FONTS", FONT_STACK)
 
 
+# what every table name starts with while one campaign's fragments are written ("campaign 3: ")
+TABLE_CONTEXT: ContextVar[str] = ContextVar("TABLE_CONTEXT", default="")
+
+
 def e(value) -> str:
     """Escaped text; a dash for a missing value."""
     return html.escape("–" if value is None else str(value))
@@ -87,11 +93,16 @@ def table(columns: list[str], rows: list[list], numeric: set[int] = frozenset(),
     def cell(i: int, v) -> str:
         body = v if i in raw else e(v)
         css = "num" if i in numeric else "id" if i in ids else "text" if i in wide else ""
-        label = f" data-label='{e(columns[i])}'" if cards else ""
-        return f"<td class='{css}'{label}>{body}</td>" if css else f"<td{label}>{body}</td>"
+        cell_label = f" data-label='{e(columns[i])}'" if cards else ""
+        return f"<td class='{css}'{cell_label}>{body}</td>" if css else f"<td{cell_label}>{body}</td>"
 
     body = "".join("<tr>" + "".join(cell(i, v) for i, v in enumerate(r)) + "</tr>" for r in rows)
-    aria = f" role='region' aria-label='{e(label)}' tabindex='0'" if label else ""
+    # a box that may scroll must be reachable by keyboard, and a region needs a name (axe-core's
+    # scrollable-region-focusable and region rules); unnamed, it is named by its columns and first
+    # cell, prefixed by TABLE_CONTEXT (the campaign), so that no two regions share a name (landmark-unique)
+    first = re.sub(r"<[^>]+>", "", str(rows[0][0]))[:40] if rows and rows[0] else "empty"
+    name = TABLE_CONTEXT.get() + (label or f"table of {', '.join(columns[:3])}: {first}")
+    aria = f" role='region' aria-label='{e(name)}' tabindex='0'"
     kind = " class=cards" if cards else ""
     return (f"<div class='table-box{' tall' if tall else ''}'{aria}><table{kind}><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table></div>")
@@ -130,12 +141,12 @@ def _plain(value):
     raise TypeError(f"cannot write {type(value).__name__} into a figure")
 
 
-def figure_div(fig: go.Figure, name: str, height: int = 320, label: str | None = None) -> str:
+def figure_div(fig: go.Figure, name: str, height: int = 320) -> str:
     """A chart container: drawn by render.js from the JSON inside it."""
     base_layout(fig, height)
-    title = label or (fig.layout.title.text or name)
-    return (f"<div class='chart' id='chart-{e(name)}' data-chart='{e(name)}' role='img' aria-label='{e(title)}' "
-            f"style='min-height:{height}px'><script type='application/json' class='figure'>{figure_json(fig)}"
+    # no role or aria-label on the container: plotly puts focusable controls inside it, and its
+    # title is drawn as text in the chart
+    return (f"<div class='chart' id='chart-{e(name)}' data-chart='{e(name)}' style='min-height:{height}px'><script type='application/json' class='figure'>{figure_json(fig)}"
             "</script></div>")
 
 

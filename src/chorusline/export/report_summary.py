@@ -34,7 +34,8 @@ def _decision_line(d: dict | None) -> str:
     if not d:
         return "not decided yet"
     when = d["ts"].strftime("%Y-%m-%d %H:%M UTC") if hasattr(d["ts"], "strftime") else str(d["ts"])
-    verb = {"confirm": "confirmed", "dismiss": "dismissed"}.get(d["decision"], d["decision"])
+    verb = {"confirm": "confirmed", "dismiss": "dismissed", "needs-more": "parked for more evidence"}.get(
+        d["decision"], d["decision"])
     note = f" (“{e(d['note'])}”)" if d.get("note") else ""
     return f"<b>{verb}</b> by {e(d['analyst'])} on {when}{note}"
 
@@ -118,6 +119,10 @@ def summary_section(rows: list[dict], reported: list[int], explained: dict[int, 
                 f"<code>chorusline export stix --campaign {cid} --db DB</code>, <code>export misp</code>, "
                 f"<code>export indicators</code>; keep watching with <code>chorusline watchlist --db DB</code> then "
                 f"<code>chorusline match --db DB</code>.</li>")
+        elif d["decision"] == "needs-more":
+            next_steps.append(
+                f"<li>Campaign {cid} was parked for more evidence: read the sections below for what is missing, "
+                f"then <code>chorusline decide confirm|dismiss --campaign {cid} --analyst YOU --db DB</code>.</li>")
         else:
             next_steps.append(f"<li>Campaign {cid} was dismissed; nothing to enforce. A new decision supersedes it "
                               "(the history stays).</li>")
