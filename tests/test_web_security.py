@@ -232,3 +232,28 @@ def test_a_malformed_body_without_credentials_is_still_a_401(web):
     assert known.status_code == 422  # a caller who is known hears what is wrong
     form = c.post("/login", data={"username": "vic"})  # the sign-in form stays public: its own 422
     assert form.status_code == 422
+
+
+def test_a_huge_body_is_refused_before_it_is_read(web):
+    """FastAPI reads a JSON body into memory before it asks who is sending it: a bound keeps an
+    anonymous client from making the server hold gigabytes."""
+    from chorusline.web.app import MAX_BODY
+
+    app, tokens = web
+    c = client(app, Accept="application/json")
+    big = b'{"name": "' + b"x" * (MAX_BODY + 10) + b'", "role": "viewer"}'
+    answer = c.post("/api/v1/users", content=big, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 413, (answer.status_code, answer.text[:200])
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
+
+    def chunks():  # no Content-Length: sent in pieces
+        yield b'{"name": "'
+        for _ in range(MAX_BODY // 65536 + 2):
+            yield b"x" * 65536
+        yield b'", "role": "viewer"}'
+
+    streamed = c.post("/api/v1/users", content=chunks(), headers={"Content-Type": "application/json"})
+    assert streamed.status_code == 413, (streamed.status_code, streamed.text[:200])
+    ok = client(app, Authorization=f"Bearer {tokens['ana']}").post(
+        "/api/v1/campaigns/3/decisions", json={"decision": "needs-more", "reason": "r" * 5000})
+    assert ok.status_code == 201  # ordinary bodies pass

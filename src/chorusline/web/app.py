@@ -79,6 +79,7 @@ def create_app(db: str, users_path: Path | None = None, secure_cookies: bool = T
     app.include_router(api_routes.router)
     app.include_router(taxii.router)
     app.include_router(pages.router)
+    app.add_middleware(BodyLimit)
 
     @app.middleware("http")
     async def headers(request: Request, call_next):
@@ -112,6 +113,37 @@ def create_app(db: str, users_path: Path | None = None, secure_cookies: bool = T
         return response
 
     return app
+
+
+MAX_BODY = 1024 * 1024  # a decision, a user, a sign-in: a few hundred bytes; nothing here takes files
+
+
+class BodyLimit:
+    """413 for a request body over ``MAX_BODY``, declared or streamed. FastAPI reads a JSON body
+    into memory before the route's dependencies ask for credentials, so without a bound anyone
+    could make the server hold gigabytes. Raised from ``receive``: inside the app, so the answer
+    goes through the error handlers and gets the security headers."""
+
+    def __init__(self, app, limit: int = MAX_BODY):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        seen = 0
+
+        async def bounded():
+            nonlocal seen
+            if not declared.isdigit() or int(declared) > self.limit:
+                raise HTTPException(413, f"the request body is over {self.limit} bytes")
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, f"the request body is over {self.limit} bytes")
+            return message
+
+        return await self.app(scope, bounded, send)
 
 
 def _wants_html(request: Request) -> bool:
