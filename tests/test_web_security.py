@@ -257,3 +257,36 @@ def test_a_huge_body_is_refused_before_it_is_read(web):
     ok = client(app, Authorization=f"Bearer {tokens['ana']}").post(
         "/api/v1/campaigns/3/decisions", json={"decision": "needs-more", "reason": "r" * 5000})
     assert ok.status_code == 201  # ordinary bodies pass
+
+
+def test_a_reconfirmation_never_moves_a_campaign_to_a_wider_tlp(request, tmp_path):
+    """Shared at TLP:RED, then needs-more, then confirmed again through the API (which could not
+    say a TLP) or `chorusline decide`: it went to the AMBER collection, to every amber partner."""
+    from chorusline.web.app import create_app
+    from chorusline.web.taxii import COLLECTIONS
+
+    db, tokens = store_copy(request, tmp_path)
+    app = create_app(db)
+    ana = client(app, Authorization=f"Bearer {tokens['ana']}")
+    staff = client(app, Authorization=f"Bearer {tokens['adam']}")
+    by_tlp = {tlp: cid for cid, tlp in COLLECTIONS.items()}
+
+    def campaigns_in(tlp: str) -> int:
+        answer = staff.get(f"/taxii2/api/collections/{by_tlp[tlp]}/objects/", params={"match[type]": "campaign"})
+        assert answer.status_code == 200, answer.text
+        return len(answer.json().get("objects", []))
+
+    def decide(decision: str, **extra) -> None:
+        answer = ana.post("/api/v1/campaigns/3/decisions", json={"decision": decision, "reason": "review", **extra})
+        assert answer.status_code == 201, answer.text
+
+    decide("confirm", tlp="red")  # the API takes the TLP now, as the form does
+    assert (campaigns_in("red"), campaigns_in("amber")) == (1, 0)
+    decide("needs-more")
+    assert (campaigns_in("red"), campaigns_in("amber")) == (0, 0)
+    decide("confirm")  # no TLP said: it keeps RED
+    assert (campaigns_in("red"), campaigns_in("amber")) == (1, 0)
+    page = signed_in(client(app), "ana").get("/campaigns/3")
+    assert re.search(r'<option value="red"\s+selected>', page.text)  # the form offers the level it has
+    decide("confirm", tlp="green")  # widening is a choice someone makes, and then it is made
+    assert (campaigns_in("red"), campaigns_in("green")) == (0, 1)

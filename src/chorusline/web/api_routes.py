@@ -99,13 +99,18 @@ def account(request: Request, who: Reader, actor: str, limit: Annotated[int, Que
 class DecisionIn(BaseModel):
     decision: Choice
     reason: str = Field(min_length=1, description="why (required; kept with the decision)")
+    tlp: Tlp | None = Field(default=None, description="campaigns, confirm: the TLP to share it at over TAXII "
+                            "(default: the campaign's last chosen TLP, else amber)")
 
 
 def _decided(request: Request, who: Principal, body: DecisionIn, **target) -> dict:
     with store_for(request) as store:
         row = api.decide(store, body.decision, who.user.name, body.reason, **target)
     what = f"campaign {target['campaign_id']}" if "campaign_id" in target else f"account {target['actor']}"
-    request.app.state.users.audit(who.user.name, f"decision.{body.decision}", what, body.reason)
+    users = request.app.state.users
+    users.audit(who.user.name, f"decision.{body.decision}", what, body.reason)
+    if body.tlp and body.decision == "confirm" and "campaign_id" in target:
+        users.set_tlp(row["decision_id"], target["campaign_id"], body.tlp, who.user.name)
     return row
 
 

@@ -170,7 +170,8 @@ def campaign_page(request: Request, who: Reader, campaign_id: int):
     return render(request, "campaign.html", x=x, c=x["campaign"], members=members, network=network,
                   history=history, status=history[0]["decision"] if history else "undecided",
                   timeline=timeline_svg(x["timeline"], f"Posts and LLM calls per day, campaign {campaign_id}"),
-                  choices=CHOICES, tlps=TLPS, exports=("stix", "misp", "indicators", "gexf"))
+                  choices=CHOICES, tlps=TLPS, exports=("stix", "misp", "indicators", "gexf"),
+                  shared_tlp=request.app.state.users.campaign_tlps().get(campaign_id, "amber"))
 
 
 @router.post("/campaigns/{campaign_id}/decide")

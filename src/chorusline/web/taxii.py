@@ -2,7 +2,8 @@
 
 One API root (``/taxii2/api/``) with one collection per TLP level (clear, green, amber, red). A
 campaign whose current decision is ``confirm`` is shared in the collection of the TLP chosen when it
-was confirmed (amber when none was, as from ``chorusline decide``); its objects are what
+was confirmed (when a confirmation chose none, as from ``chorusline decide``, the campaign's last
+chosen TLP, else amber: a re-confirmation never moves a RED campaign to AMBER); its objects are what
 ``chorusline export stix --campaign N --tlp T`` writes (export/stix.py), and their ``date_added``
 is the time of the confirmation, so ``added_after`` gives a partner what was confirmed since its
 last pull. Objects shared by several campaigns (the producer identity, the TLP marking, DISARM
@@ -118,6 +119,7 @@ def shared_objects(request: Request, tlp: str) -> list[tuple[dt.datetime, dict]]
 
     web = request.app.state.web
     chosen = web.users.tlps()
+    kept = web.users.campaign_tlps()  # a confirmation without a TLP keeps the campaign's last one
     with web.using_store() as store:
         d = current_decisions(store)
         confirmed = d.filter(d.decision == "confirm").select("campaign_id", "decision_id", "ts")
@@ -125,7 +127,8 @@ def shared_objects(request: Request, tlp: str) -> list[tuple[dt.datetime, dict]]
         known = set(store.table("campaigns").campaign_id.execute().tolist()) if confirmed else set()
         first: dict[str, tuple[dt.datetime, dict]] = {}
         for c in sorted(confirmed, key=lambda r: (r["ts"], r["campaign_id"])):
-            if chosen.get(c["decision_id"], DEFAULT_TLP) != tlp or c["campaign_id"] not in known:
+            level = chosen.get(c["decision_id"]) or kept.get(c["campaign_id"], DEFAULT_TLP)
+            if level != tlp or c["campaign_id"] not in known:
                 continue  # another level, or a campaign id the latest detection run no longer has
             key = ("stix", c["campaign_id"], c["decision_id"], tlp)
             if key not in web.cache:

@@ -276,6 +276,13 @@ class UserStore:
         with closing(self._connect()) as con:
             return dict(con.execute("SELECT decision_id, tlp FROM sharing").fetchall())
 
+    def campaign_tlps(self) -> dict[int, str]:
+        """campaign_id → the TLP its latest confirmation with one chose: what a later confirmation
+        made without one (``chorusline decide``, the API without ``tlp``) keeps."""
+        with closing(self._connect()) as con:
+            rows = con.execute("SELECT campaign_id, tlp FROM sharing ORDER BY ts, rowid").fetchall()
+        return dict(rows)  # the latest wins
+
     # -- audit ------------------------------------------------------------------------------------
 
     def audit(self, actor: str, action: str, target: str, detail: str = "") -> None:
