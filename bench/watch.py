@@ -26,7 +26,6 @@ import argparse
 import datetime as dt
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
