@@ -290,3 +290,21 @@ def test_a_reconfirmation_never_moves_a_campaign_to_a_wider_tlp(request, tmp_pat
     assert re.search(r'<option value="red"\s+selected>', page.text)  # the form offers the level it has
     decide("confirm", tlp="green")  # widening is a choice someone makes, and then it is made
     assert (campaigns_in("red"), campaigns_in("green")) == (0, 1)
+
+
+def test_a_loopback_server_answers_only_to_loopback_names(web):
+    """DNS rebinding: a page at evil.example that points its name at 127.0.0.1 reaches a loopback
+    server as a same-origin client (sign-in guesses, locking out the local address)."""
+    import chorusline.cli  # noqa: F401 - web/cli.py registers itself on it: import it first
+    from chorusline.web.app import create_app
+    from chorusline.web.cli import allowed_hosts
+
+    app, _ = web
+    assert allowed_hosts("127.0.0.1", None) == ["127.0.0.1", "localhost", "[::1]"] == allowed_hosts("::1", None)
+    assert allowed_hosts("0.0.0.0", None) is None and allowed_hosts("0.0.0.0", ["intel.example"]) == ["intel.example"]
+    guarded = create_app(app.state.web.db, app.state.users.path, allowed_hosts=allowed_hosts("127.0.0.1", None))
+    for host, status in (("evil.example", 400), ("127.0.0.1:8080", 200), ("localhost:8080", 200), ("[::1]:8080", 200)):
+        answer = TestClient(guarded, base_url=f"http://{host}").get("/login")
+        assert answer.status_code == status, (host, answer.status_code)
+        assert "script-src 'self'" in answer.headers["content-security-policy"]
+    guarded.state.web.store.backend.disconnect()

@@ -65,7 +65,13 @@ class WebState:
         return self.cache[key][1]
 
 
-def create_app(db: str, users_path: Path | None = None, secure_cookies: bool = True) -> FastAPI:
+def create_app(db: str, users_path: Path | None = None, secure_cookies: bool = True,
+               allowed_hosts: list[str] | None = None) -> FastAPI:
+    """The app over store ``db``. ``allowed_hosts``: the names the server answers to (any when
+    None); ``chorusline serve`` on a loopback address allows only loopback names, so a web page
+    that rebinds its own name to 127.0.0.1 (DNS rebinding) is refused before it reaches sign-in."""
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
     from chorusline.web import api_routes, pages, taxii
 
     state = WebState(db, users_path, secure_cookies)
@@ -80,6 +86,8 @@ def create_app(db: str, users_path: Path | None = None, secure_cookies: bool = T
     app.include_router(taxii.router)
     app.include_router(pages.router)
     app.add_middleware(BodyLimit)
+    if allowed_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts, www_redirect=False)
 
     @app.middleware("http")
     async def headers(request: Request, call_next):

@@ -104,6 +104,18 @@ def register() -> None:
     app.command("serve")(serve)
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]  # as the Host header writes them
+
+
+def allowed_hosts(listen: str, given: list[str] | None) -> list[str] | None:
+    """The Host names to answer: those given; on a loopback address the loopback names (a page
+    elsewhere that rebinds its name to 127.0.0.1 gets 400); else any (None)."""
+    if given:
+        return list(given)
+    return list(LOOPBACK_HOSTS) if listen in LOOPBACK or listen.startswith("127.") else None
+
+
 def serve(
     db: DbOption = DEFAULT_DB,
     host: Annotated[str, typer.Option(metavar="ADDRESS", help="address to listen on")] = "127.0.0.1",
@@ -114,6 +126,9 @@ def serve(
     insecure_cookies: Annotated[bool, typer.Option(
         "--insecure-cookies", help="session cookies without Secure (plain HTTP to a host other than localhost)")
     ] = False,
+    allowed_host: Annotated[list[str] | None, typer.Option(
+        "--allowed-host", metavar="NAME", help="a host name clients reach the server by (repeat; default: the "
+        "loopback names when listening on loopback, else any)")] = None,
 ) -> None:
     """The analyst's web app: campaigns, evidence, network, decisions, enforcement, watchlist, REST API, TAXII 2.1."""
     import uvicorn
@@ -128,7 +143,8 @@ def serve(
     if not user_store.list_users():
         fail(f"no users yet: add one with `chorusline users add NAME --role admin --db {db}`")
     try:
-        web = create_app(db, user_store.path, secure_cookies=not insecure_cookies)
+        web = create_app(db, user_store.path, secure_cookies=not insecure_cookies,
+                         allowed_hosts=allowed_hosts(host, allowed_host))
     except (StoreNotFound, EngineError) as exc:
         fail(str(exc))
     scheme = "https" if tls_cert else "http"
