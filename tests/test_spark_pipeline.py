@@ -82,7 +82,8 @@ def standalone_cluster(tmp_path_factory):
 
 def _run_every_verb(db: str, warehouse: str, sim: Path, out: Path) -> dict:
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
-           "PYSPARK_SUBMIT_ARGS": "--driver-memory 2g pyspark-shell"}
+           # what docs/SCALE.md says to set on a cluster: few shuffle partitions for little data
+           "PYSPARK_SUBMIT_ARGS": "--driver-memory 2g --conf spark.sql.shuffle.partitions=4 pyspark-shell"}
     run = subprocess.run([sys.executable, str(HERE / "engine_parity.py"), db, warehouse, str(sim), str(out)],
                          capture_output=True, text=True, env=env, cwd=out.parent, timeout=1800)
     assert run.returncode == 0, f"{db}: {run.stdout[-3000:]}\n{run.stderr[-5000:]}"
@@ -139,4 +140,5 @@ def test_every_export_and_action_on_spark(both_engines):
     bundle = lambda engine: json.loads((tmp / engine / "bundle.json").read_text())  # noqa: E731
     kinds = lambda b: sorted(o["type"] for o in b["objects"])  # noqa: E731
     assert kinds(bundle("spark")) == kinds(bundle("duck"))
-    assert [m["actor"] for m in spark["match"]][:10] == [m["actor"] for m in duck["match"]][:10]
+    ranked = lambda engine: [(m["actor"], round(m["score"], 6)) for m in engine["match"]]  # noqa: E731
+    assert ranked(spark) == ranked(duck)  # equal scores rank by actor on both engines

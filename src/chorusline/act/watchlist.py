@@ -178,8 +178,10 @@ def match_accounts(store, until: dt.datetime | None = None, top: int | None = No
     parts = reused(per_kind.union(sh, distinct=False))
     parts = parts.union(_linked_personas(store, parts, members, until), distinct=False)
     label = parts.kind.concat("=", parts.example)
+    # rounded: a sum's last bits depend on the engine's order of addition, and equal matches must
+    # rank the same way (then by actor) on every engine
     scored = parts.group_by(["actor", "campaign_id"]).aggregate(
-        score=parts.part.sum(), kinds=parts.kind.collect().sort(), evidence=label.collect().sort())
+        score=parts.part.sum().round(9), kinds=parts.kind.collect().sort(), evidence=label.collect().sort())
     best = ibis.row_number().over(group_by=scored.actor, order_by=[ibis.desc(scored.score), scored.campaign_id])
     scored = scored.mutate(_r=best).filter(lambda t: t._r == 0).drop("_r")
     scored = scored.order_by([ibis.desc("score"), "actor"])
