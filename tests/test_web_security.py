@@ -188,6 +188,16 @@ def test_sign_in_fields_are_bounded(web):
     answer = c.post("/login", data={"username": huge, "password": "whatever-1", "csrf_token": token})
     assert answer.status_code in (401, 422)
     assert not any(len(r["target"]) > 1000 or len(r["actor"]) > 1000 for r in app.state.users.audit_log(20))
+    from chorusline.web.users import MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH, UserError
+
+    with pytest.raises(UserError):  # no user the form could not sign in
+        app.state.users.add_user("n" * (MAX_NAME_LENGTH + 1), "viewer", "long-enough", by="test")
+    with pytest.raises(UserError):
+        app.state.users.add_user("longpw", "viewer", "p" * (MAX_PASSWORD_LENGTH + 1), by="test")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
+    long_next = c.post("/login", data={"username": "vic", "password": PASSWORDS["vic"], "csrf_token": token,
+                                       "next": "/campaigns?x=" + "y" * 5000})
+    assert long_next.status_code == 303 and long_next.headers["location"] == "/campaigns"  # not a refusal
     clear_failures(app)
 
 

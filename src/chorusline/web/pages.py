@@ -19,7 +19,7 @@ from chorusline import api
 from chorusline.web.api_routes import MAX_OFFSET, answering, store_for
 from chorusline.web.auth import (ADMIN, DECIDE, LOGIN_CSRF_COOKIE, READ, SESSION_COOKIE, TAXII, Principal,
                                  client_address, principal, requires, same_secret)
-from chorusline.web.users import SESSION_HOURS
+from chorusline.web.users import MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH, SESSION_HOURS
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 templates = Jinja2Templates(directory=str(files("chorusline.web").joinpath("templates")))
@@ -29,8 +29,9 @@ Decider = Annotated[Principal, Depends(requires(DECIDE))]
 Admin = Annotated[Principal, Depends(requires(ADMIN))]
 Anyone = Annotated[Principal, Depends(requires(TAXII))]
 PAGE = 50
-# the sign-in form's fields are bounded: a failed sign-in is audited under the name given, by anyone
-MAX_NAME, MAX_PASSWORD = 200, 1024
+# the sign-in form's fields are bounded (as users.add_user bounds them): a failed sign-in is audited
+# under the name given, by anyone
+MAX_NAME, MAX_PASSWORD = MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH
 CHOICES = ("confirm", "dismiss", "needs-more")
 TLPS = ("clear", "green", "amber", "red")
 
@@ -53,7 +54,7 @@ def _next_of(request: Request) -> str:
 
 def _safe_next(value: str | None) -> str:
     """Only a path of this site (no //host, no scheme): the login form must not redirect elsewhere."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 2000:
         return "/campaigns"
     return value
 
@@ -81,7 +82,7 @@ def login_page(request: Request, next: str | None = None):  # noqa: A002
 @router.post("/login")
 def login(request: Request, username: Annotated[str, Form(max_length=MAX_NAME)],
           password: Annotated[str, Form(max_length=MAX_PASSWORD)], csrf_token: Annotated[str, Form(max_length=200)],
-          next: Annotated[str, Form(max_length=2000)] = "/campaigns"):  # noqa: A002
+          next: Annotated[str, Form()] = "/campaigns"):  # noqa: A002
     users = request.app.state.users
     sent = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not sent or not same_secret(sent, csrf_token):

@@ -30,6 +30,7 @@ SESSION_HOURS = 8
 LOGIN_WINDOW_S = 15 * 60
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_ADDRESS = 20
+MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH = 200, 1024  # the sign-in form takes no more
 # argon2-cffi's defaults (RFC 9106's low-memory profile: Argon2id, 3 passes, 64 MiB, 4 lanes): about
 # 0.3 s a hash on the shared 2-core machine, paid once per sign-in
 HASH_PARAMETERS: dict = {}
@@ -122,8 +123,12 @@ class UserStore:
             tlp = tlp or DEFAULT_PARTNER_TLP
             if tlp not in TLP_LEVELS:
                 raise UserError(f"TLP must be one of {', '.join(TLP_LEVELS)}, got {tlp!r}")
+        if len(name) > MAX_NAME_LENGTH:
+            raise UserError(f"a user name has at most {MAX_NAME_LENGTH} characters")
         if password is not None and len(password) < 8:
             raise UserError("a password has at least 8 characters")
+        if password is not None and len(password) > MAX_PASSWORD_LENGTH:
+            raise UserError(f"a password has at most {MAX_PASSWORD_LENGTH} characters (the sign-in form's limit)")
         hashed = self.hasher.hash(password) if password else None
         token = secrets.token_urlsafe(32)
         with closing(self._connect()) as con, con:
