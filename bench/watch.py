@@ -108,7 +108,8 @@ def throughput(redis: RedisServer, sim: Path, tmp: Path, batches: list[int]) -> 
 
 
 def latency_run(redis: RedisServer, case, before_db: Path, tmp: Path, speed: float, batch: int,
-                match_every: float, label: str) -> dict:
+                match_every: float, label: str, minutes: float = 0.0) -> dict:
+    """``minutes``: stop the watcher after this long (a slow pace need not replay the whole part)."""
     db = tmp / f"latency-{label}.duckdb"
     shutil.copy(before_db, db)
     stream = f"after-{label}"
@@ -118,7 +119,7 @@ def latency_run(redis: RedisServer, case, before_db: Path, tmp: Path, speed: flo
         published["summary"] = replay(case.after, redis.url(stream), speed=speed)
 
     redis.client.xgroup_create(stream, "chorusline", id="0", mkstream=True)
-    producer = threading.Thread(target=publish)
+    producer = threading.Thread(target=publish, daemon=True)
     store = open_store(str(db))
     source = open_source(redis.url(stream), "chorusline", "bench")
     # drained = no event for 5 s (a paced replay's pauses are far shorter); then the last match
@@ -127,8 +128,11 @@ def latency_run(redis: RedisServer, case, before_db: Path, tmp: Path, speed: flo
     watcher = Watcher(store, source, options)
     sampler = Sampler()
     producer.start()
+    if minutes:
+        threading.Timer(minutes * 60, watcher.stop.set).start()
     summary = watcher.run()
-    producer.join()
+    if not minutes:
+        producer.join()
     samples = sampler.stop()
     source.close()
     alerts = store.table("alerts").to_pyarrow().to_pylist()
@@ -156,7 +160,7 @@ def latency_run(redis: RedisServer, case, before_db: Path, tmp: Path, speed: flo
             "event_hours_first_to_alert": event_time,
             "rss_mib_start": samples[0][1] if samples else None, "rss_mib_peak": max(s for _, s in samples),
             "rss_mib_end": samples[-1][1] if samples else None,
-            "published_per_second": published["summary"].as_dict()["events_per_second"]}
+            "published_per_second": published["summary"].as_dict()["events_per_second"] if published else None}
 
 
 def memory_run(redis: RedisServer, sim: Path, tmp: Path, minutes: float, speed: float) -> dict:
@@ -194,6 +198,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, nargs="+", default=[5000, 20000])
     parser.add_argument("--speed", type=float, default=20000.0, help="pace of the latency run (× real time)")
     parser.add_argument("--match-every", type=float, default=0.0)
+    parser.add_argument("--latency-only", action="store_true", help="skip the throughput part")
+    parser.add_argument("--paced-minutes", type=float, default=0.0, help="stop the paced run after this long")
     parser.add_argument("--memory-minutes", type=float, default=0.0)
     parser.add_argument("--memory-speed", type=float, default=1000.0)
     args = parser.parse_args()
@@ -204,7 +210,7 @@ def main() -> None:
             simulate(args.scenario, tmp / "sim")
             print(f"## {args.scenario}: throughput (events/s)\n")
             print("| run | events | seconds | events/s |\n| --- | --- | --- | --- |")
-            rows = throughput(redis, tmp / "sim", tmp, args.batch)
+            rows = [] if args.latency_only else throughput(redis, tmp / "sim", tmp, args.batch)
             for r in rows:
                 print(f"| {r['run']} | {r['events']:,} | {r['seconds']:.2f} | {r['events_per_second']:,} |", flush=True)
             case = split_at_return(tmp / "sim", tmp / "split")
@@ -212,8 +218,10 @@ def main() -> None:
             watchlist_store(case.before, str(before), case.campaign_accounts - case.returning)
             _embed_known_texts(before)  # as `chorusline enrich` does after a batch load
             print(f"\n## {args.scenario}: returning accounts, alert latency\n")
-            for label, speed in (("backlog", 0.0), ("paced", args.speed)):
-                r = latency_run(redis, case, before, tmp, speed, args.batch[0], args.match_every, label)
+            runs = (("paced", args.speed),) if args.latency_only else (("backlog", 0.0), ("paced", args.speed))
+            for label, speed in runs:
+                r = latency_run(redis, case, before, tmp, speed, args.batch[0], args.match_every, label,
+                                args.paced_minutes if label == "paced" else 0.0)
                 hours = r.pop("event_hours_first_to_alert")
                 print(json.dumps(r, default=str), flush=True)
                 if label == "paced":
