@@ -44,7 +44,7 @@ p{margin:6px 0}code{background:#f0f2f5;padding:0 3px;border-radius:3px;overflow-
 .table-box.tall{max-height:520px}
 table{border-collapse:collapse;font-size:13px;width:100%}
 th,td{border-bottom:1px solid #e3e6ea;padding:4px 8px;text-align:left;vertical-align:top}
-td{overflow-wrap:anywhere;min-width:4em}
+td{overflow-wrap:break-word;min-width:4em}
 th{background:#f0f2f5;position:sticky;top:0;z-index:1}
 .num{text-align:right;white-space:nowrap}td.id{white-space:nowrap;overflow-wrap:normal}
 td.text{min-width:16em}
