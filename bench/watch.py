@@ -107,6 +107,12 @@ def throughput(redis: RedisServer, sim: Path, tmp: Path, batches: list[int]) -> 
     return rows
 
 
+def redis_errors():
+    import redis
+
+    return redis.exceptions.ConnectionError
+
+
 def latency_run(redis: RedisServer, case, before_db: Path, tmp: Path, speed: float, batch: int,
                 match_every: float, label: str, minutes: float = 0.0) -> dict:
     """``minutes``: stop the watcher after this long (a slow pace need not replay the whole part)."""
@@ -116,7 +122,12 @@ def latency_run(redis: RedisServer, case, before_db: Path, tmp: Path, speed: flo
     published = {}
 
     def publish():
-        published["summary"] = replay(case.after, redis.url(stream), speed=speed)
+        from chorusline.live.broker import BrokerError
+
+        try:
+            published["summary"] = replay(case.after, redis.url(stream), speed=speed)
+        except (BrokerError, OSError, ConnectionError, redis_errors()):  # stopped early: Redis is gone
+            pass
 
     redis.client.xgroup_create(stream, "chorusline", id="0", mkstream=True)
     producer = threading.Thread(target=publish, daemon=True)
