@@ -396,3 +396,14 @@ def test_stage_clock_draws_on_a_terminal_and_keeps_time():
         with stage("fuse"):
             pass
     assert quiet.getvalue() == "" and clock.timings()[0]["stage"] == "fuse"
+
+
+def test_report_explains_the_thresholds_detection_ran_with(smoke_run, tmp_path):
+    _, db, _ = smoke_run
+    settings = tmp_path / "chorusline.toml"
+    settings.write_text("[score]\ncampaign_threshold = 0.42\n")
+    out = tmp_path / "r.html"
+    assert run("report", "--db", db, "--config", settings, "--out", out).exit_code == 0
+    assert "report threshold 0.42" in out.read_text(encoding="utf-8")
+    missing = run("report", "--db", db, "--config", tmp_path / "none.toml", "--out", out)
+    assert missing.exit_code == 2 and "does not exist" in missing.output

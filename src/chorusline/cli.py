@@ -781,14 +781,22 @@ def report(
     out: Annotated[Path, typer.Option(metavar="FILE", help="the HTML report (one self-contained file)")
                    ] = Path("report.html"),
     campaign: CampaignOption = None,
+    config: ConfigOption = None,
     db: DbOption = DEFAULT_DB,
     warehouse: WarehouseOption = None,
 ) -> None:
-    """The analyst's report: one HTML file with every campaign's evidence, charts and enforcement list."""
+    """The analyst's report: one HTML file with every campaign's evidence, charts and enforcement list
+    (--config: the settings detection ran with, for the thresholds it explains)."""
+    from chorusline.campaigns.detect import ConfigError, load_config
     from chorusline.export.report import write_report
 
+    try:
+        settings = load_config(config)
+    except ConfigError as exc:
+        fail(str(exc))
     output_file(out)
-    _exporting(db, warehouse, lambda store: f"report: {write_report(store, out, campaign)} campaign(s) -> {out}")
+    _exporting(db, warehouse, lambda store: f"report: {write_report(store, out, campaign, score_params=settings.score)} "
+                                            f"campaign(s) -> {out}")
 
 
 # -- the peers' job --------------------------------------------------------------------------------------
