@@ -32,13 +32,17 @@ class DecisionError(ValueError):
     """An unknown decision, a missing analyst id, or a campaign that does not exist."""
 
 
-def record_decision(store, campaign_id: int, decision: str, analyst: str, note: str = "") -> dict:
+def _check(store, decision: str, analyst: str) -> None:
     if decision not in CHOICES:
         raise DecisionError(f"decision must be one of {', '.join(CHOICES)}, got {decision!r}")
     if not analyst.strip():
         raise DecisionError("an analyst id is required (who decided)")
     if "campaign_members" not in store.backend.list_tables():
         raise DecisionError("the store has no campaigns: run `chorusline detect` first")
+
+
+def record_decision(store, campaign_id: int, decision: str, analyst: str, note: str = "") -> dict:
+    _check(store, decision, analyst)
     m = store.table("campaign_members")
     cluster = m.filter(m.campaign_id == campaign_id)
     members = cluster.filter(cluster.flagged).actor.execute().tolist()
@@ -62,12 +66,7 @@ def _append(store, name: str, table: pa.Table) -> None:
 def record_account_decision(store, actor: str, decision: str, analyst: str, note: str = "") -> dict:
     """One decision on one account (``platform:account_id``), with the campaign it belongs to in
     the last detection run (null when it is in none)."""
-    if decision not in CHOICES:
-        raise DecisionError(f"decision must be one of {', '.join(CHOICES)}, got {decision!r}")
-    if not analyst.strip():
-        raise DecisionError("an analyst id is required (who decided)")
-    if "campaign_members" not in store.backend.list_tables():
-        raise DecisionError("the store has no campaigns: run `chorusline detect` first")
+    _check(store, decision, analyst)
     m = store.table("campaign_members")
     found = m.filter(m.actor == actor).campaign_id.execute().tolist()
     if not found:
@@ -80,19 +79,20 @@ def record_account_decision(store, actor: str, decision: str, analyst: str, note
 
 def current_account_decisions(store) -> ibis.Table:
     """The latest decision per account (the full history stays in ``account_decisions``)."""
-    if "account_decisions" not in store.backend.list_tables():
-        return ibis.memtable(ACCOUNT_DECISIONS.empty_table())
-    d = store.table("account_decisions")
-    latest = ibis.row_number().over(group_by=d.actor, order_by=[ibis.desc(d.ts), ibis.desc(d.decision_id)])
-    return d.mutate(_r=latest).filter(lambda t: t._r == 0).drop("_r")
+    return _latest(store, "account_decisions", ACCOUNT_DECISIONS, "actor")
 
 
 def current_decisions(store) -> ibis.Table:
     """The latest decision per campaign (the full history stays in ``decisions``)."""
-    if "decisions" not in store.backend.list_tables():
-        return ibis.memtable(DECISIONS.empty_table())
-    d = store.table("decisions")
-    latest = ibis.row_number().over(group_by=d.campaign_id, order_by=[ibis.desc(d.ts), ibis.desc(d.decision_id)])
+    return _latest(store, "decisions", DECISIONS, "campaign_id")
+
+
+def _latest(store, name: str, schema: pa.Schema, key: str) -> ibis.Table:
+    """The newest row per ``key`` of an append-only decisions table (empty when there is none)."""
+    if name not in store.backend.list_tables():
+        return ibis.memtable(schema.empty_table())
+    d = store.table(name)
+    latest = ibis.row_number().over(group_by=d[key], order_by=[ibis.desc(d.ts), ibis.desc(d.decision_id)])
     return d.mutate(_r=latest).filter(lambda t: t._r == 0).drop("_r")
 
 
