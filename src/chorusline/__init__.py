@@ -16,7 +16,7 @@ from __future__ import annotations
 
 API = ("open_store", "load_files", "simulate", "detect", "list_campaigns", "explain_campaign", "store_status",
        "detect_groups", "campaign_members", "campaign_network", "account_detail", "decide", "decision_history",
-       "enforcement", "watchlist_matches", "StoreNotFound")
+       "enforcement", "watchlist_matches", "list_alerts", "StoreNotFound")
 
 __all__ = ["__version__", *API]
 

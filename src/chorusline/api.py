@@ -304,6 +304,14 @@ def watchlist_matches(store, top: int | None = 100) -> list[dict]:
     return match_accounts(store, top=top).to_pylist()
 
 
+def list_alerts(store, kind: str | None = None, limit: int | None = None) -> list[dict]:
+    """The live watcher's alerts, newest first (``live.alerts``): what ``chorusline alerts --json``
+    prints; empty on a store the watcher never ran on."""
+    from chorusline.live.alerts import list_alerts as alerts
+
+    return alerts(store, kind, limit)
+
+
 def store_status(store) -> list[dict]:
     """Rows per table with the first and last time (the quarantine's by load time)."""
     return [{"table": s.table, "rows": s.rows, "first": s.first, "last": s.last} for s in store.status()]
@@ -370,5 +378,5 @@ def _arrow_table(table: Any) -> tuple[Any, str]:
 
 
 __all__ = ["StoreNotFound", "account_detail", "campaign_members", "campaign_network", "decide", "decision_history",
-           "detect", "detect_groups", "enforcement", "explain_campaign", "list_campaigns", "load_files", "open_store",
-           "simulate", "store_location", "store_status", "watchlist_matches"]
+           "detect", "detect_groups", "enforcement", "explain_campaign", "list_alerts", "list_campaigns", "load_files",
+           "open_store", "simulate", "store_location", "store_status", "watchlist_matches"]

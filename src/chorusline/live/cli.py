@@ -163,7 +163,8 @@ def alerts(
     as_json: JsonOption = False,
 ) -> None:
     """List the alerts the live watcher raised, newest first."""
-    from chorusline.live.alerts import KINDS, list_alerts
+    from chorusline.api import list_alerts
+    from chorusline.live.alerts import KINDS
 
     if kind is not None and kind not in KINDS:
         fail(f"--kind {kind!r}: expected one of {', '.join(KINDS)}")
