@@ -172,6 +172,13 @@ def test_campaign_sections_are_reusable(store_copy):
     assert f"Campaign {cid}" in parts["head"]
     assert "<script type='application/json' class='figure'>" in parts["clock"]
     assert "<script>" not in "".join(parts.values())  # no inline script: fits a strict CSP
+    # nor a style attribute (a CSP without 'unsafe-inline' styles refuses it): a chart's height to
+    # keep free goes in data-height, for render.js
+    assert " style=" not in "".join(parts.values()) and "data-height='300'" in parts["clock"]
+    some = campaign_sections(s, cid, names=("clock", "disarm"))
+    assert list(some) == ["head", "clock", "disarm"] and some["disarm"] == parts["disarm"]
+    with pytest.raises(KeyError, match="no report section"):
+        campaign_sections(s, cid, names=("clocks",))
 
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"  # axe-core, vendored with the web app's tests

@@ -230,3 +230,34 @@ def test_analyst_decides_through_the_page(web):
     assert done.status_code == 303
     assert "news audience" in ana.get("/decisions").text
     assert "dismiss" in ana.get("/campaigns", params={"status": "dismiss"}).text
+
+
+def test_campaign_page_shows_the_reports_sections_and_charts(web):
+    from markupsafe import escape
+
+    from chorusline.export.report import SECTION_TITLES
+    from chorusline.web.report_view import SECTIONS
+
+    app, _, as_user = web
+    vic = signed_in(TestClient(app, base_url="https://testserver"), "vic")
+    page = vic.get("/campaigns/3").text
+    for name in SECTIONS:
+        assert f'<h2 id="report-{name}-title">{escape(SECTION_TITLES[name])}</h2>' in page
+    assert "id='chart-clock-3'" in page and "id='chart-timeline-3'" in page and "id='chart-network-3'" not in page
+    assert "/static/report/plotly.min.js" in page and "/static/report/render.js" in page
+    assert " style=" not in page  # the CSP refuses style attributes but two fixed ones plotly.js writes
+    below = vic.get("/campaigns/1").text  # no flagged member: no report sections, and says why
+    assert "No report sections" in below and "/static/report/plotly.min.js" not in below
+
+    anyone = TestClient(app, base_url="https://testserver")  # public, like the rest of /static/
+    plotly = anyone.get("/static/report/plotly.min.js", headers={"Accept-Encoding": "gzip"})
+    assert plotly.status_code == 200 and plotly.headers["content-encoding"] == "gzip"
+    assert plotly.headers["content-type"].startswith("text/javascript")
+    assert b"plotly.js (cartesian" in plotly.content[:200]  # the client unpacked it
+    plain = anyone.get("/static/report/plotly.min.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == plotly.content
+    render = anyone.get("/static/report/render.js")
+    assert render.headers["content-type"].startswith("text/javascript") and b"data-height" in render.content
+    css = anyone.get("/static/report/report.css")
+    assert css.headers["content-type"].startswith("text/css") and ".report .chart{" in css.text
+    assert "\nbody{" not in css.text and "{box-sizing" in css.text  # every rule under .report

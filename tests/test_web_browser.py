@@ -125,6 +125,30 @@ def test_analyst_works_a_campaign_end_to_end(served, browser, tmp_path):
     context.close()
 
 
+def test_campaign_page_draws_the_reports_charts(served, browser):
+    """The report's figures on the campaign page: plotly.js and render.js as files under the app's
+    CSP (which the browser reports on the console when violated), every chart drawn as SVG."""
+    context = browser.new_context()
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    sign_in(page, served, "vic")
+    page.goto(f"{served}/campaigns/0")
+    page.locator("html[data-charts]").wait_for(state="attached")
+    assert page.get_attribute("html", "data-charts") == "drawn"
+    charts = page.locator("#report .chart")
+    assert charts.count() >= 5  # time line, two clocks, network classes, pivot days and shares
+    for i in range(charts.count()):
+        assert charts.nth(i).locator("svg.main-svg").count() >= 1, charts.nth(i).get_attribute("id")
+    clock = page.locator("#chart-clock-0")
+    assert clock.locator("image").count() == 1  # the heat map, its cells drawn as one scaled image
+    assert clock.bounding_box()["height"] >= 300  # its data-height
+    assert page.locator("#chart-timeline-0 .xtitle").text_content() == "day (UTC)"
+    assert not errors, errors  # no script error, no CSP violation, no failed request
+    context.close()
+
+
 def test_a_viewer_cannot_confirm(served, browser):
     context = browser.new_context()
     page = context.new_page()
@@ -161,6 +185,7 @@ def test_main_pages_have_no_serious_accessibility_violations(served, browser):
         target.goto(f"{served}{path}")
         if path.startswith("/campaigns/"):
             target.locator("#network-status[data-edges]").wait_for()
+            target.locator("html[data-charts=drawn]").wait_for(state="attached")  # the report's charts too
         target.add_script_tag(content=axe)
         result = target.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
         serious = [(v["id"], v["impact"], len(v["nodes"])) for v in result["violations"]

@@ -387,18 +387,25 @@ def campaign_head(cid: int, x: dict) -> str:
             f"(measured on {c['coverage']:.0%} of the core).</p>")
 
 
-def campaign_sections(store, campaign_id: int, explanation: dict | None = None) -> dict[str, str]:
+def campaign_sections(store, campaign_id: int, explanation: dict | None = None,
+                      names: tuple[str, ...] | None = None) -> dict[str, str]:
     """One campaign's fragments by name, in report order: ``head`` (title, verdict, figures), then
-    every name of ``SECTIONS`` (their titles in ``SECTION_TITLES``). Each is an HTML fragment
-    without its ``<section>`` wrapper; charts in it are drawn by render.js (``report_html``).
-    ExportError when the campaign has no flagged member."""
+    every name of ``SECTIONS`` (their titles in ``SECTION_TITLES``), or only those in ``names``
+    (a page that shows the network its own way skips the layout of ``network``). Each is an HTML
+    fragment without its ``<section>`` wrapper; charts in it are drawn by render.js
+    (``report_html``). ``explanation``: ``explain``'s answer when the caller has it already.
+    ExportError when the campaign has no flagged member; KeyError for a name not in SECTIONS."""
+    unknown = set(names or ()) - set(SECTION_TITLES)
+    if unknown:
+        raise KeyError(f"no report section {sorted(unknown)}; sections: {list(SECTION_TITLES)}")
     m = members_to_export(store, campaign_id)
     x = explanation if explanation is not None else explain(store, campaign_id)
     out = {"head": campaign_head(campaign_id, x)}
     token = TABLE_CONTEXT.set(f"campaign {campaign_id}: ")
     try:
         for name, _, build in SECTIONS:
-            out[name] = build(store, campaign_id, m, x)
+            if names is None or name in names:
+                out[name] = build(store, campaign_id, m, x)
     finally:
         TABLE_CONTEXT.reset(token)
     return out

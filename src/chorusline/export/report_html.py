@@ -71,6 +71,22 @@ dl.terms dt{font-weight:600}dl.terms dd{margin:0}
 """.replace("FONTS", FONT_STACK)
 
 
+def scoped_css(scope: str) -> str:
+    """``CSS`` for the report's fragments inside another page (the web app's campaign page): every
+    selector is put under ``scope`` (``html`` and ``body`` become ``scope`` itself), so the look
+    stays the report's within it and nothing of the host page changes; each selector gains the
+    same weight, so which rule wins among the report's own stays as in the report."""
+
+    def under(selectors: str) -> str:
+        if selectors.lstrip().startswith("@"):
+            return selectors
+        parts = [sel.strip() for sel in selectors.split(",")]
+        return ",".join(scope if sel in ("html", "body") else f"{scope} {sel}" for sel in parts)
+
+    # a selector list is whatever precedes a "{" since the last "{" or "}" (rules hold no braces)
+    return re.sub(r"(?<=[{}])([^{}]+)(?=\{)|^([^{}]+)(?=\{)", lambda m: under(m.group(0)), CSS.strip())
+
+
 # what every table name starts with while one campaign's fragments are written ("campaign 3: ")
 TABLE_CONTEXT: ContextVar[str] = ContextVar("TABLE_CONTEXT", default="")
 
@@ -145,9 +161,11 @@ def figure_div(fig: go.Figure, name: str, height: int = 320) -> str:
     """A chart container: drawn by render.js from the JSON inside it."""
     base_layout(fig, height)
     # no role or aria-label on the container: plotly puts focusable controls inside it, and its
-    # title is drawn as text in the chart
-    return (f"<div class='chart' id='chart-{e(name)}' data-chart='{e(name)}' style='min-height:{height}px'><script type='application/json' class='figure'>{figure_json(fig)}"
-            "</script></div>")
+    # title is drawn as text in the chart. The height to keep free until it is drawn goes in
+    # data-height, which render.js turns into min-height: a style attribute would be refused by a
+    # Content-Security-Policy without 'unsafe-inline' for styles (the web app's)
+    return (f"<div class='chart' id='chart-{e(name)}' data-chart='{e(name)}' data-height='{int(height)}'>"
+            f"<script type='application/json' class='figure'>{figure_json(fig)}</script></div>")
 
 
 def asset_path(name: str) -> Path:

@@ -72,7 +72,7 @@ def create_app(db: str, users_path: Path | None = None, secure_cookies: bool = T
     that rebinds its own name to 127.0.0.1 (DNS rebinding) is refused before it reaches sign-in."""
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-    from chorusline.web import api_routes, pages, taxii
+    from chorusline.web import api_routes, pages, report_view, taxii
 
     state = WebState(db, users_path, secure_cookies)
     app = FastAPI(title="chorusline", version=_version(), docs_url=None, redoc_url=None, openapi_url=None,
@@ -81,6 +81,7 @@ def create_app(db: str, users_path: Path | None = None, secure_cookies: bool = T
                               "Authenticate with `Authorization: Bearer TOKEN` (`chorusline users add`).")
     app.state.web = state
     app.state.users = state.users
+    app.include_router(report_view.router)  # /static/report/…: before the mount that takes /static
     app.mount("/static", StaticFiles(directory=str(files("chorusline.web").joinpath("static"))), name="static")
     app.include_router(api_routes.router)
     app.include_router(taxii.router)

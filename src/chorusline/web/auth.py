@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import secrets
 from dataclasses import dataclass
 
@@ -27,10 +28,26 @@ DECIDE = ("analyst", "admin")  # decisions, rebuilding the watchlist
 ADMIN = ("admin",)  # users and the audit log
 TAXII = ("partner", "viewer", "analyst", "admin")  # partners read TAXII only
 
-# the one inline thing allowed: the small stylesheet cytoscape.js injects for its container
-# (by its hash; scripts stay 'self' only: no inline script, no eval)
+
+def _style_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+# Inline styles allowed, each by its hash (scripts stay 'self' only: no inline script, no eval):
+# the small stylesheet cytoscape.js injects for its container;
 CYTOSCAPE_STYLE = "'sha256-pgvDUBa4IjFA2yuSJ2cqcyxmNYJMborsd0ORcRv9vw8='"
-CSP = (f"default-src 'self'; script-src 'self'; style-src 'self' {CYTOSCAPE_STYLE}; img-src 'self' data:; "
+# plotly.js (the report's charts, docs/WEB.md): the empty <style> elements it adds its rules to
+# through the CSSOM (refused, they have no sheet and the charts lose their modebar and cursor
+# rules), the empty style="" it resets colour-bar cells with, and the one fixed declaration it
+# puts on a heat map's image so that its cells stay sharp when scaled. 'unsafe-hashes' lets these
+# two hashes match style attributes too: markup injected into a page can then carry no style but
+# "" and that one image-rendering list.
+PLOTLY_EMPTY_STYLE = _style_hash("")
+PLOTLY_PIXELATED_STYLE = _style_hash("".join(f"image-rendering: {v}; " for v in (
+    "optimizeSpeed", "-moz-crisp-edges", "-o-crisp-edges", "-webkit-optimize-contrast", "optimize-contrast",
+    "crisp-edges", "pixelated")))
+CSP = (f"default-src 'self'; script-src 'self'; style-src 'self' {CYTOSCAPE_STYLE} 'unsafe-hashes' "
+       f"{PLOTLY_EMPTY_STYLE} {PLOTLY_PIXELATED_STYLE}; img-src 'self' data:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
        "form-action 'self'")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

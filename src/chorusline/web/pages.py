@@ -162,16 +162,18 @@ def campaigns_page(request: Request, who: Reader,
 
 @router.get("/campaigns/{campaign_id}")
 def campaign_page(request: Request, who: Reader, campaign_id: int):
+    from chorusline.web.report_view import report_parts
+
     with store_for(request) as store:
         x = request.app.state.web.explanation(store, campaign_id)
         members = api.campaign_members(store, campaign_id, 0, 25)
         network = api.campaign_network(store, campaign_id, max_edges=50)
         history = [d for d in api.decision_history(store, 10000)
                    if d["target"] == "campaign" and d["campaign_id"] == campaign_id]
+        report, no_report = report_parts(store, campaign_id, x)  # the explanation above, not a second one
     return render(request, "campaign.html", x=x, c=x["campaign"], members=members, network=network,
                   history=history, status=history[0]["decision"] if history else "undecided",
-                  timeline=timeline_svg(x["timeline"], f"Posts and LLM calls per day, campaign {campaign_id}"),
-                  choices=CHOICES, tlps=TLPS, exports=("stix", "misp", "indicators", "gexf"),
+                  report=report, no_report=no_report, choices=CHOICES, tlps=TLPS, exports=("stix", "misp", "indicators", "gexf"),
                   shared_tlp=request.app.state.users.campaign_tlps().get(campaign_id, "amber"))
 
 

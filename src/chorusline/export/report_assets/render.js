@@ -5,8 +5,17 @@
 // plotly.js is either loaded already (window.Plotly, e.g. a <script src>) or inlined gzipped and
 // base64-encoded in <script type="application/gzip" id="plotly-js-gz"> (the single-file report);
 // it is then unpacked with the browser's DecompressionStream and run once.
+// Each chart keeps its height free (data-height, in px) until it is drawn; set here through the
+// CSSOM, which a Content-Security-Policy without 'unsafe-inline' styles allows (a style attribute
+// in the markup it would refuse).
 (function () {
   "use strict";
+
+  function reserveSpace() {
+    for (const chart of document.querySelectorAll(".chart[data-height]")) {
+      if (!chart.style.minHeight) chart.style.minHeight = parseInt(chart.dataset.height, 10) + "px";
+    }
+  }
 
   async function loadPlotly() {
     if (window.Plotly) return;
@@ -34,12 +43,14 @@
   }
 
   function start() {
+    reserveSpace();
     drawAll().catch((err) => {
       document.documentElement.dataset.charts = "failed";
       console.error("charts not drawn:", err);
     });
   }
 
+  reserveSpace(); // the charts above this script, before the first paint
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
