@@ -35,6 +35,13 @@ def smoke_store(folder: Path) -> Path:
     return db
 
 
+def ready(page) -> None:
+    """A campaign page drawn: its network, and the report's charts where it has any."""
+    page.locator("#network-status[data-edges]").wait_for()
+    if page.locator("#report .chart").count():
+        page.locator("html[data-charts]").wait_for(state="attached")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, help="a detected DuckDB store (default: build the smoke scenario's)")
@@ -81,13 +88,22 @@ def main() -> None:
             for name, path in shots.items():
                 page.goto(f"{base}{path}")
                 if path.startswith("/campaigns/"):
-                    page.locator("#network-status[data-edges]").wait_for()
+                    ready(page)
                 page.screenshot(path=str(options.out / name), full_page=name != "web-campaign.png")
                 print(f"{path} -> {options.out / name}")
+            # the report's charts on the campaign page: its time line and operator clocks
+            page.goto(f"{base}/campaigns/0")
+            ready(page)
+            top = page.locator("#report-timeline").bounding_box()
+            bottom = page.locator("#report-clock").bounding_box()
+            page.screenshot(path=str(options.out / "web-campaign-charts.png"), full_page=True,
+                            clip={"x": 0, "y": top["y"] - 8, "width": 1280,
+                                  "height": bottom["y"] + bottom["height"] - top["y"] + 16})
+            print(f"/campaigns/0#report-timeline -> {options.out / 'web-campaign-charts.png'}")
             phone = browser.new_page(viewport={"width": 390, "height": 844})
             phone.context.add_cookies(page.context.cookies())
             phone.goto(f"{base}/campaigns/{cid}")
-            phone.locator("#network-status[data-edges]").wait_for()
+            ready(phone)
             phone.screenshot(path=str(options.out / "web-campaign-390px.png"))
             print(f"/campaigns/{cid} at 390 px -> {options.out / 'web-campaign-390px.png'}")
             browser.close()
