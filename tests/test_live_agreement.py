@@ -27,7 +27,10 @@ def _campaigns(db: str) -> tuple[list[dict], list[tuple]]:
     try:
         members = store.table("campaign_members").select("campaign_id", "actor", "flagged").order_by(
             ["campaign_id", "actor"]).to_pyarrow().to_pylist()
-        return list_campaigns(store), [tuple(m.values()) for m in members]
+        # scores to 9 digits: a float sum's last bits follow the rows' order, which a stream changes
+        campaigns = [{k: round(v, 9) if isinstance(v, float) else v for k, v in c.items()}
+                     for c in list_campaigns(store)]
+        return campaigns, [tuple(m.values()) for m in members]
     finally:
         store.backend.disconnect()
 
