@@ -137,6 +137,7 @@ def test_decisions_need_a_reason_and_feed_the_enforcement_list(web):
     assert len(rows) == listed["total"] and {"platform", "account_id", "reasons"} <= set(rows[0])
     history = vic.get("/api/v1/decisions").json()
     assert history[0]["analyst"] == "ana" and history[0]["note"] == "one operator, shared template"
+    assert history[0]["target"] == "campaign" and history[0]["members"] == len(row["members"])
     audit = as_user("adam").get("/api/v1/audit").json()
     assert any(r["action"] == "decision.confirm" and r["target"] == "campaign 3" and r["actor"] == "ana" for r in audit)
 

@@ -267,17 +267,22 @@ def decide(store, decision: str, analyst: str, reason: str, *, campaign_id: int 
 
 def decision_history(store, limit: int = 200) -> list[dict]:
     """Every decision, newest first: on campaigns (target ``campaign``, with the member count of its
-    snapshot) and on accounts (target ``account``)."""
+    snapshot) and on accounts (target ``account``). Each table gives its newest ``limit`` rows from
+    the engine (the snapshots' member lists stay there), then the two are merged."""
+    import ibis
+
     tables = set(store.backend.list_tables())
+    newest = [ibis.desc("ts"), ibis.desc("decision_id")]
     rows = []
     if "decisions" in tables:
-        for r in store.table("decisions").to_pyarrow().to_pylist():
-            rows.append({"target": "campaign", "decision_id": r["decision_id"], "ts": r["ts"],
-                         "campaign_id": r["campaign_id"], "actor": None, "decision": r["decision"],
-                         "analyst": r["analyst"], "note": r["note"], "members": len(r["members"] or [])})
+        d = store.table("decisions")
+        rows += d.select(target=ibis.literal("campaign"), decision_id=d.decision_id, ts=d.ts, campaign_id=d.campaign_id,
+                         actor=ibis.null("string"), decision=d.decision, analyst=d.analyst, note=d.note,
+                         members=d.members.length().fill_null(0)).order_by(newest).limit(limit).to_pyarrow().to_pylist()
     if "account_decisions" in tables:
-        for r in store.table("account_decisions").to_pyarrow().to_pylist():
-            rows.append({"target": "account", "members": None, **r})
+        a = store.table("account_decisions")
+        rows += [{"target": "account", "members": None, **r}
+                 for r in a.order_by(newest).limit(limit).to_pyarrow().to_pylist()]
     rows.sort(key=lambda r: (r["ts"], r["decision_id"]), reverse=True)
     return rows[:limit]
 
