@@ -121,22 +121,23 @@ def explain(record: dict) -> str:
     return "; ".join(notes) or "nothing missed"
 
 
-def run_one(draw: int | str, scale: float = 1.0) -> dict:
+def run_one(draw: int | str, scale: float = 1.0, keep: Path | None = None) -> dict:
     """A draw (an int seed) or a named scenario, its populations times ``scale``, end to end, as a
-    JSON-able record."""
+    JSON-able record; with ``keep`` its store and truth are kept in ``keep/<draw>/``."""
     scenario = (draw_scenario(draw) if isinstance(draw, int) else load_scenario(draw)).scaled(scale)
-    result = run_scenario(scenario, inspect=lambda store, truth: {"diagnosis": diagnose(store, truth)})
+    result = run_scenario(scenario, inspect=lambda store, truth: {"diagnosis": diagnose(store, truth)},
+                          keep=None if keep is None else keep / str(draw))
     metrics = {k: _plain(result[k]) for k in METRICS}
     return {"draw": draw, "scenario": scenario.name, "knobs": describe(scenario), "commit": _commit(),
             "seconds": round(result["seconds"], 1), "simulate_seconds": round(result["simulate_seconds"], 1),
             **metrics, "diagnosis": result["diagnosis"]}
 
 
-def attempt(draw: int | str, scale: float = 1.0) -> dict:
+def attempt(draw: int | str, scale: float = 1.0, keep: Path | None = None) -> dict:
     """``run_one``, or a record of the error it raised: one failing run must not stop a long sweep
     (an error record is kept in the JSONL file for the record, and run again on resume)."""
     try:
-        return run_one(draw, scale)
+        return run_one(draw, scale, keep)
     except Exception as exc:  # noqa: BLE001 - any failure of the pipeline is reported, not raised
         return {"draw": draw, "error": " ".join(f"{type(exc).__name__}: {exc}".split())[:400], "commit": _commit()}
 
@@ -234,6 +235,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "sweep.jsonl")
     parser.add_argument("--scenario", nargs="+", help="run these scenarios instead of random draws")
     parser.add_argument("--scale", type=float, default=1.0, help="populations times this (a quick look)")
+    parser.add_argument("--keep", type=Path, help="keep each run's store and truth in KEEP/<draw>/ (to study "
+                        "scoring again with scripts/rescore_sweep.py, without rerunning the signals)")
     args = parser.parse_args()
     draws: list[int | str] = args.scenario or list(range(args.first_seed, args.first_seed + args.draws))
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -257,11 +260,11 @@ def main() -> None:
 
         if args.jobs == 1:
             for draw in todo:
-                keep(attempt(draw, args.scale))
+                keep(attempt(draw, args.scale, args.keep))
         else:
             context = multiprocessing.get_context("spawn")
             with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
-                for future in concurrent.futures.as_completed([pool.submit(attempt, d, args.scale) for d in todo]):
+                for future in concurrent.futures.as_completed([pool.submit(attempt, d, args.scale, args.keep) for d in todo]):
                     keep(future.result())
     records = [done[d] for d in draws if d in done]
     commits = sorted({r["commit"] for r in records})

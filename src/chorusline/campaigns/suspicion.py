@@ -10,7 +10,10 @@ who they claim to be. Each indicator maps one feature family to 0..1 (the cut-of
   it counts half;
 - ``creation``: registered in a burst — log10 of the burst ratio (10× the platform's usual rate → 1);
 - ``persona_prompts``: the share of the account's prompts that ask the model to write as someone;
-- ``language``: prompts in another language than the outputs, posts off the claimed language;
+- ``language``: posts off the claimed language. Prompts in another language than their outputs are
+  not counted: customers who ask in their own language for English text (translation, writing help)
+  do it all the time, so it told a Spanish-speaking developer from an operator no better than chance
+  (on random scenarios benign API accounts showed it more often than operators' accounts);
 - ``pivot``: the rise of the political share at the account's pivot, above what a steady mix shows;
 - ``news``: the share of its news responses faster than the population's lower quartile, above
   the quarter chance gives;
@@ -19,7 +22,11 @@ who they claim to be. Each indicator maps one feature family to 0..1 (the cut-of
   of posts with an assistant stays 99 % of the time) or at the population's 90th percentile when
   that is higher (the detector's scale shifts with the platform's writing), rising by 1 over
   ``machine_full`` − ``machine_floor``. Without API logs it is
-  the only evidence of generation; alone it never makes a campaign (the tiers need coordination).
+  the only evidence of generation; alone it never makes a campaign (the tiers need coordination);
+- ``ghostwriting``: an API account whose outputs several personas post soon after generation, or a
+  persona posting such an account's text (`signals.ghostwriting`): 0 when it writes for one persona
+  only (a self-poster), 1 from ``ghostwriting_full`` personas. Nothing is measured for an account
+  with no timely copies (most outputs are posted nowhere we can see).
 
 An account's suspicion is the mean of the indicators it has (features need enough events);
 ``measured`` says whether it has any. An account with none is not "authentic": nothing about it
@@ -33,7 +40,7 @@ import ibis
 
 from chorusline.aitext import ACCOUNT_THRESHOLD, MIN_POSTS
 
-INDICATORS = ("clock", "creation", "persona_prompts", "language", "pivot", "news", "machine_text")
+INDICATORS = ("clock", "creation", "persona_prompts", "language", "pivot", "news", "machine_text", "ghostwriting")
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ class SuspicionParams:
     machine_full: float = 0.8  # pooled probability that counts fully (TweepFake bots pool at 0.58–0.79)
     machine_min_posts: int = MIN_POSTS  # fewer scored posts and the pooled value is noise
     machine_population_quantile: float = 0.9  # the floor is at least this quantile of the population's pooled values
+    ghostwriting_full: float = 3.0  # personas one API account writes for that count fully (one: 0)
 
 
 def _clip(x):
@@ -62,12 +70,12 @@ def account_indicators(features: ibis.Table, params: SuspicionParams = Suspicion
     wide = f.group_by("actor").aggregate(
         office=value("circadian:office_clock"), conflict=value("circadian:offset_conflict"),
         burst=value("creation_burst:burst_ratio"), persona=value("prompt_template:persona_instruction_share"),
-        prompt_output=value("language_mismatch:prompt_output"), post_claimed=value("language_mismatch:post_claimed"),
+        post_claimed=value("language_mismatch:post_claimed"),
         gain=value("lifecycle:pivot_gain"), fast=value("news_response:fast_share"),
-        machine=value("machine_text:pooled_probability"), machine_posts=value("machine_text:posts"))
+        machine=value("machine_text:pooled_probability"), machine_posts=value("machine_text:posts"),
+        writes_for=ibis.greatest(value("ghostwriting:personas"), value("ghostwriting:source_personas")))
     clock = ibis.ifelse(wide.conflict.isnull(), wide.office * 0.5,
                         wide.office * ibis.least(wide.conflict / params.conflict_hours, 1.0))
-    language = ibis.greatest(wide.prompt_output.fill_null(-1.0), wide.post_claimed.fill_null(-1.0))
     # machine-like relative to this data's own population: where most accounts' text pools high (a
     # platform of formal writing; the simulator, whose every text is generated) the line moves up
     scored = wide.machine_posts.fill_null(0.0) >= params.machine_min_posts
@@ -79,11 +87,12 @@ def account_indicators(features: ibis.Table, params: SuspicionParams = Suspicion
         "creation": _clip(ibis.ifelse(wide.burst.isnull(), ibis.null("float64"),
                                       ibis.ifelse(wide.burst > 0, wide.burst, 1e-9).log10())),
         "persona_prompts": wide.persona,
-        "language": ibis.ifelse(language < 0, ibis.null("float64"), language),
+        "language": wide.post_claimed,
         "pivot": _clip((wide.gain - params.pivot_floor) / (1.0 - params.pivot_floor)),
         "news": _clip((wide.fast - params.news_floor) / (1.0 - params.news_floor)),
         "machine_text": ibis.ifelse(scored, _clip((wide.machine - floor) / (params.machine_full - params.machine_floor)),
                                     ibis.null("float64")),
+        "ghostwriting": _clip((wide.writes_for - 1.0) / (params.ghostwriting_full - 1.0)),
     }
     out = wide.select("actor", **indicators)
     present = sum((out[name].notnull().cast("float64") for name in INDICATORS), ibis.literal(0.0))

@@ -4,6 +4,7 @@ default settings and score it against the truth (`chorusline.eval.evaluate`)."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -19,15 +20,20 @@ from chorusline.store import Store
 Inspect = Callable[[Store, Path], dict]
 
 
-def run_scenario(scenario: Scenario, inspect: Inspect | None = None) -> dict:
+def run_scenario(scenario: Scenario, inspect: Inspect | None = None, keep: Path | None = None) -> dict:
     """The evaluation's metrics for one run, with ``seconds`` (all of it, simulation included) and
     ``simulate_seconds``. ``inspect(store, truth_folder)`` runs after scoring, while the store and the
-    truth still exist; what it returns is added to the result (its time is not counted)."""
+    truth still exist; what it returns is added to the result (its time is not counted). With
+    ``keep`` the store is a file there (``store.duckdb``) and the truth is copied beside it
+    (``truth/``), so scoring can be studied again without rerunning the signals."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         started = time.perf_counter()
         simulated = simulate(scenario, folder / "sim")
-        store = Store.open(":memory:")
+        if keep is not None:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            (Path(keep) / "store.duckdb").unlink(missing_ok=True)
+        store = Store.open(":memory:" if keep is None else Path(keep) / "store.duckdb")
         ingest_files(store, adapter_for("canonical"), sorted((folder / "sim").glob("*.parquet")), IngestOptions())
         enrich_store(store)
         detect(store, signals_dir=folder / "signals")
@@ -36,6 +42,8 @@ def run_scenario(scenario: Scenario, inspect: Inspect | None = None) -> dict:
         result["simulate_seconds"] = simulated.seconds
         if inspect is not None:
             result.update(inspect(store, folder / "sim" / "truth"))
+        if keep is not None:
+            shutil.copytree(folder / "sim" / "truth", Path(keep) / "truth", dirs_exist_ok=True)
         return result
 
 

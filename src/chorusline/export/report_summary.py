@@ -19,10 +19,11 @@ INDICATOR_WORDS = {
     "clock": "an office clock (working hours, lunch gap, weekdays) far from the hours of the place the account claims",
     "creation": "registered in a burst (10× the platform's usual rate counts fully)",
     "persona_prompts": "prompts that ask the model to write as someone",
-    "language": "prompts in another language than the outputs, or posts off the claimed language",
+    "language": "posts off the language of the place the account claims",
     "pivot": "turned political after a neutral start, more than a steady mix shows by chance",
     "news": "answers news faster than most accounts, more often than chance",
     "machine_text": "its posts read as machine-written (AI-text detector, pooled over 20+ posts)",
+    "ghostwriting": "an API account whose text several personas post soon after it is generated, or a persona posting it",
 }
 
 

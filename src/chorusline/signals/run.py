@@ -23,13 +23,14 @@ from chorusline.signals.hashtag_sequence import hashtag_sequence_edges
 from chorusline.signals.infrastructure import infrastructure_edges
 from chorusline.signals.near_duplicate import near_duplicate_edges, output_texts, post_texts
 from chorusline.signals.prompt_template import persona_instruction_features, prompt_template_edges
+from chorusline.signals.ghostwriting import ghostwriting_features
 from chorusline.signals.language_mismatch import language_features
 from chorusline.signals.lifecycle import lifecycle_features
 from chorusline.signals.machine_text import machine_text_features
 from chorusline.signals.news_response import news_response_features
 from chorusline.signals.provenance import provenance_edges
 from chorusline.signals.shares import shares_view
-from chorusline.signals.semantic import SemanticParams, semantic_duplicate_edges, semantic_provenance_edges
+from chorusline.signals.semantic import MATCH_TABLE, SemanticParams, semantic_duplicate_edges, semantic_provenance_edges
 from chorusline.signals.synchrony import synchrony_edges
 
 
@@ -57,10 +58,15 @@ def edge_signals(store, semantic: SemanticParams = SemanticParams()) -> dict[str
     return signals
 
 
-def feature_signals(store) -> dict[str, Callable[[], ibis.Table | pa.Table]]:
+def feature_signals(store, semantic: SemanticParams = SemanticParams()) -> dict[str, Callable[[], ibis.Table | pa.Table]]:
     """Name → a function computing that signal's per-account features (an engine table, or an
-    Arrow table for the few that run a model in Python on a bounded sample)."""
+    Arrow table for the few that run a model in Python on a bounded sample). ``ghostwriting`` reads
+    the paraphrase matches ``semantic_provenance`` leaves in the store, so it runs after it."""
     t = store.table
+
+    def paraphrases():
+        return t(MATCH_TABLE) if semantic.enabled and MATCH_TABLE in store.backend.list_tables() else None
+
     return {
         "circadian": lambda: circadian_features(t("llm_calls"), t("posts"), t("accounts")),
         "persona_prompts": lambda: persona_instruction_features(t("llm_calls")),
@@ -69,6 +75,7 @@ def feature_signals(store) -> dict[str, Callable[[], ibis.Table | pa.Table]]:
         "lifecycle": lambda: lifecycle_features(t("posts"), t("accounts")),
         "news_response": lambda: news_response_features(t("posts"), t("news_events")),
         "machine_text": lambda: machine_text_features(t("posts")),
+        "ghostwriting": lambda: ghostwriting_features(t("llm_calls"), t("posts"), paraphrases()),
     }
 
 
@@ -88,7 +95,7 @@ def run_signals(store, out: Path | str, only: list[str] | None = None,
     ``out`` is a local folder or, for a Spark cluster, a URL its executors can write."""
     out = location(out)
     make_folder(out)
-    edges, features = edge_signals(store, semantic), feature_signals(store)
+    edges, features = edge_signals(store, semantic), feature_signals(store, semantic)
     names = only or [*edges, *features]
     unknown = [n for n in names if n not in edges and n not in features]
     if unknown:

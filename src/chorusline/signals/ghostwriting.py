@@ -1,0 +1,89 @@
+"""ghostwriting (per-account features): API accounts whose generated text several different
+personas post soon after it is generated — they write for those personas.
+
+That is what a persona network's API side does and what neither benign API customer that looks like
+it does: a developer's or a lab's outputs are posted by nobody, and a customer who posts their own
+outputs does it through one account. Coordination and clocks cannot tell a team of colleagues behind
+one office address from an operation; who posts the text can.
+
+A (API account, persona) pair counts only when the persona's copies of the account's outputs come
+close after them in time, beyond what chance predicts (`signals.semantic.timely_excess`): a template's
+outputs resemble posts on the same subject at any lag, at about the same rate per hour, while a copy
+follows its output within hours. Copies are near-verbatim matches (`signals.provenance`'s candidates
+at Jaccard ≥ ``min_jaccard``) and, where the store has them, paraphrases (``semantic_provenance``,
+`signals.semantic`), each tested on its own horizon.
+
+Features:
+- ``ghostwriting:personas`` (API accounts with at least one such pair): the personas it writes for;
+- ``ghostwriting:source_personas`` (personas with at least one such source): the most personas any
+  of its sources writes for (1: it posts what one account writes for it alone — a self-poster);
+- ``ghostwriting:sources`` (personas): how many API accounts write for it.
+Evidence: up to 5 of the partners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+
+from chorusline.signals.provenance import ProvenanceParams, provenance_candidates
+from chorusline.signals.semantic import SemanticParams, timely_excess
+
+
+@dataclass(frozen=True)
+class GhostwritingParams:
+    min_jaccard: float = 0.8  # a copy of the output (a hashtag added), not another fill of its template
+    copy_lag: int = 6 * 3_600  # seconds: a verbatim copy follows its output within this (jittered posting)
+    copy_horizon: int = ProvenanceParams.max_lag  # how far after a call its copies are looked for
+    paraphrase_similarity: float = 0.8  # cosine of a paraphrase to its output
+    paraphrase_lag: int = SemanticParams.timely_lag
+    paraphrase_horizon: int = SemanticParams.max_lag
+    min_posts: int = 2  # posts of the persona carrying the account's text soon after it
+    sd: float = 3.0  # Poisson deviations the timely copies must exceed chance by
+
+
+def _timely_pairs(matches: ibis.Table, lag: int, horizon: int, params: GhostwritingParams) -> ibis.Table:
+    """api_actor, persona_actor: the pairs whose matches within ``lag`` beat the later ones."""
+    near = matches.lag <= lag
+    per = matches.group_by(["api_actor", "persona_actor"]).aggregate(
+        _near=matches.post_id.nunique(where=near), _far=matches.post_id.nunique(where=~near))
+    per = per.filter(timely_excess(per._near, per._far, lag, horizon, params.min_posts, params.sd))
+    return per.select("api_actor", "persona_actor")
+
+
+def writer_pairs(calls: ibis.Table, posts: ibis.Table, paraphrases: ibis.Table | None = None,
+                 params: GhostwritingParams = GhostwritingParams()) -> ibis.Table:
+    """api_actor, persona_actor: the API accounts whose text the personas post soon after it is
+    generated (a persona posting an account's text is never the account itself)."""
+    copies = provenance_candidates(calls, posts, ProvenanceParams(threshold=params.min_jaccard,
+                                                                  max_lag=params.copy_horizon))
+    pairs = _timely_pairs(copies, params.copy_lag, params.copy_horizon, params)
+    if paraphrases is not None:
+        close = paraphrases.filter(paraphrases.similarity >= params.paraphrase_similarity)
+        pairs = pairs.union(_timely_pairs(close, params.paraphrase_lag, params.paraphrase_horizon, params))
+    return pairs.filter(pairs.api_actor != pairs.persona_actor).distinct()
+
+
+def _evidence(values: ibis.Column) -> ibis.StringValue:
+    return ibis.literal('["').concat(values.collect().sort()[:5].join('","'), '"]')
+
+
+def ghostwriting_features(calls: ibis.Table, posts: ibis.Table, paraphrases: ibis.Table | None = None,
+                          params: GhostwritingParams = GhostwritingParams()) -> ibis.Table:
+    """actor, feature, value, evidence (the module's three features)."""
+    pairs = writer_pairs(calls, posts, paraphrases, params)
+    writers = pairs.group_by("api_actor").aggregate(personas=pairs.persona_actor.nunique(),
+                                                    evidence=_evidence(pairs.persona_actor))
+    api = writers.select(actor=writers.api_actor, feature=ibis.literal("ghostwriting:personas"),
+                         value=writers.personas.cast("float64"), evidence=writers.evidence)
+    sourced = pairs.join(writers, "api_actor")
+    per = sourced.group_by("persona_actor").aggregate(fan=sourced.personas.max(), n=sourced.api_actor.nunique(),
+                                                      evidence=_evidence(sourced.api_actor))
+    fan = per.select(actor=per.persona_actor, feature=ibis.literal("ghostwriting:source_personas"),
+                     value=per.fan.cast("float64"), evidence=per.evidence)
+    sources = per.select(actor=per.persona_actor, feature=ibis.literal("ghostwriting:sources"),
+                         value=per.n.cast("float64"), evidence=per.evidence)
+    return api.union(fan, distinct=False).union(sources, distinct=False)
+
+
+__all__ = ["GhostwritingParams", "ghostwriting_features", "writer_pairs"]
