@@ -95,3 +95,108 @@ def test_a_key_repeated_with_other_values_is_quarantined_as_a_conflict(duck_stor
     assert q["reason"] == "key already in the store with different values"
     assert q["source_file"] == f"{SOURCE}#1700000000500-0"
     assert rows(duck_store, "posts")[0]["text"] == "hi"  # the first value stays
+
+
+# -- columnar decoding ------------------------------------------------------------------------------
+
+def typed_payloads(n: int) -> list[bytes]:
+    """Events as a producer sends them (what `replay` publishes): typed JSON, times as ISO text."""
+    out = []
+    for i in range(n):
+        if i % 3 == 0:
+            out.append(encode("llm_calls", {**CALL, "call_id": f"c{i}", "account_id": f"a{i % 7}", "output_tokens": i,
+                                            "prompt": f" write {i} "}))
+        elif i % 3 == 1:
+            out.append(encode("posts", {**POST, "post_id": f"p{i}", "ts": "2025-01-02T03:04:05.250Z",
+                                        "urls": ["https://example.org", " ", None], "hashtags": [" a ", "b"]}))
+        else:
+            out.append(encode("accounts", {**ACCOUNT, "account_id": f"u{i}", "bio": ""}))
+    return out
+
+
+def by_record(monkeypatch, batch) -> object:
+    """The same batch decoded event by event (the canonical JSON-lines reader's path)."""
+    from chorusline.live import events as module
+
+    with monkeypatch.context() as m:
+        m.setattr(module, "_one_json_line", lambda payload: False)
+        return decode(batch)
+
+
+def assert_same(a, b) -> None:
+    assert a.valid.keys() == b.valid.keys()
+    for table in a.valid:
+        assert a.valid[table].equals(b.valid[table]), table
+        assert a.valid_index[table].equals(b.valid_index[table]), table
+    assert a.rejects == b.rejects
+
+
+def test_a_bad_event_in_a_columnar_batch_is_quarantined_and_the_rest_stored(duck_store, monkeypatch):
+    payloads = typed_payloads(300)
+    bad = {
+        100: (b'{"table": "posts", "post_id": ', "unparsed", "not JSON:"),  # malformed JSON
+        # a text where a count belongs: Arrow's reader refuses the batch; the record reader quarantines it
+        101: (payloads[99].replace(b'"output_tokens":99', b'"output_tokens":"lots"'), "llm_calls",
+              "output_tokens: not a valid int64: 'lots'"),
+        200: (b'{"table": "posts", "platform": "x", "post_id": "n", "account_id": "u", "ts": 1, "confidence": NaN}',
+              "unparsed", "not JSON:"),  # Arrow reads NaN, JSON has none
+    }
+    for i, (payload, _, _) in bad.items():
+        payloads[i] = payload
+    # valid, though not as Arrow reads it: UNIX seconds as a number, a count as text, a bare list value
+    payloads[150] = encode("posts", {**POST, "post_id": "late", "ts": 1735787045, "urls": "https://example.org/x"})
+    payloads[151] = encode("llm_calls", {**CALL, "call_id": "text-count", "input_tokens": "12"})
+    batch = events(payloads)
+    decoded = decode(batch)
+    assert_same(decoded, by_record(monkeypatch, batch))
+    assert [(i, table) for i, table, _ in decoded.rejects] == [(i, table) for i, (_, table, _) in sorted(bad.items())]
+    for i, table, reason in decoded.rejects:
+        assert reason.startswith(bad[i][2]), reason
+    assert sum(t.num_rows for t in decoded.valid.values()) == 297
+    posts = {r["post_id"]: r for r in decoded.valid["posts"].to_pylist()}
+    assert posts["p1"]["urls"] == ["https://example.org"] and posts["p1"]["hashtags"] == ["a", "b"]
+    assert posts["late"]["urls"] == ["https://example.org/x"] and posts["p1"]["text"] == "hi"
+    calls = {r["call_id"]: r for r in decoded.valid["llm_calls"].to_pylist()}
+    assert calls["c0"]["prompt"] == "write 0" and calls["text-count"]["input_tokens"] == 12
+
+    result = append_batch(duck_store, SOURCE, batch, decoded)
+    assert sum(result.inserted.values()) == 297 and result.quarantined == 3
+    q = rows(duck_store, "quarantine", ["line"])
+    assert [r["source_file"] for r in q] == [f"{SOURCE}#1700000000000-{i}" for i in sorted(bad)]
+    assert [r["raw"] for r in q] == [bad[i][0].decode() for i in sorted(bad)]
+
+
+def test_columnar_decoding_reads_what_the_record_reader_reads(monkeypatch):
+    """Mutations a producer may send, mixed into one batch: the columnar path and the record path agree."""
+    import random
+
+    rng = random.Random(19)
+    mutations = [
+        lambda p: p[:-1], lambda p: b"  " + p, lambda p: b"[1]", lambda p: b"", lambda p: p + p,
+        lambda p: p.replace(b'"ts":"', b'"ts":" ', 1), lambda p: p.replace(b'"ts":"2', b'"ts":"1', 1),
+        lambda p: p.replace(b'"platform":', b'"platform":5,"x":', 1),
+        lambda p: p.replace(b'"table":"posts"', b'"table":"tweets"', 1),
+        lambda p: p.replace(b'{', b'{"table":null,', 1), lambda p: p.replace(b',', b',\n', 1),
+        lambda p: p.replace(b'"text":"', b'"text":"  ', 1), lambda p: p.replace(b'"kind":"', b'"kind":"x', 1),
+        lambda p: p.replace(b'"hashtags":[', b'"hashtags":[" ",null,', 1),
+        lambda p: p.replace(b'"account_id":"', b'"account_id":"\xff', 1),
+        lambda p: p.replace(b'"table"', b'"zz":Infinity,"table"', 1),
+        lambda p: p.replace(b'"output_tokens":', b'"output_tokens":-', 1),
+        lambda p: p.replace(b'"followers":3', b'"followers":3.5', 1),
+        lambda p: p.replace(b'"table"', b'"table":"posts","table"', 1),
+    ]
+    payloads = [rng.choice(mutations)(p) if rng.random() < 0.2 else p for p in typed_payloads(600)]
+    batch = events(payloads)
+    decoded = decode(batch)
+    assert_same(decoded, by_record(monkeypatch, batch))
+    assert 30 < len(decoded.rejects) < 120 and sum(t.num_rows for t in decoded.valid.values()) > 480
+
+
+def test_a_key_repeated_within_a_batch_goes_through_the_staging_protocol(duck_store):
+    first, again = encode("posts", POST), encode("posts", {**POST, "text": "edited"})
+    result = append_batch(duck_store, SOURCE, events(good_payloads() + [again, first]))
+    assert result.inserted == {"llm_calls": 1, "posts": 1, "accounts": 1} and result.quarantined == 1
+    (q,) = rows(duck_store, "quarantine")
+    assert q["reason"] == "repeats the key of line 1 with different values"
+    assert q["source_file"] == f"{SOURCE}#1700000000000-3"
+    assert rows(duck_store, "posts")[0]["text"] == "hi"
