@@ -8,7 +8,8 @@ redis-server on loopback (no persistence) and reports:
 1. throughput: the whole scenario replayed into Redis as fast as it takes it, then drained by the
    watcher (watchlist and detection off: intake only) into an empty store, per batch size; batch
    ingest of the same Parquet files into an empty store; events/s side by side;
-2. alert latency for returning watchlisted accounts: the scenario cut at its operation's return;
+2. alert latency for returning watchlisted accounts (the per-batch fingerprint check on, unless
+   ``--no-fingerprints``): the scenario cut at its operation's return;
    the part before ingested, its operation's accounts confirmed (the truth plays the analyst) and
    watchlisted; the part after replayed at full speed (all published at once: the watcher works
    through a backlog) and paced (``--speed``), while the watcher drains it with the watchlist
@@ -114,7 +115,7 @@ def redis_errors():
 
 
 def latency_run(redis: RedisServer, case, before_db: Path, tmp: Path, speed: float, batch: int,
-                match_every: float, label: str, minutes: float = 0.0) -> dict:
+                match_every: float, label: str, minutes: float = 0.0, fingerprints: bool = True) -> dict:
     """``minutes``: stop the watcher after this long (a slow pace need not replay the whole part)."""
     db = tmp / f"latency-{label}.duckdb"
     shutil.copy(before_db, db)
@@ -135,7 +136,7 @@ def latency_run(redis: RedisServer, case, before_db: Path, tmp: Path, speed: flo
     source = open_source(redis.url(stream), "chorusline", "bench")
     # drained = no event for 5 s (a paced replay's pauses are far shorter); then the last match
     options = WatchOptions(batch=batch, block_ms=200, match_every=match_every, detect_every=None,
-                           detect_on_idle=False, until_idle=True, idle_timeout=5.0)
+                           detect_on_idle=False, until_idle=True, idle_timeout=5.0, fingerprints=fingerprints)
     watcher = Watcher(store, source, options)
     sampler = Sampler()
     producer.start()
@@ -154,6 +155,9 @@ def latency_run(redis: RedisServer, case, before_db: Path, tmp: Path, speed: flo
     def seconds(a):
         return (a["alerted_at"] - a["arrived_at"]).total_seconds() if a["arrived_at"] else None
 
+    def basis(a):
+        return json.loads(a["evidence"]).get("basis", "match")
+
     api_lat = [s for s in map(seconds, api) if s is not None]
     all_lat = [s for s in map(seconds, returning) if s is not None]
     event_time = {}
@@ -164,6 +168,10 @@ def latency_run(redis: RedisServer, case, before_db: Path, tmp: Path, speed: flo
     return {"run": label, "speed": speed or "max", "events": summary.events, "seconds": round(summary.seconds, 1),
             "events_per_second": round(summary.events / summary.seconds) if summary.seconds else None,
             "matches": summary.matches, "match_seconds": round(summary.match_seconds, 1),
+            "fingerprint_checks": summary.fingerprint_checks, "fingerprint_seconds": round(summary.fingerprint_seconds, 1),
+            "api_alerted_by_fingerprints": len([a for a in api if basis(a) == "fingerprints"]),
+            "alerted_by_fingerprints": len([a for a in returning if basis(a) == "fingerprints"]),
+            "api_latency_s": sorted(round(s, 2) for s in api_lat),
             "returning": len(case.returning), "alerted": len(returning), "alerted_api": len(api),
             "alerted_outside_operation": len([a for a in returning if a["subject"] not in case.returning]),
             "api_p50_s": quantile(api_lat, 0.5), "api_p95_s": quantile(api_lat, 0.95),
@@ -210,7 +218,10 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=20000.0, help="pace of the latency run (× real time)")
     parser.add_argument("--match-every", type=float, default=0.0)
     parser.add_argument("--latency-only", action="store_true", help="skip the throughput part")
+    parser.add_argument("--throughput-only", action="store_true", help="skip the latency and memory parts")
     parser.add_argument("--paced-minutes", type=float, default=0.0, help="stop the paced run after this long")
+    parser.add_argument("--no-fingerprints", action="store_true",
+                        help="latency runs without the per-batch fingerprint check (the full match alone)")
     parser.add_argument("--memory-minutes", type=float, default=0.0)
     parser.add_argument("--memory-speed", type=float, default=1000.0)
     args = parser.parse_args()
@@ -224,6 +235,8 @@ def main() -> None:
             rows = [] if args.latency_only else throughput(redis, tmp / "sim", tmp, args.batch)
             for r in rows:
                 print(f"| {r['run']} | {r['events']:,} | {r['seconds']:.2f} | {r['events_per_second']:,} |", flush=True)
+            if args.throughput_only:
+                return
             case = split_at_return(tmp / "sim", tmp / "split")
             before = tmp / "before.duckdb"
             watchlist_store(case.before, str(before), case.campaign_accounts - case.returning)
@@ -232,7 +245,7 @@ def main() -> None:
             runs = (("paced", args.speed),) if args.latency_only else (("backlog", 0.0), ("paced", args.speed))
             for label, speed in runs:
                 r = latency_run(redis, case, before, tmp, speed, args.batch[0], args.match_every, label,
-                                args.paced_minutes if label == "paced" else 0.0)
+                                args.paced_minutes if label == "paced" else 0.0, not args.no_fingerprints)
                 hours = r.pop("event_hours_first_to_alert")
                 print(json.dumps(r, default=str), flush=True)
                 if label == "paced":

@@ -46,13 +46,22 @@ def _until(table: ibis.Table, until: dt.datetime | None) -> ibis.Table:
     return table if until is None else table.filter(table.ts < until)
 
 
-def all_keys(store, until: dt.datetime | None = None) -> ibis.Table:
-    """actor, kind, key for every account: infrastructure, templates and clock."""
+def _of(table: ibis.Table, actors: ibis.Table | None) -> ibis.Table:
+    """The rows of ``actors``' accounts (a table with an ``actor`` column); all rows for None."""
+    if actors is None:
+        return table
+    mine = table.mutate(_actor=table.platform.concat(":", table.account_id))
+    return mine.semi_join(actors, mine._actor == actors.actor).drop("_actor")
+
+
+def all_keys(store, until: dt.datetime | None = None, actors: ibis.Table | None = None) -> ibis.Table:
+    """actor, kind, key for every account (or only ``actors``': each account's keys are its own
+    activity's): infrastructure, templates and clock."""
     tables = set(store.backend.list_tables())
-    calls = _until(store.table("llm_calls"), until)
-    posts = _until(store.table("posts"), until)
+    calls = _of(_until(store.table("llm_calls"), until), actors)
+    posts = _of(_until(store.table("posts"), until), actors)
     network = store.table("network_info") if "network_info" in tables else None
-    infra = account_keys(calls, store.table("accounts"), network).select("actor", "kind", "key")
+    infra = account_keys(calls, _of(store.table("accounts"), actors), network).select("actor", "kind", "key")
     prompts = calls.filter(calls.prompt.notnull())
     templates = prompts.select(actor=prompts.platform.concat(":", prompts.account_id), kind=ibis.literal("template"),
                                key=skeleton(prompts.prompt)).distinct()
@@ -152,17 +161,54 @@ def _linked_personas(store, parts: ibis.Table, members: ibis.Table, until: dt.da
         example="example")
 
 
+def _watchlist(store) -> ibis.Table:
+    if "watchlist" not in store.backend.list_tables():
+        raise LookupError("the store has no watchlist: confirm a campaign and run `chorusline watchlist` first")
+    return store.table("watchlist")
+
+
+def _fingerprint_parts(keys: ibis.Table, watch: ibis.Table) -> ibis.Table:
+    """actor, campaign_id, kind, part, example: per kind (infrastructure, templates, clock) the
+    best matching key's weight."""
+    hit = keys.join(watch.filter(watch.kind != "style"), ["kind", "key"])
+    return hit.group_by(["actor", "campaign_id", "kind"]).aggregate(part=hit.weight.max(), example=hit.key.max())
+
+
+def _ranked(parts: ibis.Table, top: int | None) -> pa.Table:
+    """The parts summed per account and campaign; each account's best campaign, best first."""
+    label = parts.kind.concat("=", parts.example)
+    # rounded: a sum's last bits depend on the engine's order of addition, and equal matches must
+    # rank the same way (then by actor) on every engine
+    scored = parts.group_by(["actor", "campaign_id"]).aggregate(
+        score=parts.part.sum().round(9), kinds=parts.kind.collect().sort(), evidence=label.collect().sort())
+    best = ibis.row_number().over(group_by=scored.actor, order_by=[ibis.desc(scored.score), scored.campaign_id])
+    scored = scored.mutate(_r=best).filter(lambda t: t._r == 0).drop("_r")
+    scored = scored.order_by([ibis.desc("score"), "actor"])
+    if top is not None:
+        scored = scored.limit(top)
+    return scored.to_pyarrow()
+
+
+def match_fingerprints(store, actors: list[str], until: dt.datetime | None = None) -> pa.Table:
+    """``match_accounts`` on the infrastructure, template and clock evidence alone, for ``actors``
+    only (same columns). What a new account shows from its first API calls, read from its own rows:
+    cheap enough to run on every micro-batch of a stream. Each score is at most the account's
+    ``match_accounts`` score (style and provenance only add to it), so an account this puts over a
+    threshold, the full match puts over it too."""
+    watch = _watchlist(store)
+    wanted = ibis.memtable(pa.table({"actor": pa.array(sorted(set(actors)), pa.string())}))
+    members = confirmed_members(store)
+    keys = all_keys(store, until, wanted).anti_join(members.select("actor"), "actor")
+    return _ranked(_fingerprint_parts(keys, watch), None)
+
+
 def match_accounts(store, until: dt.datetime | None = None, top: int | None = None) -> pa.Table:
     """actor, campaign_id, score, kinds (matched), evidence: accounts outside the confirmed
     campaigns ranked by how well they match one campaign's fingerprints."""
-    if "watchlist" not in store.backend.list_tables():
-        raise LookupError("the store has no watchlist: confirm a campaign and run `chorusline watchlist` first")
-    watch = store.table("watchlist")
+    watch = _watchlist(store)
     members = confirmed_members(store)
     keys = all_keys(store, until).anti_join(members.select("actor"), "actor")
-    hit = keys.join(watch.filter(watch.kind != "style"), ["kind", "key"])
-    per_kind = hit.group_by(["actor", "campaign_id", "kind"]).aggregate(
-        part=hit.weight.max(), example=hit.key.max())
+    per_kind = _fingerprint_parts(keys, watch)
     # style: the share of the campaign's words the account's posts used
     posts = _until(store.table("posts"), until)
     authored = posts.filter((posts.kind != "repost") & posts.text.notnull())
@@ -177,14 +223,4 @@ def match_accounts(store, until: dt.datetime | None = None, top: int | None = No
                    part=sh.n.cast("float64") / sh.n_terms.cast("float64") * sh.mean_weight, example="example")
     parts = reused(per_kind.union(sh, distinct=False))
     parts = parts.union(_linked_personas(store, parts, members, until), distinct=False)
-    label = parts.kind.concat("=", parts.example)
-    # rounded: a sum's last bits depend on the engine's order of addition, and equal matches must
-    # rank the same way (then by actor) on every engine
-    scored = parts.group_by(["actor", "campaign_id"]).aggregate(
-        score=parts.part.sum().round(9), kinds=parts.kind.collect().sort(), evidence=label.collect().sort())
-    best = ibis.row_number().over(group_by=scored.actor, order_by=[ibis.desc(scored.score), scored.campaign_id])
-    scored = scored.mutate(_r=best).filter(lambda t: t._r == 0).drop("_r")
-    scored = scored.order_by([ibis.desc("score"), "actor"])
-    if top is not None:
-        scored = scored.limit(top)
-    return scored.to_pyarrow()
+    return _ranked(parts, top)

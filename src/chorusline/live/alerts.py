@@ -9,6 +9,12 @@ on the next run) is recognised as the same alert:
   store when it first started) matches a confirmed campaign's watchlist with a score of at least
   the threshold. id = hash(kind, actor): an account is reported once, even if a later match finds
   another confirmed campaign fits it better (the pieces of one operation, confirmed separately).
+  Two checks raise it: per micro-batch, the new accounts the batch brought on their fingerprints
+  alone (``act.watchlist.match_fingerprints``: infrastructure, templates, clock — seconds sooner);
+  on a schedule, the full ``match_accounts`` (adds style and the personas' provenance). The first
+  to find an account raises its alert; the other finds the same id and raises nothing. An alert
+  is not updated when the full match later scores the account higher: it is a fact delivered
+  once (stream, webhook); ``chorusline match`` shows the full evidence at any time.
 - ``new_campaign`` — a reported campaign (``above_threshold``) none of whose flagged members are
   mostly in a campaign the watcher already knows. Its key is the hash of its flagged members then;
   id = hash(kind, key).
@@ -72,7 +78,22 @@ def returning_actors(store, baseline: dt.datetime | None, threshold: float, even
         return []
     # over the whole store: the persona links' tests read the population of posts (a view of the
     # new accounts alone halved the match's time on smoke but cut two returners' scores below 2.0)
-    ranking = match_accounts(store)
+    return _returning(store, match_accounts(store), baseline, threshold, event_ts, arrivals, "match")
+
+
+def returning_by_fingerprints(store, actors: list[str], baseline: dt.datetime | None, threshold: float, event_ts,
+                              arrivals: dict[str, int]) -> list[dict]:
+    """Alerts for ``actors`` (new accounts a micro-batch brought) whose fingerprints alone match a
+    confirmed campaign's watchlist (``match_fingerprints``, over their own rows)."""
+    from chorusline.act.watchlist import match_fingerprints
+
+    if not actors or "watchlist" not in store.backend.list_tables():
+        return []
+    return _returning(store, match_fingerprints(store, actors), baseline, threshold, event_ts, arrivals,
+                      "fingerprints")
+
+
+def _returning(store, ranking, baseline, threshold: float, event_ts, arrivals: dict[str, int], basis: str) -> list[dict]:
     strong = ranking.filter(_at_least(ranking.column("score"), threshold)).to_pylist()
     firsts = first_seen(store, [r["actor"] for r in strong])
     out = []
@@ -86,9 +107,13 @@ def returning_actors(store, baseline: dt.datetime | None, threshold: float, even
             f"{r['actor']} matches confirmed campaign {r['campaign_id']}'s watchlist (score {r['score']:.2f}: "
             f"{', '.join(r['kinds'])})",
             {"actor": r["actor"], "campaign_id": r["campaign_id"], "score": r["score"], "kinds": r["kinds"],
-             "matched": r["evidence"], "first_seen": first},
+             "matched": r["evidence"], "first_seen": first, "basis": basis},
             event_ts, None if arrived is None else arrival(arrived), r["actor"]))
     return out
+
+
+def returning_alert_id(actor: str) -> str:
+    return alert_id("returning_actor", actor)
 
 
 def arrival(ms: int) -> dt.datetime:

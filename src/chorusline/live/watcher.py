@@ -1,9 +1,12 @@
 """`chorusline watch`: consume canonical events from a broker into the store, in micro-batches, and
 raise alerts.
 
-Per micro-batch: decode and validate (``events``), append durably (``batches``), then acknowledge to
-the broker — never before, so a crash at any point loses nothing, and the store's key
-de-duplication makes the redelivered batch add nothing twice. Then, on the data so far:
+Per micro-batch: decode and validate (``events``), append durably (``batches``), check the new
+accounts it brought against the watchlist on their fingerprints (``alerts.returning_by_fingerprints``:
+their own rows only, so an API account that reuses the operation's infrastructure or prompt
+templates is alerted within the batch that brought it), then acknowledge to the broker — never
+before, so a crash at any point loses nothing, and the store's key de-duplication makes the
+redelivered batch add nothing twice. Then, on the data so far:
 - the watchlist match (``act.watchlist.match_accounts``) in a thread of its own (``Matcher``) at
   most every ``match_every`` seconds while events flow, and before the watcher rests when idle;
 - the full detection (``api.detect``: signals, fusion, clustering, scoring, over the whole store)
@@ -30,7 +33,8 @@ from chorusline.live import alerts as news
 from chorusline.live.batches import BatchResult, append_batch
 from chorusline.live.broker import Sink, Source
 from chorusline.live.events import decode
-from chorusline.live.state import ALERTS, DELIVERIES, append, ensure_live_tables, latest_time, now, recalled, remember
+from chorusline.live.state import (ALERTS, DELIVERIES, append, ensure_live_tables, first_seen, latest_time, now,
+                                   recalled, remember)
 
 from chorusline.live import DEFAULT_MATCH_THRESHOLD
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -45,6 +49,7 @@ class WatchOptions:
     block_ms: int = 500  # how long a read waits for events before the stream counts as idle
     match_every: float = 2.0  # wall seconds between watchlist matches while events flow
     match_threshold: float = DEFAULT_MATCH_THRESHOLD
+    fingerprints: bool = True  # per micro-batch, the new accounts' fingerprints against the watchlist
     detect_every: dt.timedelta | None = dt.timedelta(days=7)  # event time between full detections
     detect_on_idle: bool = True
     config: object = None  # detection settings (a chorusline.toml path or DetectConfig)
@@ -64,10 +69,13 @@ class WatchSummary:
     matches: int = 0
     seconds: float = 0.0
     match_seconds: float = 0.0  # spent in watchlist matches
+    fingerprint_checks: int = 0  # micro-batches whose new accounts were checked on their fingerprints
+    fingerprint_seconds: float = 0.0
     detect_seconds: float = 0.0  # spent in full detection runs
 
     def as_dict(self) -> dict:
         return {**self.__dict__, "seconds": round(self.seconds, 3), "match_seconds": round(self.match_seconds, 3),
+                "fingerprint_seconds": round(self.fingerprint_seconds, 3),
                 "detect_seconds": round(self.detect_seconds, 3),
                 "events_per_second": round(self.events / self.seconds) if self.seconds else None}
 
@@ -91,6 +99,9 @@ class Watcher:
         # the match and detection both add to the texts' embedding cache: one at a time
         self.engine_lock = threading.Lock()
         self.matcher = Matcher(self) if "watchlist" in store.backend.list_tables() else None
+        # accounts the fingerprint check need not look at again: known before the baseline, or
+        # alerted (one entry per account seen, as the store has one row per account)
+        self.settled: set[str] = set()
 
     def _baseline(self) -> dt.datetime | None:
         """The latest event time in the store when the watcher first ran on it: accounts first
@@ -127,15 +138,17 @@ class Watcher:
 
     def _take(self, events, decoded=None) -> None:
         result = append_batch(self.store, self.source.url.text, events, decoded)
-        self.source.ack(events)  # only now: the batch is in the store
+        if result.max_ts is not None and (self.watermark is None or result.max_ts > self.watermark):
+            self.watermark = result.max_ts
+        if self.matcher is not None and self.options.fingerprints:
+            self._check_fingerprints(result)
+        self.source.ack(events)  # only now: the batch and its alerts are in the store
         s = self.summary
         s.events += result.events
         s.batches += 1
         s.quarantined += result.quarantined
         for table, n in result.inserted.items():
             s.inserted[table] = s.inserted.get(table, 0) + n
-        if result.max_ts is not None and (self.watermark is None or result.max_ts > self.watermark):
-            self.watermark = result.max_ts
         if self.matcher is not None:
             self.matcher.submit(result.actors, self.watermark)
         self.detect_pending = self.detect_pending or bool(sum(result.inserted.values()))
@@ -144,6 +157,28 @@ class Watcher:
         if self._detection_due():
             self.detect()
         self._collect()
+
+    def _check_fingerprints(self, result: BatchResult) -> None:
+        """The accounts this batch brought that are new (first active after the baseline) and not
+        yet alerted, matched on their fingerprints alone. Before the batch is acknowledged: a crash
+        redelivers it and the check finds the same alert ids."""
+        actors = [a for a in result.actors if a not in self.settled]
+        if not actors:
+            return
+        started = time.monotonic()
+        firsts = first_seen(self.store, actors)
+        if self.baseline is not None:
+            self.settled.update(a for a, first in firsts.items() if first <= self.baseline)
+        alerted = news.known_ids(self.store, [news.returning_alert_id(a) for a in actors])
+        self.settled.update(a for a in actors if news.returning_alert_id(a) in alerted)
+        new = [a for a in actors if a in firsts and a not in self.settled]
+        found = news.returning_by_fingerprints(self.store, new, self.baseline, self.options.match_threshold,
+                                               self.watermark, result.actors)
+        fresh = news.record(self.store, found)
+        self.settled.update(a["subject"] for a in fresh)
+        self.summary.fingerprint_checks += 1
+        self.summary.fingerprint_seconds += time.monotonic() - started
+        self._raised(fresh)
 
     def _idle(self, detect: bool = True) -> None:
         if detect and self.detect_pending and self.options.detect_on_idle:
