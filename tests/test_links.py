@@ -3,7 +3,7 @@ a split campaign, personas recruited by what they post, chance matches left out.
 
 import pyarrow as pa
 
-from chorusline.campaigns.links import campaign_links, member_links, recruit_personas
+from chorusline.campaigns.links import campaign_links, member_links, recruit_personas, recruit_writers
 from conftest import add_calls, add_posts
 
 T0 = 1_735_689_600  # 2025-01-01
@@ -99,3 +99,34 @@ def test_links_recruits_and_chance(duck_store):
     duck_store.backend.create_table("after", pa.Table.from_pylist(recruited), overwrite=True)
     kept = member_links(links, duck_store.table("after")).to_pyarrow()
     assert set(kept["persona_actor"].to_pylist()) == {"x:p1", "x:p2", "x:r"}
+
+
+def test_writers_join_the_campaign_whose_personas_post_their_text(duck_store):
+    """An API account whose text a campaign's flagged personas post soon after generation joins it
+    (``writer_pairs`` from signals.ghostwriting); one writing mostly for others does not."""
+    duck_store.backend.create_table("m", members_table([
+        ("x:p1", 0, True), ("x:p2", 0, True), ("x:p3", 0, True), ("x:p4", 1, True), ("x:q1", 2, False),
+        ("llm-api:w1", 2, False), ("llm-api:w3", 1, True)]), overwrite=True)
+    duck_store.backend.create_table("w", pa.table({
+        "api_actor": ["llm-api:w1", "llm-api:w1", "llm-api:w2", "llm-api:w2", "llm-api:w2", "llm-api:w2",
+                      "llm-api:w3", "llm-api:w4"],
+        "persona_actor": ["x:p1", "x:p2", "x:p4", "x:q1", "x:q2", "x:q3", "x:p1", "x:p3"],
+        "posts": pa.array([3, 4, 3, 3, 3, 3, 5, 2], pa.int64())}), overwrite=True)
+    duck_store.backend.create_table("ind", pa.table({
+        "actor": ["llm-api:w4"], **{k: pa.array([None], pa.float64()) for k in ("clock", "creation", "language",
+                                                                                "pivot", "news")},
+        "persona_prompts": [0.9], "suspicion": [0.9], "measured": [True]}).select(
+            ["actor", "clock", "creation", "persona_prompts", "language", "pivot", "news", "suspicion", "measured"]),
+        overwrite=True)
+    got = recruit_writers(duck_store.table("m"), duck_store.table("w"), duck_store.table("ind")).to_pyarrow().to_pylist()
+    by = {r["actor"]: r for r in got}
+    # w1 (in a cluster, unflagged) writes for two of campaign 0's personas: a member of campaign 0
+    assert by["llm-api:w1"]["flagged"] and by["llm-api:w1"]["recruited"] and by["llm-api:w1"]["campaign_id"] == 0
+    assert abs(by["llm-api:w1"]["member_score"] - 0.54 * (1 - 2.718281828 ** -7)) < 1e-6
+    # w4, in no cluster, writes for p3 alone: a new row, scored from its own indicators
+    assert by["llm-api:w4"]["flagged"] and by["llm-api:w4"]["campaign_id"] == 0 and by["llm-api:w4"]["degree"] == 0
+    assert by["llm-api:w4"]["persona_prompts"] == 0.9
+    # w2 writes for one flagged persona of four: mostly for others, not recruited; w3 keeps its own campaign
+    assert "llm-api:w2" not in by
+    assert by["llm-api:w3"]["campaign_id"] == 1 and not by["llm-api:w3"]["recruited"]
+    assert not by["x:q1"]["flagged"] and len(got) == 8

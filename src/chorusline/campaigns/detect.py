@@ -11,13 +11,14 @@ from pathlib import Path
 
 import ibis
 
-from chorusline.campaigns.links import LinkParams, campaign_links, member_links, recruit_personas
+from chorusline.campaigns.links import LinkParams, campaign_links, member_links, recruit_personas, recruit_writers
 from chorusline.campaigns.narratives import NarrativeParams, save_narratives
 from chorusline.campaigns.score import ScoreParams, campaign_table, score_members
 from chorusline.campaigns.suspicion import SuspicionParams, account_indicators
 from chorusline.graph.cluster import ClusterParams, cluster_members
 from chorusline.graph.fuse import FuseParams, fuse
 from chorusline.progress import stage
+from chorusline.signals.ghostwriting import WRITERS_TABLE
 from chorusline.signals.semantic import MATCH_TABLE, SemanticParams
 
 
@@ -93,10 +94,14 @@ def detect(store, config: DetectConfig = DetectConfig(), signals_dir: Path | str
 
 
 def score_campaigns(store, config: DetectConfig = DetectConfig()) -> None:
-    """clusters → ``campaign_members`` (scored, then the personas the links recruit),
+    """clusters → ``campaign_members`` (scored, then the API accounts that write for flagged personas
+    and the personas the links recruit),
     ``campaign_links`` and ``campaigns``."""
     backend = store.backend
     scored = score_members(store.table("clusters"), store.table("account_features"), config.score)
+    indicators = account_indicators(store.table("account_features"), config.score.suspicion)
+    if WRITERS_TABLE in backend.list_tables():  # API accounts writing for flagged personas join them first
+        scored = recruit_writers(scored, store.table(WRITERS_TABLE), indicators, config.links)
     backend.create_table("cluster_members", scored, overwrite=True)
     semantic = (store.table(MATCH_TABLE) if config.semantic.enabled and MATCH_TABLE in backend.list_tables()
                 else None)
@@ -104,7 +109,6 @@ def score_campaigns(store, config: DetectConfig = DetectConfig()) -> None:
     links = campaign_links(store.table("llm_calls"), store.table("posts"), store.table("cluster_members"),
                            link_params, semantic)
     backend.create_table("candidate_links", links, overwrite=True)
-    indicators = account_indicators(store.table("account_features"), config.score.suspicion)
     members = recruit_personas(store.table("cluster_members"), store.table("candidate_links"), store.table("posts"),
                                indicators, config.links)
     backend.create_table("campaign_members", members, overwrite=True)

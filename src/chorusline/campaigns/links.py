@@ -46,6 +46,7 @@ class LinkParams:
     # wrote, carry a campaign's output: one chance match among forty ordinary posts does not
     recruit_min_posts: int = 2
     recruit_min_share: float = 0.25
+    recruit_min_personas: int = 1  # flagged personas an unflagged API account must write for to join their campaign
 
 
 def campaign_links(calls: ibis.Table, posts: ibis.Table, members: ibis.Table,
@@ -166,11 +167,45 @@ def recruit_personas(members: ibis.Table, links: ibis.Table, posts: ibis.Table, 
         _wrote=authored.count())
     carried = carried.join(authored, "persona_actor")
     carried = carried.filter(carried.posts >= carried._wrote * params.recruit_min_share)
+    return _recruit(members, carried.select(actor=carried.persona_actor, campaign_id=carried.campaign_id,
+                                            posts=carried.posts), indicators)
+
+
+def recruit_writers(members: ibis.Table, writers: ibis.Table, indicators: ibis.Table,
+                    params: LinkParams = LinkParams()) -> ibis.Table:
+    """``campaign_members`` with the API accounts that write for a campaign's flagged personas now
+    flagged in it (`signals.ghostwriting`'s ``writer_pairs``: their text posted soon after it was
+    generated, beyond chance), when ``recruit_min_personas`` or more of its flagged personas post
+    it and they are most of the personas it writes for (a self-poster writes for one; an
+    operation's account, for the operation). The counterpart of `recruit_personas`: an account
+    that writes for an operation is part of it however thinly the co-activity graph tied it."""
+    flagged = members.filter(members.flagged & (members.platform != "llm-api")).select(
+        persona_actor="actor", campaign_id="campaign_id")
+    pairs = writers.left_join(flagged, "persona_actor").select(writers, campaign_id=flagged.campaign_id)
+    total = pairs.group_by("api_actor").aggregate(_personas=pairs.persona_actor.nunique())
+    per = pairs.filter(pairs.campaign_id.notnull()).group_by(["api_actor", "campaign_id"]).aggregate(
+        personas=pairs.persona_actor.nunique(), posts=pairs.posts.sum())
+    best = ibis.row_number().over(group_by=per.api_actor, order_by=[ibis.desc(per.personas), ibis.desc(per.posts),
+                                                                   per.campaign_id])
+    per = per.mutate(_rank=best).filter(lambda t: (t._rank == 0) & (t.personas >= params.recruit_min_personas))
+    per = per.join(total, "api_actor")
+    per = per.filter(per.personas * 2 > per._personas)
+    already = members.filter(members.flagged).select("actor")
+    per = per.anti_join(already, per.api_actor == already.actor)
+    return _recruit(members, per.select(actor=per.api_actor, campaign_id=per.campaign_id, posts=per.posts), indicators)
+
+
+def _recruit(members: ibis.Table, new: ibis.Table, indicators: ibis.Table) -> ibis.Table:
+    """``members`` with ``new`` (actor, campaign_id, posts: the evidence's size) flagged in those
+    campaigns, as members already or as new rows; ``recruited`` marks them (and keeps marking those
+    an earlier step recruited)."""
     reported = members.filter(members.flagged)
     per = reported.group_by("campaign_id").aggregate(**{f"_{c}": reported[c].max() for c in CAMPAIGN_COLUMNS})
-    new = carried.join(per, "campaign_id").select(actor=carried.persona_actor, _cid=carried.campaign_id,
-                                                  _posts=carried.posts, **{f"_{c}": per[f"_{c}"]
-                                                                           for c in CAMPAIGN_COLUMNS})
+    new = new.join(per, "campaign_id").select(actor=new.actor, _cid=new.campaign_id, _posts=new.posts,
+                                              **{f"_{c}": per[f"_{c}"] for c in CAMPAIGN_COLUMNS})
+    before = members.recruited if "recruited" in members.columns else ibis.literal(False)
+    columns = [c for c in members.columns if c != "recruited"]
+    members = members.mutate(recruited=before)
     m = members.left_join(new, members.actor == new.actor).select(
         members, _cid=new._cid, _posts=new._posts, **{f"_{c}": new[f"_{c}"] for c in CAMPAIGN_COLUMNS})
     hit = m._cid.notnull()
@@ -179,8 +214,8 @@ def recruit_personas(members: ibis.Table, links: ibis.Table, posts: ibis.Table, 
         campaign_id=ibis.ifelse(hit, m._cid, m.campaign_id),
         **{c: ibis.ifelse(hit, m[f"_{c}"], m[c]) for c in CAMPAIGN_COLUMNS},
         member_score=ibis.ifelse(hit, ibis.greatest(m.member_score, link_score), m.member_score),
-        flagged=m.flagged | hit, recruited=hit).select(*members.columns, "recruited")
-    # linked personas outside every cluster: new rows, with what is known of them
+        flagged=m.flagged | hit, recruited=m.recruited | hit).select(*columns, "recruited")
+    # linked accounts outside every cluster: new rows, with what is known of them
     outside = new.anti_join(members, "actor")
     outside = outside.left_join(indicators, "actor").select(outside, *[indicators[c] for c in indicators.columns
                                                                        if c != "actor"])
@@ -194,9 +229,9 @@ def recruit_personas(members: ibis.Table, links: ibis.Table, posts: ibis.Table, 
               "member_score": outside._campaign_score * link_tie,
               "flagged": ibis.literal(True), "recruited": ibis.literal(True)}
     schema = members.schema()
-    missing = set(members.columns) - set(values)
+    missing = set(columns) - set(values)
     assert not missing, f"recruited rows lack {sorted(missing)}"  # a new member column must be filled here
-    added = outside.select(**{c: values[c].cast(schema[c]) for c in members.columns}, recruited=values["recruited"])
+    added = outside.select(**{c: values[c].cast(schema[c]) for c in columns}, recruited=values["recruited"])
     return kept.union(added, distinct=False)
 
 

@@ -42,36 +42,41 @@ class GhostwritingParams:
     sd: float = 3.0  # Poisson deviations the timely copies must exceed chance by
 
 
+WRITERS_TABLE = "writer_pairs"
+
+
 def _timely_pairs(matches: ibis.Table, lag: int, horizon: int, params: GhostwritingParams) -> ibis.Table:
-    """api_actor, persona_actor: the pairs whose matches within ``lag`` beat the later ones."""
+    """api_actor, persona_actor, posts: the pairs whose matches within ``lag`` beat the later ones,
+    with how many posts came within it."""
     near = matches.lag <= lag
     per = matches.group_by(["api_actor", "persona_actor"]).aggregate(
-        _near=matches.post_id.nunique(where=near), _far=matches.post_id.nunique(where=~near))
-    per = per.filter(timely_excess(per._near, per._far, lag, horizon, params.min_posts, params.sd))
-    return per.select("api_actor", "persona_actor")
+        posts=matches.post_id.nunique(where=near), _far=matches.post_id.nunique(where=~near))
+    per = per.filter(timely_excess(per.posts, per._far, lag, horizon, params.min_posts, params.sd))
+    return per.select("api_actor", "persona_actor", "posts")
 
 
 def writer_pairs(calls: ibis.Table, posts: ibis.Table, paraphrases: ibis.Table | None = None,
                  params: GhostwritingParams = GhostwritingParams()) -> ibis.Table:
-    """api_actor, persona_actor: the API accounts whose text the personas post soon after it is
-    generated (a persona posting an account's text is never the account itself)."""
+    """api_actor, persona_actor, posts: the API accounts whose text the personas post soon after
+    it is generated, and how many of their posts did (copies and paraphrases, the larger count; a
+    persona posting an account's text is never the account itself)."""
     copies = provenance_candidates(calls, posts, ProvenanceParams(threshold=params.min_jaccard,
                                                                   max_lag=params.copy_horizon))
     pairs = _timely_pairs(copies, params.copy_lag, params.copy_horizon, params)
     if paraphrases is not None:
         close = paraphrases.filter(paraphrases.similarity >= params.paraphrase_similarity)
-        pairs = pairs.union(_timely_pairs(close, params.paraphrase_lag, params.paraphrase_horizon, params))
-    return pairs.filter(pairs.api_actor != pairs.persona_actor).distinct()
+        pairs = pairs.union(_timely_pairs(close, params.paraphrase_lag, params.paraphrase_horizon, params),
+                            distinct=False)
+    pairs = pairs.filter(pairs.api_actor != pairs.persona_actor)
+    return pairs.group_by(["api_actor", "persona_actor"]).aggregate(posts=pairs.posts.max())
 
 
 def _evidence(values: ibis.Column) -> ibis.StringValue:
     return ibis.literal('["').concat(values.collect().sort()[:5].join('","'), '"]')
 
 
-def ghostwriting_features(calls: ibis.Table, posts: ibis.Table, paraphrases: ibis.Table | None = None,
-                          params: GhostwritingParams = GhostwritingParams()) -> ibis.Table:
-    """actor, feature, value, evidence (the module's three features)."""
-    pairs = writer_pairs(calls, posts, paraphrases, params)
+def pair_features(pairs: ibis.Table) -> ibis.Table:
+    """actor, feature, value, evidence (the module's three features) from `writer_pairs`."""
     writers = pairs.group_by("api_actor").aggregate(personas=pairs.persona_actor.nunique(),
                                                     evidence=_evidence(pairs.persona_actor))
     api = writers.select(actor=writers.api_actor, feature=ibis.literal("ghostwriting:personas"),
@@ -86,4 +91,20 @@ def ghostwriting_features(calls: ibis.Table, posts: ibis.Table, paraphrases: ibi
     return api.union(fan, distinct=False).union(sources, distinct=False)
 
 
-__all__ = ["GhostwritingParams", "ghostwriting_features", "writer_pairs"]
+def ghostwriting_features(calls: ibis.Table, posts: ibis.Table, paraphrases: ibis.Table | None = None,
+                          params: GhostwritingParams = GhostwritingParams()) -> ibis.Table:
+    """actor, feature, value, evidence (the module's three features)."""
+    return pair_features(writer_pairs(calls, posts, paraphrases, params))
+
+
+def save_ghostwriting(store, paraphrases: ibis.Table | None = None,
+                      params: GhostwritingParams = GhostwritingParams()) -> ibis.Table:
+    """The features, with the pairs kept in the store as ``writer_pairs``: scoring brings an API
+    account that writes for a campaign's personas into the campaign (`campaigns.links.recruit_writers`)."""
+    store.backend.create_table(WRITERS_TABLE, writer_pairs(store.table("llm_calls"), store.table("posts"),
+                                                           paraphrases, params), overwrite=True)
+    return pair_features(store.table(WRITERS_TABLE))
+
+
+__all__ = ["GhostwritingParams", "WRITERS_TABLE", "ghostwriting_features", "pair_features", "save_ghostwriting",
+           "writer_pairs"]

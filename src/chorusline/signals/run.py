@@ -23,7 +23,7 @@ from chorusline.signals.hashtag_sequence import hashtag_sequence_edges
 from chorusline.signals.infrastructure import infrastructure_edges
 from chorusline.signals.near_duplicate import near_duplicate_edges, output_texts, post_texts
 from chorusline.signals.prompt_template import persona_instruction_features, prompt_template_edges
-from chorusline.signals.ghostwriting import ghostwriting_features
+from chorusline.signals.ghostwriting import save_ghostwriting
 from chorusline.signals.language_mismatch import language_features
 from chorusline.signals.lifecycle import lifecycle_features
 from chorusline.signals.machine_text import machine_text_features
@@ -75,7 +75,7 @@ def feature_signals(store, semantic: SemanticParams = SemanticParams()) -> dict[
         "lifecycle": lambda: lifecycle_features(t("posts"), t("accounts")),
         "news_response": lambda: news_response_features(t("posts"), t("news_events")),
         "machine_text": lambda: machine_text_features(t("posts")),
-        "ghostwriting": lambda: ghostwriting_features(t("llm_calls"), t("posts"), paraphrases()),
+        "ghostwriting": lambda: save_ghostwriting(store, paraphrases()),
     }
 
 
