@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
-from chorusline.campaigns.score import campaign_table, score_members
+from chorusline.campaigns.score import ScoreParams, campaign_table, score_members
 from chorusline.cli import app
 from chorusline.eval.metrics import adjusted_rand_index, precision_at_recall, precision_recall_f1, roc_auc
 
@@ -43,7 +43,9 @@ def test_an_authentic_community_scores_low_and_an_operation_high(any_store):
     personas.append(("x:p3", "news_response:fast_share", 1.0))
     scored = score_members(members, _features(any_store, fans + personas))
     got = {r["actor"]: r for r in scored.to_pyarrow().to_pylist()}
-    assert got["x:p1"]["clock"] == 1.0 and got["x:p1"]["creation"] == pytest.approx(np.log10(5))
+    # registration bursts count against the population's usual ratio (the median of 1.5 and 5: 3.25)
+    assert got["x:p1"]["clock"] == 1.0 and got["x:p1"]["creation"] == pytest.approx(np.log10(5 / 3.25))
+    assert got["x:f1"]["creation"] == 0.0
     assert got["x:p1"]["pivot"] == pytest.approx(0.7 / 0.8) and got["x:f1"]["pivot"] == 0.0
     assert got["x:p3"]["news"] == 1.0 and got["x:p1"]["news"] is None  # no responses: not counted
     assert got["x:p1"]["flagged"] and not got["x:f1"]["flagged"]
@@ -93,7 +95,9 @@ def test_a_split_never_turns_a_measured_crowd_into_an_unmeasured_campaign(duck_s
                                                                      for i in range(6)]
     rows += [("x:per", 0, 1.5, False, 30, -1)]
     measured = [f"x:b{i}" for i in range(6)]  # 6 of the 14 measured authentic, 8 unmeasured
-    features = _features(duck_store, [(a, "circadian:office_clock", 0) for a in measured]
+    # the platform's ordinary accounts, in no cluster, set the usual burst ratio (1) the operation's 3 is read against
+    background = [(f"x:bg{i}", "creation_burst:burst_ratio", 1.0) for i in range(20)]
+    features = _features(duck_store, [(a, "circadian:office_clock", 0) for a in measured] + background
                          + [(f"x:op{i}", "creation_burst:burst_ratio", 3.0) for i in range(6)])
     got = {r["actor"]: r for r in score_members(_clusters(duck_store, rows), features).to_pyarrow().to_pylist()}
     assert len(got) == 21  # nobody lost
@@ -103,12 +107,17 @@ def test_a_split_never_turns_a_measured_crowd_into_an_unmeasured_campaign(duck_s
 
 
 def test_a_campaign_that_flags_nobody_is_not_reported(duck_store):
-    """Just over the line as a cluster, every member's own score under flag_threshold: nothing to
-    act on, so not reported (the exports would have nothing to export)."""
+    """Just over the line as a cluster, every member's own score under the flag line: nothing to
+    act on, so not reported (the exports would have nothing to export). With the default
+    flag_fraction the same members, as suspicious as their campaign, are flagged."""
     rows = [(f"x:c{i}", 0, 1.6, True, 30, 0) for i in range(10)]  # tie 0.8
     features = _features(duck_store, [(a, "circadian:office_clock", 1) for a, *_ in rows])  # suspicion 0.5
-    scored = score_members(_clusters(duck_store, rows), features)
-    (campaign,) = campaign_table(scored).to_pyarrow().to_pylist()
+    members = _clusters(duck_store, rows)
+    (near_line,) = campaign_table(score_members(members, features)).to_pyarrow().to_pylist()
+    assert near_line["flagged"] == 10 and near_line["tier"] == "inauthentic"  # 0.19 ≥ 0.4 × 0.4
+    strict = ScoreParams(flag_fraction=1.0)  # the flag line is flag_threshold (0.2) alone
+    scored = score_members(members, features, strict)
+    (campaign,) = campaign_table(scored, strict).to_pyarrow().to_pylist()
     assert campaign["score"] >= 0.35 and campaign["flagged"] == 0
     assert campaign["tier"] == "not reported" and not campaign["above_threshold"]
     assert campaign["verdict"].startswith("not reported, no member flagged: scores as inauthentic")
@@ -230,3 +239,40 @@ def test_decisions_enforcement_watchlist_and_match(smoke_run, tmp_path):
     confirmed = {f"{r['platform']}:{r['account_id']}" for r in listed}
     assert rows and not confirmed & {r["actor"] for r in rows}  # members are not candidates
     assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+
+
+def test_a_quiet_knot_of_a_reported_cluster_is_not_flagged(duck_store):
+    """A reported cluster: its operation's knot is flagged; a knot of colleagues tied into it, whose
+    own figures would stay below the line, is not — though their ties and middling suspicion would
+    have carried them over the flag line on the cluster's score."""
+    rows = [(f"x:op{i}", 0, 4.0, True, 30, 1) for i in range(10)] + [(f"x:lab{i}", 0, 4.0, True, 30, 0)
+                                                                      for i in range(6)]
+    background = [(f"x:bg{i}", "creation_burst:burst_ratio", 1.0) for i in range(30)]
+    ops = [(f"x:op{i}", f, v) for i in range(10) for f, v in (("circadian:office_clock", 1),
+                                                             ("circadian:offset_conflict", 9))]
+    labs = [(f"x:lab{i}", f, v) for i in range(6) for f, v in (("circadian:office_clock", 0.6),
+                                                              ("circadian:offset_conflict", 2))]  # 0.3
+    members = _clusters(duck_store, rows)
+    features = _features(duck_store, background + ops + labs)
+    got = {r["actor"]: r for r in score_members(members, features).to_pyarrow().to_pylist()}
+    assert got["x:op0"]["tier"] == "inauthentic" and all(got[f"x:op{i}"]["flagged"] for i in range(10))
+    assert got["x:lab0"]["campaign_id"] == got["x:op0"]["campaign_id"]  # still members of the campaign
+    assert not any(got[f"x:lab{i}"]["flagged"] for i in range(6))
+    loud = {r["actor"]: r for r in score_members(members, features, ScoreParams(quiet_knots=False))
+            .to_pyarrow().to_pylist()}
+    assert all(loud[f"x:lab{i}"]["flagged"] for i in range(6))  # what the rule prevents
+
+
+def test_the_accounts_an_operation_writes_for_are_one_knot(duck_store):
+    """Inside a benign cluster the co-activity knots mix an operation's personas with the crowd they
+    amplify; the members tied to API accounts that write for several personas (ghostwriting) form
+    their own knot and stand on their own."""
+    rows = [(f"x:fan{i}", 0, 4.0, True, 30, i % 2) for i in range(30)] + [
+        (f"x:p{i}", 0, 4.0, True, 30, i % 2) for i in range(8)]
+    features = _features(duck_store, [(f"x:fan{i}", "lifecycle:pivot_gain", 0.1) for i in range(30)]
+                         + [(f"x:p{i}", f, v) for i in range(8) for f, v in (("ghostwriting:source_personas", 8),
+                                                                             ("lifecycle:pivot_gain", 0.6))])
+    got = {r["actor"]: r for r in score_members(_clusters(duck_store, rows), features).to_pyarrow().to_pylist()}
+    assert all(got[f"x:p{i}"]["flagged"] for i in range(8)) and not any(got[f"x:fan{i}"]["flagged"] for i in range(30))
+    assert len({got[f"x:p{i}"]["campaign_id"] for i in range(8)}) == 1
+    assert got["x:p0"]["campaign_id"] != got["x:fan0"]["campaign_id"] and got["x:fan0"]["tier"] == "not reported"

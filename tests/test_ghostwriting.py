@@ -61,7 +61,8 @@ def test_fan_out_of_timely_copies(any_store):
 def test_paraphrases_count_when_the_store_has_them(any_store):
     """Matches by meaning (``semantic_provenance``'s columns) tie a writer to personas who reword it."""
     calls = add_calls(any_store, [{"call_id": "c", "account_id": "w", "ts": 0, "output": sentence(1)}])
-    posts = add_posts(any_store, [{"post_id": "p", "account_id": "a", "ts": 60, "text": "unrelated"}])
+    posts = add_posts(any_store, [{"post_id": f"p{i}{who}", "account_id": who, "ts": i * 10_000 + 600,
+                                   "text": f"in other words {i} {who}"} for i in range(3) for who in ("a", "b")])
     rows = [{"call_id": f"c{i}", "post_id": f"p{i}{who}", "api_actor": "llm-api:w", "persona_actor": f"x:{who}",
              "call_ts": i * 10_000, "post_ts": i * 10_000 + 600, "lag": 600, "similarity": 0.86, "source_kind": "output"}
             for i in range(3) for who in ("a", "b")]  # three each: two could be chance (3 Poisson sd)
@@ -73,3 +74,8 @@ def test_paraphrases_count_when_the_store_has_them(any_store):
     # below the paraphrase similarity nothing counts
     weak = ibis.memtable([{**r, "similarity": 0.72} for r in rows])
     assert ghostwriting_features(calls, posts, weak).count().execute() == 0
+    # nor when the copies are a small share of what the persona wrote (a prolific writer's chance hits)
+    chatty = add_posts(any_store, [{"post_id": f"own{k}", "account_id": "b", "ts": 50_000 + k, "text": f"mine {k}"}
+                                   for k in range(20)])
+    got = ghostwriting_features(calls, chatty, matches).to_pandas()
+    assert {(r.actor, r.feature): r.value for r in got.itertuples()}[("llm-api:w", "ghostwriting:personas")] == 1.0

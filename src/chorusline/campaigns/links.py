@@ -78,7 +78,7 @@ def link_candidates(calls: ibis.Table, posts: ibis.Table, members: ibis.Table,
     persona = flagged.select(persona_actor=flagged.actor, _own=flagged.campaign_id)
     j = matches.join(api, "api_actor").left_join(persona, "persona_actor")
     return reused(j.select(matches, api_campaign_id=j.api_campaign_id,
-                           campaign_id=ibis.coalesce(j._own, j.api_campaign_id)))
+                           campaign_id=ibis.coalesce(j._own, j.api_campaign_id), _persona_flagged=j._own.notnull()))
 
 
 def links_from(candidates: ibis.Table, params: LinkParams = LinkParams()) -> ibis.Table:
@@ -109,6 +109,12 @@ def links_from(candidates: ibis.Table, params: LinkParams = LinkParams()) -> ibi
                                                                 ibis.desc(j._support), j.lag,
                                                                 ibis.desc(j.similarity.fill_null(0.0)), j.call_id])
     j = j.mutate(_rank=rank).filter(ibis._._rank == 0)
+    # an output is posted first by the persona it was written for, minutes after it was generated; a
+    # later post carrying it is a copy of the copy or a coincidence — with one account writing
+    # thousands of texts a month from a template bank, ordinary posts collide with some output
+    # every day. Only a flagged persona (copypasta inside the operation) keeps such a post's link
+    first = j.post_ts == j.post_ts.min().over(group_by=j.call_id)
+    j = j.filter(first | j._persona_flagged)
     pair = j.group_by(["campaign_id", "api_campaign_id", "api_actor", "persona_actor"]).aggregate(
         posts=j.count(), _verbatim=j._verbatim.any(), first_ts=j.post_ts.min(),
         last_ts=j.post_ts.max(), some=j.call_id.concat("~", j.post_id).collect().sort()[:10])

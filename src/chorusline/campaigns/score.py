@@ -43,11 +43,17 @@ CAMPAIGN_COLUMNS = ("coordination", "coverage", "inauthenticity", "active_days",
 @dataclass(frozen=True)
 class ScoreParams:
     own_weight: float = 0.8
-    campaign_threshold: float = 0.35
+    campaign_threshold: float = 0.3
     flag_threshold: float = 0.2
+    # in a campaign scoring close to the line a member is flagged from this share of the campaign's
+    # score (ties and its own suspicion as strong as its campaign's usual member), not only from
+    # flag_threshold: otherwise a campaign just over the line flags only its most suspicious few
+    flag_fraction: float = 0.4
     min_coverage: float = 0.5  # share of core members measured for authenticity to count as measured
     min_active_days: int = 3  # a cluster whose strong ties fired on fewer days is one episode
     min_part_size: int = 6  # a knot inside an unreported cluster this large may be reported on its own
+    quiet_knots: bool = True  # in a reported cluster, a knot that would not be reported on its own is not flagged
+    writers_knot: float = 0.5  # ghostwriting indicator from which a member belongs to its cluster's writers' knot
     suspicion: SuspicionParams = SuspicionParams()
 
 
@@ -78,12 +84,21 @@ def score_members(members: ibis.Table, features: ibis.Table, params: ScoreParams
                                                measured=ind.measured)
     m = m.mutate(suspicion=m.suspicion.fill_null(0.0), measured=m.measured.fill_null(False),
                  tie=1.0 - (-m.strength).exp(), platform=m.actor.split(":")[0],
-                 _knot=m.cluster.cast("string").concat(":", m.part.cast("string")))
+                 # the accounts whose text comes from API accounts writing for several personas (or
+                 # those accounts) are one knot whatever the co-activity graph's knots say: an
+                 # operation's supply chain, however much benign amplification surrounds it
+                 _knot=m.cluster.cast("string").concat(":", ibis.ifelse(m.ghostwriting >= params.writers_knot, "w",
+                                                                        m.part.cast("string"))))
     core = m.filter(m.core)
     figures = ["coordination", "coverage", "inauthenticity", "sustained", "campaign_score", "tier", "_measured_tier"]
     whole = _figures(core, "cluster", params).drop("_core")
-    knots = _figures(core, "_knot", params)
-    knots = knots.filter((knots.tier != NOT_REPORTED) & (knots._core >= params.min_part_size)).drop("_core")
+    all_knots = _figures(core, "_knot", params)
+    knots = all_knots.filter((all_knots.tier != NOT_REPORTED) & (all_knots._core >= params.min_part_size)).drop("_core")
+    # a knot of a reported cluster that would stay below the line on its own (colleagues behind one
+    # office address, a fan crowd the operation amplified) is carried by the rest: not flagged
+    quiet = all_knots.filter((all_knots.tier == NOT_REPORTED) & (all_knots._core >= params.min_part_size)
+                             & ibis.literal(params.quiet_knots))
+    quiet = quiet.select(_quiet_knot="_knot")
     m = m.join(whole.rename(**{f"_w{c}": c for c in figures}), "cluster")
     m = m.left_join(knots.rename(**{f"_k{c}": c for c in figures}), "_knot").drop("_knot_right")
     # a knot stands on its own only in a tier its cluster's measurement allows: where the cluster was
@@ -93,18 +108,21 @@ def score_members(members: ibis.Table, features: ibis.Table, params: ScoreParams
     # the rest of a split cluster keeps the whole cluster's figures (and its "not reported")
     m = m.mutate(_key=ibis.ifelse(own_campaign, m._knot, m.cluster.cast("string")),
                  **{c: ibis.ifelse(own_campaign, m[f"_k{c}"], m[f"_w{c}"]) for c in figures})
-    m = m.drop(*[f"_{w}{c}" for w in "wk" for c in figures], "_knot")
+    m = m.mutate(_knot_id=m._knot).drop(*[f"_{w}{c}" for w in "wk" for c in figures], "_knot")
     own = ibis.ifelse(m._measured_tier, ibis.ifelse(m.measured, m.suspicion, m.inauthenticity), 1.0)
     # a core member's strong ties are evidence of their own (the 1 − own_weight floor); a periphery
     # member's are many weak ones, so its score rests on its own suspicion entirely
     weight = ibis.ifelse(m.core, params.own_weight, 1.0)
     m = m.mutate(member_score=m.campaign_score * m.tie * (1.0 - weight + weight * own))
-    flagged = (m.tier != NOT_REPORTED) & (m.member_score >= params.flag_threshold)
+    m = m.left_join(quiet, m._knot_id == quiet._quiet_knot)
+    line = ibis.least(ibis.literal(params.flag_threshold), m.campaign_score * params.flag_fraction)
+    flagged = (m.tier != NOT_REPORTED) & (m.member_score >= line) & m._quiet_knot.isnull()
     # campaigns numbered by cluster, a cluster's own knots after it (ranked over the few keys, not the rows)
     keys = m.select("cluster", "_key").distinct()
     keys = keys.mutate(campaign_id=ibis.dense_rank().over(order_by=[keys.cluster, keys._key.length(), keys._key])
                        .cast("int64")).drop("cluster")
-    return m.mutate(flagged=flagged).join(keys, "_key").drop("_measured_tier", "_key", "cluster")
+    m = m.mutate(flagged=flagged).drop("_knot_id", "_quiet_knot")
+    return m.join(keys, "_key").drop("_measured_tier", "_key", "cluster")
 
 
 def campaign_table(scored_members: ibis.Table, params: ScoreParams = ScoreParams()) -> ibis.Table:

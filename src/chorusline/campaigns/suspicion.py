@@ -8,7 +8,8 @@ who they claim to be. Each indicator maps one feature family to 0..1 (the cut-of
 - ``clock``: an office clock (working hours, lunch gap, weekdays) — far from the claimed place's
   clock counts fully (``offset_conflict`` / ``conflict_hours``, capped at 1), with no claimed place
   it counts half;
-- ``creation``: registered in a burst — log10 of the burst ratio (10× the platform's usual rate → 1);
+- ``creation``: registered in a burst — log10 of the burst ratio over the population's median burst
+  ratio (10× what ordinary accounts show → 1);
 - ``persona_prompts``: the share of the account's prompts that ask the model to write as someone;
 - ``language``: posts off the claimed language. Prompts in another language than their outputs are
   not counted: customers who ask in their own language for English text (translation, writing help)
@@ -81,11 +82,14 @@ def account_indicators(features: ibis.Table, params: SuspicionParams = Suspicion
     scored = wide.machine_posts.fill_null(0.0) >= params.machine_min_posts
     typical = wide.filter(scored).machine.quantile(params.machine_population_quantile)
     floor = ibis.greatest(ibis.literal(params.machine_floor), typical.fill_null(0.0))
+    # registration bursts relative to this population's own: ordinary accounts sit at a burst ratio
+    # of about 2 (a day's sign-ups are lumpy), which log10 alone turned into 0.3 for everyone
+    usual_burst = ibis.greatest(wide.burst.median(), 1.0)
     indicators = {
         "clock": clock,
         # no registration dates, no burst ratio: not measured (a null), never "not bursty" (a 0)
         "creation": _clip(ibis.ifelse(wide.burst.isnull(), ibis.null("float64"),
-                                      ibis.ifelse(wide.burst > 0, wide.burst, 1e-9).log10())),
+                                      (ibis.ifelse(wide.burst > 0, wide.burst, 1e-9) / usual_burst).log10())),
         "persona_prompts": wide.persona,
         "language": wide.post_claimed,
         "pivot": _clip((wide.gain - params.pivot_floor) / (1.0 - params.pivot_floor)),

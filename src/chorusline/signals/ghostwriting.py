@@ -9,7 +9,7 @@ one office address from an operation; who posts the text can.
 A (API account, persona) pair counts only when the persona's copies of the account's outputs come
 close after them in time, beyond what chance predicts (`signals.semantic.timely_excess`): a template's
 outputs resemble posts on the same subject at any lag, at about the same rate per hour, while a copy
-follows its output within hours. Copies are near-verbatim matches (`signals.provenance`'s candidates
+follows its output within hours; and when they are at least ``min_share`` of what the persona wrote. Copies are near-verbatim matches (`signals.provenance`'s candidates
 at Jaccard ≥ ``min_jaccard``) and, where the store has them, paraphrases (``semantic_provenance``,
 `signals.semantic`), each tested on its own horizon.
 
@@ -40,6 +40,10 @@ class GhostwritingParams:
     paraphrase_horizon: int = SemanticParams.max_lag
     min_posts: int = 2  # posts of the persona carrying the account's text soon after it
     sd: float = 3.0  # Poisson deviations the timely copies must exceed chance by
+    # and they must be this share of what the persona wrote: an ordinary account whose sentences
+    # collide now and then with a prolific account's outputs (thousands a month, so some always
+    # came just before) is not written for; an operation's persona posts little else
+    min_share: float = 0.25
 
 
 WRITERS_TABLE = "writer_pairs"
@@ -68,7 +72,12 @@ def writer_pairs(calls: ibis.Table, posts: ibis.Table, paraphrases: ibis.Table |
         pairs = pairs.union(_timely_pairs(close, params.paraphrase_lag, params.paraphrase_horizon, params),
                             distinct=False)
     pairs = pairs.filter(pairs.api_actor != pairs.persona_actor)
-    return pairs.group_by(["api_actor", "persona_actor"]).aggregate(posts=pairs.posts.max())
+    pairs = pairs.group_by(["api_actor", "persona_actor"]).aggregate(posts=pairs.posts.max())
+    authored = posts.filter((posts.kind != "repost") & posts.text.notnull())
+    authored = authored.group_by(persona_actor=authored.platform.concat(":", authored.account_id)).aggregate(
+        _wrote=authored.count())
+    pairs = pairs.join(authored, "persona_actor")
+    return pairs.filter(pairs.posts >= pairs._wrote * params.min_share).drop("_wrote")
 
 
 def _evidence(values: ibis.Column) -> ibis.StringValue:
