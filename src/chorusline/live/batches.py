@@ -30,7 +30,22 @@ class BatchResult:
     inserted: dict[str, int] = field(default_factory=dict)  # rows new to the store, per table
     quarantined: int = 0
     actors: dict[str, int] = field(default_factory=dict)  # actor -> earliest arrival (ms) of its events here
+    # actors with rows here that carry watchlist fingerprints of their own (API calls: addresses,
+    # clients, prompt templates; account records: card, e-mail domain)
+    fingerprinted: set[str] = field(default_factory=set)
     max_ts: object = None  # the latest event time stored by this batch
+
+    def add(self, other: BatchResult) -> None:
+        """Count ``other`` (a later batch) in with this one."""
+        self.events += other.events
+        self.quarantined += other.quarantined
+        for table, n in other.inserted.items():
+            self.inserted[table] = self.inserted.get(table, 0) + n
+        for actor, ms in other.actors.items():
+            self.actors[actor] = min(ms, self.actors.get(actor, ms))
+        self.fingerprinted |= other.fingerprinted
+        if other.max_ts is not None and (self.max_ts is None or other.max_ts > self.max_ts):
+            self.max_ts = other.max_ts
 
 
 def append_batch(store: Store, source: str, events: list[Event], decoded: DecodedBatch | None = None) -> BatchResult:
@@ -53,8 +68,9 @@ def append_batch(store: Store, source: str, events: list[Event], decoded: Decode
             stage.discard()
         result.inserted[table] = inserted
         rejects += [(c.line, table, c.reason) for c in conflicts]
+    arrived = pa.array([e.arrived_ms for e in events], pa.int64())
     for table, rows in decoded.valid.items():
-        _note_actors(result, rows, decoded.valid_index[table], events)
+        _note_actors(result, table, rows, arrived.take(decoded.valid_index[table]))
     if rejects:
         quarantined = quarantine_rows(source, events, rejects)
         if not _insert_new(store, {QUARANTINE.name: quarantined}):
@@ -94,7 +110,10 @@ def _insert_new(store: Store, tables: dict[str, pa.Table]) -> dict[str, int]:
     return done
 
 
-def _note_actors(result: BatchResult, rows: pa.Table, index: pa.Array, events: list[Event]) -> None:
+FINGERPRINTED = ("llm_calls", "accounts")
+
+
+def _note_actors(result: BatchResult, table: str, rows: pa.Table, arrived: pa.Array) -> None:
     """Which actors this batch touched, with the arrival of their earliest event (for alert latency),
     and the batch's latest event time. One pass over the batch's few actors, not its rows' values."""
     import pyarrow.compute as pc
@@ -106,8 +125,9 @@ def _note_actors(result: BatchResult, rows: pa.Table, index: pa.Array, events: l
         if latest is not None and (result.max_ts is None or latest > result.max_ts):
             result.max_ts = latest
     actor = pc.binary_join_element_wise(rows.column("platform"), rows.column("account_id"), ":")
-    arrived = pa.array([e.arrived_ms for e in events], pa.int64()).take(index)
     grouped = pa.table({"actor": actor, "arrived": arrived}).group_by("actor").aggregate([("arrived", "min")])
     for name, ms in zip(grouped.column("actor").to_pylist(), grouped.column("arrived_min").to_pylist()):
         if name not in result.actors or ms < result.actors[name]:
             result.actors[name] = ms
+    if table in FINGERPRINTED:
+        result.fingerprinted.update(grouped.column("actor").to_pylist())

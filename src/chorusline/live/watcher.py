@@ -101,7 +101,7 @@ class Watcher:
         self.matcher = Matcher(self) if "watchlist" in store.backend.list_tables() else None
         # accounts the fingerprint check need not look at again: known before the baseline, or
         # alerted (one entry per account seen, as the store has one row per account)
-        self.settled: set[str] = set()
+        self.settled: set[str] = {a["subject"] for a in news.list_alerts(store, "returning_actor")}
 
     def _baseline(self) -> dt.datetime | None:
         """The latest event time in the store when the watcher first ran on it: accounts first
@@ -121,12 +121,13 @@ class Watcher:
             while not self.stop.is_set():
                 events, decoded = reader.next()
                 if events:
-                    self._take(events, decoded)
+                    # and the batches that came in meanwhile: one fingerprint check for them all
+                    self._take([(events, decoded), *reader.ready()])
                     last_event = time.monotonic()
                     continue
                 idle_for = time.monotonic() - last_event
                 final = self.options.until_idle and idle_for >= self.options.idle_timeout
-                self._idle(detect=final or idle_for >= IDLE_DETECT)
+                self._idle(rest=final or idle_for >= IDLE_DETECT)
                 if final:
                     break
         finally:
@@ -136,16 +137,20 @@ class Watcher:
             self.summary.seconds = time.monotonic() - started
         return self.summary
 
-    def _take(self, events, decoded=None) -> None:
-        result = append_batch(self.store, self.source.url.text, events, decoded)
+    def _take(self, batches: list[tuple[list, object]]) -> None:
+        """Store micro-batches (events, decoded or None), check their new accounts, acknowledge them."""
+        result = BatchResult()
+        for events, decoded in batches:
+            result.add(append_batch(self.store, self.source.url.text, events, decoded))
         if result.max_ts is not None and (self.watermark is None or result.max_ts > self.watermark):
             self.watermark = result.max_ts
         if self.matcher is not None and self.options.fingerprints:
             self._check_fingerprints(result)
-        self.source.ack(events)  # only now: the batch and its alerts are in the store
+        for events, _ in batches:
+            self.source.ack(events)  # only now: the batch and its alerts are in the store
         s = self.summary
         s.events += result.events
-        s.batches += 1
+        s.batches += len(batches)
         s.quarantined += result.quarantined
         for table, n in result.inserted.items():
             s.inserted[table] = s.inserted.get(table, 0) + n
@@ -159,18 +164,17 @@ class Watcher:
         self._collect()
 
     def _check_fingerprints(self, result: BatchResult) -> None:
-        """The accounts this batch brought that are new (first active after the baseline) and not
-        yet alerted, matched on their fingerprints alone. Before the batch is acknowledged: a crash
-        redelivers it and the check finds the same alert ids."""
-        actors = [a for a in result.actors if a not in self.settled]
+        """The accounts whose API calls or account records this batch brought, if they are new
+        (first active after the baseline) and not yet alerted, matched on their fingerprints alone.
+        (Posts alone bring no fingerprint but the clock, which the full match reads.) Before the
+        batch is acknowledged: a crash redelivers it and the check finds the same alert ids."""
+        actors = [a for a in result.actors if a in result.fingerprinted and a not in self.settled]
         if not actors:
             return
         started = time.monotonic()
         firsts = first_seen(self.store, actors)
         if self.baseline is not None:
             self.settled.update(a for a, first in firsts.items() if first <= self.baseline)
-        alerted = news.known_ids(self.store, [news.returning_alert_id(a) for a in actors])
-        self.settled.update(a for a in actors if news.returning_alert_id(a) in alerted)
         new = [a for a in actors if a in firsts and a not in self.settled]
         found = news.returning_by_fingerprints(self.store, new, self.baseline, self.options.match_threshold,
                                                self.watermark, result.actors)
@@ -180,10 +184,13 @@ class Watcher:
         self.summary.fingerprint_seconds += time.monotonic() - started
         self._raised(fresh)
 
-    def _idle(self, detect: bool = True) -> None:
-        if detect and self.detect_pending and self.options.detect_on_idle:
+    def _idle(self, rest: bool = True) -> None:
+        """A read found nothing. ``rest``: the stream has been idle ``IDLE_DETECT`` seconds (or is
+        drained, with ``until_idle``): detect, and wait for the match of what is stored. Short
+        pauses wait for nothing (a match takes seconds; the next events would wait behind it)."""
+        if rest and self.detect_pending and self.options.detect_on_idle:
             self.detect()
-        if self.matcher is not None:
+        if rest and self.matcher is not None:
             self.matcher.flush()  # everything stored so far is matched before the watcher rests
         self._collect()
         self.deliver()
@@ -207,7 +214,9 @@ class Watcher:
             self.summary.match_seconds += seconds
             for alert in found:  # the stream's clock when the alert is raised
                 alert["event_ts"] = self.watermark
-            self._raised(news.record(self.store, found))
+            fresh = news.record(self.store, found)
+            self.settled.update(a["subject"] for a in fresh if a["kind"] == "returning_actor")
+            self._raised(fresh)
 
     def detect(self) -> None:
         from chorusline.api import detect
@@ -412,6 +421,20 @@ class Prefetcher:
         if isinstance(item, Exception):
             raise item
         return item
+
+    def ready(self) -> list:
+        """The batches already read and decoded, without waiting (a watcher that fell behind takes
+        them together)."""
+        out = []
+        while True:
+            try:
+                item = self._ready.get_nowait()
+            except queue.Empty:
+                return out
+            if isinstance(item, Exception):
+                raise item
+            if item[0]:
+                out.append(item)
 
     def close(self) -> None:
         self._stop.set()
