@@ -18,7 +18,9 @@ redis-server on loopback (no persistence) and reports:
    accounts, and over every returning account; also each returner's event time from its first
    call or post to the alert;
 3. memory: the watcher's RSS sampled through the paced run (and, with ``--memory-minutes``, a
-   paced replay of the whole scenario for that long, detection on its schedule).
+   paced replay of the whole scenario for that long, detection on its schedule: peak and low RSS
+   per minute, each detection run with its peak, the event time replayed). ``--memory-only`` runs
+   that replay alone (the one-hour run: ``--memory-only --memory-minutes 60 --memory-speed 1000``).
 """
 
 from __future__ import annotations
@@ -191,16 +193,36 @@ def memory_run(redis: RedisServer, sim: Path, tmp: Path, minutes: float, speed: 
     source = open_source(redis.url(stream), "chorusline", "bench")
     watcher = Watcher(store, source, WatchOptions(batch=5000, detect_every=dt.timedelta(days=7)))
     sampler = Sampler()
+    detections = []  # each detection run: when (minutes into the run), how long, the stream's clock
+    run_detect = watcher.detect
+
+    def timed_detect():
+        began = time.monotonic() - sampler._started
+        run_detect()
+        detections.append({"minute": round(began / 60, 1), "seconds": round(time.monotonic() - sampler._started - began, 1),
+                           "event_time": str(watcher.watermark)})
+
+    watcher.detect = timed_detect
     publisher.start()
     threading.Timer(minutes * 60, watcher.stop.set).start()
     summary = watcher.run()
     samples = sampler.stop()
+    first = min((v for v in (store.table(n).ts.min().to_pyarrow().as_py() for n in ("llm_calls", "posts")) if v),
+                default=None)
     store.backend.disconnect()
-    minute_marks = {}
+    peaks, floors = {}, {}
     for t, rss in samples:
-        minute_marks[int(t // 60)] = max(rss, minute_marks.get(int(t // 60), 0))
+        minute = int(t // 60)
+        peaks[minute] = max(rss, peaks.get(minute, 0))
+        floors[minute] = min(rss, floors.get(minute, rss))
+    for d in detections:  # the peak RSS while each detection ran
+        d["rss_mib_peak"] = round(max((rss for t, rss in samples if d["minute"] * 60 - 3 <= t <= d["minute"] * 60 + d["seconds"] + 3),
+                                default=0))
     return {"minutes": minutes, "speed": speed, "events": summary.events, "detections": summary.detections,
-            "detect_seconds": round(summary.detect_seconds, 1), "rss_mib_peak_per_minute": minute_marks}
+            "detect_seconds": round(summary.detect_seconds, 1), "event_time_first": str(first),
+            "event_time_reached": str(watcher.watermark), "detection_runs": detections,
+            "rss_mib_peak_per_minute": {m: round(v) for m, v in peaks.items()},
+            "rss_mib_low_per_minute": {m: round(v) for m, v in floors.items()}}
 
 
 def _embed_known_texts(db: Path) -> None:
@@ -224,12 +246,20 @@ def main() -> None:
                         help="latency runs without the per-batch fingerprint check (the full match alone)")
     parser.add_argument("--memory-minutes", type=float, default=0.0)
     parser.add_argument("--memory-speed", type=float, default=1000.0)
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only the memory run (10 minutes unless --memory-minutes): skip throughput and latency")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="chorusline-bench-watch-") as folder:
         tmp = Path(folder)
         redis = RedisServer(tmp)
         try:
             simulate(args.scenario, tmp / "sim")
+            if args.memory_only:
+                args.memory_minutes = args.memory_minutes or 10.0
+                print(f"## {args.scenario}: memory over {args.memory_minutes} min at {args.memory_speed}×\n")
+                print(json.dumps(memory_run(redis, tmp / "sim", tmp, args.memory_minutes, args.memory_speed)),
+                      flush=True)
+                return
             print(f"## {args.scenario}: throughput (events/s)\n")
             print("| run | events | seconds | events/s |\n| --- | --- | --- | --- |")
             rows = [] if args.latency_only else throughput(redis, tmp / "sim", tmp, args.batch)
