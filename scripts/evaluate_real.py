@@ -11,7 +11,8 @@ Run: `.venv/bin/python scripts/evaluate_real.py`. Needs ../shared/data/real (ski
    narrative vs category and the narratives by category with their top terms.
 3. cresci-2015 (profiles only, no activity): campaign detection needs activity, so only the
    per-account creation features can speak; their AUC for bought fake followers vs humans.
-Prints Markdown. `--only trolls` (or gop, cresci) runs one section."""
+Prints Markdown. `--only trolls` (or gop, cresci) runs one section; `--keep DIR` keeps each section's
+store and truth in DIR (for scripts/compare_scoring_model.py)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ from chorusline.store import Store
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 
 
+KEEP = False  # --keep: stores are files beside their truth, kept for scripts/compare_scoring_model.py
+
+
 def load(tables: dict, folder: Path) -> Store:
     (folder / "truth").mkdir(parents=True, exist_ok=True)
     paths = []
@@ -48,7 +52,9 @@ def load(tables: dict, folder: Path) -> Store:
         pq.write_table(table, path)
         if name != "truth":
             paths.append(path)
-    store = Store.open(":memory:")
+    if KEEP:
+        (folder / "store.duckdb").unlink(missing_ok=True)
+    store = Store.open(folder / "store.duckdb" if KEEP else ":memory:")
     ingest_files(store, adapter_for("canonical"), paths, IngestOptions())
     aside = store.table("quarantine").count().execute()
     if aside:  # rows of the set that could not be used (unparsable times, …): said, not hidden
@@ -179,13 +185,16 @@ SECTIONS = {"gop": gop_debate, "trolls": trolls, "cresci": cresci}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(SECTIONS), help="run one section")
+    parser.add_argument("--keep", type=Path, help="keep each section's store and truth in KEEP/<section>/")
     args = parser.parse_args()
     if not REAL.exists():
         sys.exit(f"{REAL} is not here; nothing to evaluate")
+    global KEEP
+    KEEP = args.keep is not None
     with tempfile.TemporaryDirectory() as tmp:
         for name, section in SECTIONS.items():
             if args.only in (None, name):
-                section(Path(tmp))
+                section(args.keep or Path(tmp))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from chorusline.campaigns.score import ScoreParams
 from chorusline.cli import app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -88,11 +89,12 @@ def test_summary_says_what_was_found_and_what_to_do(report, store_copy):
         assert f"Campaign {r['campaign_id']}</b>" in summary
         assert f"score {r['score']:.2f}" in summary
         assert f"chorusline decide confirm --campaign {r['campaign_id']}" in summary
-    assert "from the report threshold 0.35" in summary
+    threshold = ScoreParams().campaign_threshold
+    assert f"from the report threshold {threshold:.2f}" in summary
     explained = re.search(r"<section id='scores-explained'.*?</section>", text, flags=re.S).group(0)
     for word in ("coordination", "inauthenticity", "coverage", "mean evidence", "report threshold", "tiers"):
         assert word in explained.lower()
-    assert "<b>0.35</b>" in explained
+    assert f"<b>{threshold:.2f}</b>" in explained
 
 
 def test_settings_reach_the_explanation(store_copy, tmp_path):

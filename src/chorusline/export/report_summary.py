@@ -58,7 +58,8 @@ def _sureness(c: dict, x: dict, params: ScoreParams) -> str:
     return (f"Score {c['score']:.2f}, {margin:+.2f} from the report threshold {params.campaign_threshold:.2f}; "
             f"{basis}. "
             f"Strongest ties: {e(ties) or 'none'}. {flagged_share:.0%} of its {c['size']:,} members reach the "
-            f"flag line ({params.flag_threshold:.2f}); members under it are not flagged.")
+            f"flag line ({min(params.flag_threshold, params.flag_fraction * c['score']):.2f}); members under it, "
+            "or in a knot that would not be reported on its own, are not flagged.")
 
 
 def summary_section(rows: list[dict], reported: list[int], explained: dict[int, dict], decisions: dict[int, dict],
@@ -186,7 +187,11 @@ def scores_explained(params: ScoreParams) -> str:
                          "coordinated tier own suspicion counts as 1 (ties are the evidence). A persona recruited "
                          "through the campaign's API links scores campaign score × "
                          "(1 − e<sup>−posts carried</sup>). "
-                         f"<b>Flagged</b> at {f:.2f} or more: an ordinary account at a campaign's edge scores low."),
+                         f"<b>Flagged</b> at {f:.2f} or more, or at {params.flag_fraction:.0%} of its campaign's "
+                         "score when that is lower (a campaign just over the line, whose usual member is as "
+                         "suspicious as the campaign): an ordinary account at a campaign's edge scores low. A "
+                         "knot of a reported campaign that would not be reported on its own (colleagues behind "
+                         "one office address tied into it) is not flagged."),
     ]
     body = "".join(f"<dt>{name}</dt><dd>{text}</dd>" for name, text in terms)
     return ("<section id='scores-explained' class='report-section'><h2>How to read the scores</h2>"
