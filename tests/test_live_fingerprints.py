@@ -8,22 +8,17 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-import pyarrow as pa
 import pytest
 
-from chorusline.act.decisions import record_decision
 from chorusline.act.watchlist import match_accounts, match_fingerprints, save_watchlist
 from chorusline.live import alerts as news
 from chorusline.live.broker import parse_url
 from chorusline.live.events import Event, encode
 from chorusline.live.watcher import Watcher, WatchOptions
-from chorusline.schema import ACCOUNTS
-from conftest import add_calls, add_rows
+from test_watchlist import SDK, TEMPLATE, confirmed_operators
 
 T0 = 1_735_689_600  # 2025-01-01, UNIX seconds
 DAY = 86_400
-SDK = "OpenAI/Python 1.12.0"
-TEMPLATE = "请以{}的身份，用英文写一条关于{}的推文，立场：支持政府。"
 OUTPUTS = [f"the new harbor bridge plan {i} will bring jobs and lower prices for every family in town" for i in range(2)]
 
 
@@ -31,20 +26,7 @@ OUTPUTS = [f"the new harbor bridge plan {i} will bring jobs and lower prices for
 def watchlisted(duck_store):
     """Two operator API accounts confirmed as campaign 0 and watchlisted (a card, an egress address,
     a prompt template), among eight ordinary customers of the same SDK."""
-    calls, accounts = [], []
-    for op in ("op1", "op2"):
-        accounts.append({"account_id": op, "payment_fingerprint": "pf_ops"})
-        calls += [{"call_id": f"{op}-{i}", "account_id": op, "ts": T0 + i * 3600, "ip": "203.0.113.5",
-                   "user_agent": SDK, "prompt": TEMPLATE.format("a nurse from Ohio", f"topic {i}")} for i in range(5)]
-    for u in range(8):
-        accounts.append({"account_id": f"u{u}", "payment_fingerprint": f"pf_{u}"})
-        calls += [{"call_id": f"u{u}-{i}", "account_id": f"u{u}", "ts": T0 + i * 3600, "ip": f"198.51.100.{u}",
-                   "user_agent": SDK, "prompt": f"Summarize this article: story {u}-{i}"} for i in range(3)]
-    add_rows(duck_store, ACCOUNTS, accounts, "llm-api")
-    add_calls(duck_store, calls)
-    members = pa.table({"actor": ["llm-api:op1", "llm-api:op2"], "campaign_id": [0, 0], "flagged": [True, True]})
-    duck_store.backend.create_table("campaign_members", members)
-    record_decision(duck_store, 0, "confirm", "ana")
+    confirmed_operators(duck_store, T0)
     save_watchlist(duck_store)
     return duck_store
 

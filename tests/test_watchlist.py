@@ -13,21 +13,28 @@ SDK = "OpenAI/Python 1.12.0"
 TEMPLATE = "请以{}的身份，用英文写一条关于{}的推文，立场：支持政府。"
 
 
-def test_returning_operator_ranks_first(duck_store):
+def confirmed_operators(store, t0: int = 0) -> None:
+    """Two operator API accounts (one card, one egress address, one prompt template) confirmed as
+    campaign 0, among eight ordinary customers of the same SDK with their own addresses, cards and
+    tasks; calls from ``t0`` (UNIX seconds). Shared with the watcher's per-batch check test."""
     calls, accounts = [], []
     for op in ("op1", "op2"):
         accounts.append({"account_id": op, "payment_fingerprint": "pf_ops"})
-        calls += [{"call_id": f"{op}-{i}", "account_id": op, "ts": i * 3600, "ip": "203.0.113.5", "user_agent": SDK,
-                   "prompt": TEMPLATE.format("a nurse from Ohio", f"topic {i}")} for i in range(5)]
-    for u in range(8):  # ordinary customers: the same SDK, their own addresses, cards and tasks
+        calls += [{"call_id": f"{op}-{i}", "account_id": op, "ts": t0 + i * 3600, "ip": "203.0.113.5",
+                   "user_agent": SDK, "prompt": TEMPLATE.format("a nurse from Ohio", f"topic {i}")} for i in range(5)]
+    for u in range(8):
         accounts.append({"account_id": f"u{u}", "payment_fingerprint": f"pf_{u}"})
-        calls += [{"call_id": f"u{u}-{i}", "account_id": f"u{u}", "ts": i * 3600, "ip": f"198.51.100.{u}",
+        calls += [{"call_id": f"u{u}-{i}", "account_id": f"u{u}", "ts": t0 + i * 3600, "ip": f"198.51.100.{u}",
                    "user_agent": SDK, "prompt": f"Summarize this article: story {u}-{i}"} for i in range(3)]
-    add_rows(duck_store, ACCOUNTS, accounts, "llm-api")
-    add_calls(duck_store, calls)
+    add_rows(store, ACCOUNTS, accounts, "llm-api")
+    add_calls(store, calls)
     members = pa.table({"actor": ["llm-api:op1", "llm-api:op2"], "campaign_id": [0, 0], "flagged": [True, True]})
-    duck_store.backend.create_table("campaign_members", members)
-    record_decision(duck_store, 0, "confirm", "ana")
+    store.backend.create_table("campaign_members", members)
+    record_decision(store, 0, "confirm", "ana")
+
+
+def test_returning_operator_ranks_first(duck_store):
+    confirmed_operators(duck_store)
     watch = {(r["kind"], r["key"]): r["weight"] for r in build_watchlist(duck_store).to_pyarrow().to_pylist()}
     assert watch[("payment_fingerprint", "pf_ops")] > 0.9  # nobody outside the campaign uses that card
     assert watch[("user_agent", SDK)] < 0.05  # everybody uses the SDK
