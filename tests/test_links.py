@@ -30,7 +30,8 @@ def members_table(rows):
         "flagged": [r[2] for r in rows]})
 
 
-def test_links_recruits_and_chance(duck_store):
+def test_links_recruits_and_chance(any_store):
+    duck_store = any_store
     calls, posts = [], []
     def call(cid, account, i, ts):
         calls.append({"call_id": cid, "account_id": account, "ts": ts, "operation": "chat", "output": sentence(i)})
@@ -101,9 +102,10 @@ def test_links_recruits_and_chance(duck_store):
     assert set(kept["persona_actor"].to_pylist()) == {"x:p1", "x:p2", "x:r"}
 
 
-def test_writers_join_the_campaign_whose_personas_post_their_text(duck_store):
+def test_writers_join_the_campaign_whose_personas_post_their_text(any_store):
     """An API account whose text a campaign's flagged personas post soon after generation joins it
     (``writer_pairs`` from signals.ghostwriting); one writing mostly for others does not."""
+    duck_store = any_store
     duck_store.backend.create_table("m", members_table([
         ("x:p1", 0, True), ("x:p2", 0, True), ("x:p3", 0, True), ("x:p4", 1, True), ("x:q1", 2, False),
         ("llm-api:w1", 2, False), ("llm-api:w3", 1, True)]), overwrite=True)

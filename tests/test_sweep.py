@@ -92,7 +92,7 @@ def test_a_tiny_draw_runs_end_to_end():
 def test_a_failing_run_is_recorded_and_retried(tmp_path, monkeypatch):
     sweep = _sweep_script()
 
-    def broken(draw, scale=1.0):
+    def broken(draw, scale=1.0, keep=None):
         raise RuntimeError("out of\nmemory")
 
     monkeypatch.setattr(sweep, "run_one", broken)

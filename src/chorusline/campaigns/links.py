@@ -113,8 +113,8 @@ def links_from(candidates: ibis.Table, params: LinkParams = LinkParams()) -> ibi
     # later post carrying it is a copy of the copy or a coincidence — with one account writing
     # thousands of texts a month from a template bank, ordinary posts collide with some output
     # every day. Only a flagged persona (copypasta inside the operation) keeps such a post's link
-    first = j.post_ts == j.post_ts.min().over(group_by=j.call_id)
-    j = j.filter(first | j._persona_flagged)
+    j = j.mutate(_first_ts=j.post_ts.min().over(group_by=j.call_id))  # a column first: Spark refuses a window in a filter
+    j = j.filter((j.post_ts == j._first_ts) | j._persona_flagged)
     pair = j.group_by(["campaign_id", "api_campaign_id", "api_actor", "persona_actor"]).aggregate(
         posts=j.count(), _verbatim=j._verbatim.any(), first_ts=j.post_ts.min(),
         last_ts=j.post_ts.max(), some=j.call_id.concat("~", j.post_id).collect().sort()[:10])
