@@ -63,6 +63,19 @@ def wait_for_new_network(page, before: str) -> int:
     return shown_edges(page)
 
 
+def settled_position(page, node_id: str) -> dict:
+    """The node's position on screen once the graph has stopped moving (a layout or the search's
+    zoom may still be animating; a click at a moving target misses it under load)."""
+    last = None
+    for _ in range(40):
+        at = page.evaluate("id => window.chorusNetwork.getElementById(id).renderedPosition()", node_id)
+        if at == last:
+            return at
+        last = at
+        page.wait_for_timeout(250)
+    return last
+
+
 def test_analyst_works_a_campaign_end_to_end(served, browser, tmp_path):
     context = browser.new_context(accept_downloads=True)
     page = context.new_page()
@@ -94,7 +107,7 @@ def test_analyst_works_a_campaign_end_to_end(served, browser, tmp_path):
     # click the node in the canvas: its account page opens
     page.locator("#network").scroll_into_view_if_needed()
     box = page.locator("#network").bounding_box()
-    at = page.evaluate("id => window.chorusNetwork.getElementById(id).renderedPosition()", first)
+    at = settled_position(page, first)
     page.mouse.click(box["x"] + at["x"], box["y"] + at["y"])
     page.wait_for_url(re.compile(r".*/accounts/llm-api:.*"))
     assert page.locator("#ties").count() == 1 and page.locator("svg.timeline").count() == 1
