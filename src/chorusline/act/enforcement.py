@@ -12,7 +12,7 @@ from chorusline.graph.fuse import signal_evidence
 
 def enforcement_list(store) -> ibis.Table:
     """platform, account_id, campaign_id, latest_tier (its campaign's tier in the latest detection
-    run: ids change between runs), confidence, reasons (one line)."""
+    run: ids change between runs), confidence (member score, 4 places), reasons (one line)."""
     confirmed = confirmed_members(store)
     m = store.table("campaign_members")
     j = confirmed.join(m.drop("campaign_id"), "actor", how="left")
@@ -20,7 +20,9 @@ def enforcement_list(store) -> ibis.Table:
     j = j.join(reasons, ["campaign_id", "actor"]).select(j, reasons=reasons.reasons)
     return j.select(platform=j.actor.split(":")[0], account_id=j.actor.substr(j.actor.find(":") + 1),
                     campaign_id=j.campaign_id, latest_tier=j.tier.fill_null("not in the latest run"),
-                    confidence=j.member_score.fill_null(0.0),
+                    # four places: enough to rank by, and the same on both engines (their float sums
+                    # differ in the last digits)
+                    confidence=j.member_score.fill_null(0.0).round(4),
                     reasons=j.reasons).order_by(
         ["campaign_id", ibis.desc("confidence"), "platform", "account_id"])
 
