@@ -6,8 +6,9 @@ Run (CPU-heavy: under the shared lock): `flock /tmp/chorusline-cpu.lock .venv/bi
 redis-server on loopback (no persistence) and reports:
 
 1. throughput: the whole scenario replayed into Redis as fast as it takes it, then drained by the
-   watcher (watchlist and detection off: intake only) into an empty store, per batch size; batch
-   ingest of the same Parquet files into an empty store; events/s side by side;
+   watcher into an empty store, per batch size: intake only (watchlist, window and detection off),
+   and with the sliding-window signals on (``live.window``, every 2 s in the matcher's thread);
+   batch ingest of the same Parquet files into an empty store; events/s side by side;
 2. alert latency for returning watchlisted accounts (the per-batch fingerprint check on, unless
    ``--no-fingerprints``): the scenario cut at its operation's return;
    the part before ingested, its operation's accounts confirmed (the truth plays the analyst) and
@@ -16,7 +17,9 @@ redis-server on loopback (no persistence) and reports:
    match on. Latency = alert time − arrival (in Redis) of the actor's earliest event not yet
    matched when the match that raised it began (an upper bound). p50/p95 over the returning API
    accounts, and over every returning account; also each returner's event time from its first
-   call or post to the alert;
+   call or post to the alert; and the ``campaign_grew`` alerts the sliding window raised (accounts
+   tying themselves to the returners and the confirmed campaign): how many, how many outside the
+   operation, their latency and event time from first activity;
 3. memory: the watcher's RSS sampled through the paced run (and, with ``--memory-minutes``, a
    paced replay of the whole scenario for that long, detection on its schedule: peak and low RSS
    per minute, each detection run with its peak, the event time replayed). ``--memory-only`` runs
@@ -86,16 +89,18 @@ def throughput(redis: RedisServer, sim: Path, tmp: Path, batches: list[int]) -> 
     stream = "all"
     published = replay(sim, redis.url(stream))
     rows = [{"run": "replay → Redis (publish)", "events": published.events, "seconds": published.seconds}]
-    for size in batches:
-        group = f"g{size}"
-        db = str(tmp / f"watched-{size}.duckdb")
+    runs = [(size, False) for size in batches] + [(batches[0], True)]
+    for size, window in runs:
+        group = f"g{size}{'w' if window else ''}"
+        db = str(tmp / f"{group}.duckdb")
         store = open_store(db, create=True)
         source = open_source(redis.url(stream), group, "bench")
-        options = WatchOptions(batch=size, block_ms=200, match_every=1e9, detect_every=None, detect_on_idle=False,
-                               until_idle=True)
-        summary = Watcher(store, source, options).run()  # intake only: no watchlist in this store
+        options = WatchOptions(batch=size, block_ms=200, match_every=2.0 if window else 1e9, detect_every=None,
+                               detect_on_idle=False, until_idle=True, window=window)
+        summary = Watcher(store, source, options).run()  # no watchlist in this store
         source.close()
-        rows.append({"run": f"watch (Redis → store), batch {size:,}", "events": summary.events,
+        what = "with the sliding window" if window else "intake only"
+        rows.append({"run": f"watch (Redis → store), batch {size:,}, {what}", "events": summary.events,
                      "seconds": summary.seconds})
         store.backend.disconnect()
     store = open_store(str(tmp / "batch.duckdb"), create=True)
@@ -150,6 +155,10 @@ def latency_run(redis: RedisServer, case, before_db: Path, tmp: Path, speed: flo
     samples = sampler.stop()
     source.close()
     alerts = store.table("alerts").to_pyarrow().to_pylist()
+    grew = [a for a in alerts if a["kind"] == "campaign_grew" and "actor" in json.loads(a["evidence"])]
+    from chorusline.live.state import first_seen
+
+    grew_first = first_seen(store, [json.loads(a["evidence"])["actor"] for a in grew])
     store.backend.disconnect()
     returning = [a for a in alerts if a["kind"] == "returning_actor"]
     api = [a for a in returning if a["subject"].startswith("llm-api:")]
@@ -167,6 +176,12 @@ def latency_run(redis: RedisServer, case, before_db: Path, tmp: Path, speed: flo
         first = json.loads(a["evidence"]).get("first_seen")
         if first:
             event_time[a["subject"]] = (a["event_ts"] - dt.datetime.fromisoformat(first)).total_seconds() / 3600
+    window = {}
+    for a in grew:
+        who = json.loads(a["evidence"])["actor"]
+        window[who] = {"basis": json.loads(a["evidence"])["basis"], "seconds": seconds(a),
+                       "event_hours": (a["event_ts"] - grew_first[who]).total_seconds() / 3600}
+    window_lat = [w["seconds"] for w in window.values() if w["seconds"] is not None]
     return {"run": label, "speed": speed or "max", "events": summary.events, "seconds": round(summary.seconds, 1),
             "events_per_second": round(summary.events / summary.seconds) if summary.seconds else None,
             "matches": summary.matches, "match_seconds": round(summary.match_seconds, 1),
@@ -179,6 +194,13 @@ def latency_run(redis: RedisServer, case, before_db: Path, tmp: Path, speed: flo
             "api_p50_s": quantile(api_lat, 0.5), "api_p95_s": quantile(api_lat, 0.95),
             "all_p50_s": quantile(all_lat, 0.5), "all_p95_s": quantile(all_lat, 0.95),
             "event_hours_first_to_alert": event_time,
+            "window_grew": len(window), "window_grew_returners": len([w for w in window if w in case.returning]),
+            "window_grew_outside_operation": len([w for w in window if w not in case.campaign_accounts]),
+            "window_grew_by_basis": {b: len([w for w in window.values() if w["basis"] == b])
+                                     for b in ("provenance", "co-action")},
+            "window_grew_p50_s": quantile(window_lat, 0.5), "window_grew_p95_s": quantile(window_lat, 0.95),
+            "window_grew_event_hours": sorted(round(w["event_hours"], 2) for w in window.values()),
+            "window_pairs": summary.window_pairs, "window_links": summary.window_links,
             "rss_mib_start": samples[0][1] if samples else None, "rss_mib_peak": max(s for _, s in samples),
             "rss_mib_end": samples[-1][1] if samples else None,
             "published_per_second": published["summary"].as_dict()["events_per_second"] if published else None}

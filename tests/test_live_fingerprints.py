@@ -128,4 +128,9 @@ def test_a_returner_is_alerted_within_the_batch_that_brought_it_and_once(watchli
     assert news.record(watchlisted, again) == []
     stored = news.list_alerts(watchlisted, "returning_actor")
     assert [a["subject"] for a in stored].count("llm-api:op3") == 1
-    assert len(stored) == len(raised) == summary.alerts
+    # the returner joined its campaign, so the persona posting its fresh outputs joined it from the
+    # sliding window (live.window) without waiting for the full match or a detection
+    grew, = news.list_alerts(watchlisted, "campaign_grew")
+    assert grew["evidence"]["actor"] == "x:new" and grew["evidence"]["basis"] == "provenance"
+    assert grew["evidence"]["sources"] == ["llm-api:op3"]
+    assert len(stored) + 1 == len(raised) == summary.alerts

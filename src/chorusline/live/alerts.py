@@ -19,7 +19,13 @@ on the next run) is recognised as the same alert:
   mostly in a campaign the watcher already knows. Its key is the hash of its flagged members then;
   id = hash(kind, key).
 - ``campaign_grew`` — a reported campaign that is mostly a known one has flagged members the known
-  one lacked. id = hash(kind, key, the new members).
+  one lacked. id = hash(kind, key, the new members). Raised between detections too, from the
+  sliding-window signals (``live.window``), for one account at a time (id = hash(kind, key,
+  account)), by the batch rules for joining a campaign: a persona whose posts carry the known
+  campaign's API outputs (``links.recruit_min_posts`` copies near-verbatim, ``links.min_jaccard``, the
+  first to post each, ``recruit_min_share`` of all it wrote), or an account that co-acted with
+  ``COACTING_MEMBERS`` of its members on ``COACTING_OBJECTS`` objects inside the window. The
+  account then counts as known, so the next detection does not raise it again.
 Known campaigns start as the store's reported and confirmed campaigns when the watcher first starts.
 """
 
@@ -33,6 +39,8 @@ import orjson
 
 from chorusline.live.state import ALERTS, LIVE_CAMPAIGNS, append, first_seen, now
 
+COACTING_MEMBERS = 2  # a known campaign's members an account must co-act with to join it between detections
+COACTING_OBJECTS = 3  # ... on this many objects (batch coshare asks 2 per pair; this is an alert)
 SAME_CAMPAIGN = 0.3  # share of the smaller of a reported and a known campaign they must share to be one
 MAX_LISTED = 50  # members listed in one alert's evidence
 
@@ -159,17 +167,22 @@ def campaign_key(members: list[str]) -> str:
     return "c" + alert_id(*sorted(members))[:12]
 
 
-def seed_known_campaigns(store) -> int:
-    """The store's reported and confirmed campaigns become known ones (no alert for what the
-    analyst has already seen)."""
+def confirmed_groups(store) -> dict[int, list[str]]:
+    """Each confirmed campaign's members (sorted), by its id."""
     from chorusline.act.decisions import confirmed_members
 
-    groups = [members for _, members in reported_campaigns(store) if members]
     confirmed = confirmed_members(store).to_pyarrow()
     by_campaign: dict[int, list[str]] = {}
     for cid, actor in zip(confirmed.column("campaign_id").to_pylist(), confirmed.column("actor").to_pylist()):
         by_campaign.setdefault(cid, []).append(actor)
-    groups += [sorted(v) for _, v in sorted(by_campaign.items())]
+    return {cid: sorted(v) for cid, v in sorted(by_campaign.items())}
+
+
+def seed_known_campaigns(store) -> int:
+    """The store's reported and confirmed campaigns become known ones (no alert for what the
+    analyst has already seen)."""
+    groups = [members for _, members in reported_campaigns(store) if members]
+    groups += list(confirmed_groups(store).values())
     rows = [{"campaign_key": campaign_key(g), "actor": a} for g in groups for a in g]
     return append(store, LIVE_CAMPAIGNS, rows)
 
@@ -214,6 +227,103 @@ def campaign_changes(store, event_ts) -> list[dict]:
     fresh = record(store, out)
     append(store, LIVE_CAMPAIGNS, memberships)
     return fresh
+
+
+def window_growth(store, update, event_ts, arrivals: dict[str, int], links=None) -> list[dict]:
+    """``campaign_grew`` alerts (not yet recorded) for accounts the window's new links and co-action
+    pairs tie to a known campaign (``update``: a ``live.window.WindowUpdate``; ``links``:
+    ``LinkParams``). Recording them, ``join_known`` makes each account a known member."""
+    from chorusline.campaigns.links import LinkParams
+
+    links = links or LinkParams()
+    out = []
+    if update.linked_personas:
+        out += _carrying(store, update.linked_personas, links, event_ts, arrivals)
+    if update.coacting:
+        out += _coacting(store, update.coacting, event_ts, arrivals)
+    return out
+
+
+def join_known(store, fresh: list[dict]) -> None:
+    """The accounts of fresh one-account ``campaign_grew`` alerts become members of their known
+    campaign, and returning actors of the confirmed campaign they matched: the personas that post a
+    returner's outputs then join it from the window, between detections."""
+    rows, confirmed = [], None
+    for a in fresh:
+        if a["kind"] == "returning_actor":
+            confirmed = confirmed_groups(store) if confirmed is None else confirmed
+            if a["campaign_id"] in confirmed:
+                rows.append({"campaign_key": campaign_key(confirmed[a["campaign_id"]]), "actor": a["subject"]})
+            continue
+        evidence = json.loads(a["evidence"]) if a["kind"] == "campaign_grew" else {}
+        if "actor" in evidence:
+            rows.append({"campaign_key": a["subject"], "actor": evidence["actor"]})
+    append(store, LIVE_CAMPAIGNS, rows)
+
+
+def _outsiders(store, table, column: str, accounts: list[str]):
+    """``table`` rows whose ``column`` is one of ``accounts`` and not yet in the campaign (``campaign_key``)."""
+    k = store.table(LIVE_CAMPAIGNS.name)
+    t = table.filter(table[column].isin(accounts))
+    return t.anti_join(k, [t[column] == k.actor, t.campaign_key == k.campaign_key])
+
+
+def _carrying(store, personas: list[str], links, event_ts, arrivals) -> list[dict]:
+    from chorusline.live.window import LINKS
+    from chorusline.signals.near_duplicate import post_texts
+
+    t = store.table(LINKS.name)
+    t = t.mutate(_first=t.post_ts.min().over(group_by=t.call_id))  # the first to post an output
+    t = t.filter((t.post_ts == t._first) & (t.jaccard >= links.min_jaccard))
+    k = store.table(LIVE_CAMPAIGNS.name)
+    j = t.join(k, t.api_actor == k.actor).select(t, campaign_key=k.campaign_key)
+    j = _outsiders(store, j, "persona_actor", personas)
+    per = j.group_by(["campaign_key", "persona_actor"]).aggregate(
+        copies=j.post_id.nunique(), sources=j.api_actor.collect(distinct=True).sort(),
+        examples=j.call_id.concat("~", j.post_id).collect().sort()[:10])
+    per = per.filter(per.copies >= links.recruit_min_posts)
+    posts = store.table("posts")
+    written = post_texts(posts.filter(posts.platform.concat(":", posts.account_id).isin(personas)))
+    wrote = written.group_by("actor").aggregate(wrote=written.count())
+    per = per.join(wrote, per.persona_actor == wrote.actor)
+    per = per.filter(per.copies >= links.recruit_min_share * per.wrote)
+    out = []
+    for r in per.order_by(["campaign_key", "persona_actor"]).to_pyarrow().to_pylist():
+        who = r["persona_actor"]
+        out.append(_alert(
+            "campaign_grew", r["campaign_key"], None, None,
+            f"campaign {r['campaign_key']} gained {who}: {r['copies']} of its {r['wrote']} posts carry the campaign's "
+            f"generated text ({', '.join(r['sources'][:3])})",
+            {"actor": who, "campaign_key": r["campaign_key"], "basis": "provenance", "copies": r["copies"],
+             "wrote": r["wrote"], "sources": r["sources"], "matched": r["examples"]},
+            event_ts, None if who not in arrivals else arrival(arrivals[who]), r["campaign_key"], who))
+    return out
+
+
+def _coacting(store, accounts: list[str], event_ts, arrivals) -> list[dict]:
+    from chorusline.live.window import COACTION
+
+    c = store.table(COACTION.name)
+    ends = c.select(actor=c.a_actor, other=c.b_actor, obj=c.object_type.concat(":", c.object_id)).union(
+        c.select(actor=c.b_actor, other=c.a_actor, obj=c.object_type.concat(":", c.object_id)), distinct=False)
+    k = store.table(LIVE_CAMPAIGNS.name)
+    j = ends.join(k, ends.other == k.actor).select(ends, campaign_key=k.campaign_key)
+    j = _outsiders(store, j, "actor", accounts)
+    per = j.group_by(["campaign_key", "actor"]).aggregate(
+        members=j.other.nunique(), objects=j.obj.nunique(), with_=j.other.collect(distinct=True).sort()[:10],
+        on=j.obj.collect(distinct=True).sort()[:10])
+    per = per.filter((per.members >= COACTING_MEMBERS) & (per.objects >= COACTING_OBJECTS))
+    out = []
+    for r in per.order_by(["campaign_key", "actor"]).to_pyarrow().to_pylist():
+        who = r["actor"]
+        out.append(_alert(
+            "campaign_grew", r["campaign_key"], None, None,
+            f"campaign {r['campaign_key']} gained {who}: co-acted with {r['members']} of its members on "
+            f"{r['objects']} objects within the window",
+            {"actor": who, "campaign_key": r["campaign_key"], "basis": "co-action", "members": r["members"],
+             "objects": r["objects"], "with": r["with_"], "on": r["on"]},
+            event_ts, None if who not in arrivals else arrival(arrivals[who]), r["campaign_key"], who))
+    return out
 
 
 def as_message(alert: dict) -> bytes:

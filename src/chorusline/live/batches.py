@@ -34,6 +34,8 @@ class BatchResult:
     # clients, prompt templates; account records: card, e-mail domain)
     fingerprinted: set[str] = field(default_factory=set)
     max_ts: object = None  # the latest event time stored by this batch
+    # the valid posts and API calls, for the sliding-window signals (``live.window``)
+    rows: dict[str, list[pa.Table]] = field(default_factory=dict)
 
     def add(self, other: BatchResult) -> None:
         """Count ``other`` (a later batch) in with this one."""
@@ -46,6 +48,8 @@ class BatchResult:
         self.fingerprinted |= other.fingerprinted
         if other.max_ts is not None and (self.max_ts is None or other.max_ts > self.max_ts):
             self.max_ts = other.max_ts
+        for table, parts in other.rows.items():
+            self.rows.setdefault(table, []).extend(parts)
 
 
 def append_batch(store: Store, source: str, events: list[Event], decoded: DecodedBatch | None = None) -> BatchResult:
@@ -71,6 +75,8 @@ def append_batch(store: Store, source: str, events: list[Event], decoded: Decode
     arrived = pa.array([e.arrived_ms for e in events], pa.int64())
     for table, rows in decoded.valid.items():
         _note_actors(result, table, rows, arrived.take(decoded.valid_index[table]))
+        if table in WINDOWED and rows.num_rows:
+            result.rows[table] = [rows]
     if rejects:
         quarantined = quarantine_rows(source, events, rejects)
         if not _insert_new(store, {QUARANTINE.name: quarantined}):
@@ -111,6 +117,7 @@ def _insert_new(store: Store, tables: dict[str, pa.Table]) -> dict[str, int]:
 
 
 FINGERPRINTED = ("llm_calls", "accounts")
+WINDOWED = ("posts", "llm_calls")
 
 
 def _note_actors(result: BatchResult, table: str, rows: pa.Table, arrived: pa.Array) -> None:

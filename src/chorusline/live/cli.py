@@ -72,6 +72,10 @@ def watch(
                                               )] = "7d",
     no_detect: Annotated[bool, typer.Option("--no-detect", help="never run the full detection (the watchlist "
                                             "match still runs)")] = False,
+    no_window: Annotated[bool, typer.Option("--no-window", help="no sliding-window signals (co-action and "
+                                            "provenance of new posts between detections)")] = False,
+    detect_after: Annotated[int | None, typer.Option(metavar="N", help="also run the full detection once the "
+                                                     "window found N new co-action pairs and post links", min=1)] = None,
     config: Annotated[Path | None, typer.Option(metavar="FILE", help="detection settings (chorusline.toml)")] = None,
     webhook: Annotated[str | None, typer.Option(metavar="URL", help="POST each alert here (JSON, retried with "
                                                 "backoff, at least once, Idempotency-Key = alert id)")] = None,
@@ -103,6 +107,7 @@ def watch(
         fail(str(exc))
     options = WatchOptions(batch=batch, match_every=match_every, match_threshold=match_threshold,
                            detect_every=None if no_detect else every, detect_on_idle=not no_detect,
+                           window=not no_window, detect_after=None if no_detect else detect_after,
                            config=settings, webhook=webhook, until_idle=until_idle, idle_timeout=idle_timeout)
     watcher = Watcher(store, stream, options, sink, on_alert=lambda a: _print_alert(a, as_json))
     if not as_json:

@@ -7,12 +7,16 @@ their own rows only, so an API account that reuses the operation's infrastructur
 templates is alerted within the batch that brought it), then acknowledge to the broker — never
 before, so a crash at any point loses nothing, and the store's key de-duplication makes the
 redelivered batch add nothing twice. Then, on the data so far:
-- the watchlist match (``act.watchlist.match_accounts``) in a thread of its own (``Matcher``) at
-  most every ``match_every`` seconds while events flow, and before the watcher rests when idle;
+- in a thread of its own (``Matcher``), at most every ``match_every`` seconds while events flow and
+  before the watcher rests when idle, over the rows stored since its last run: the sliding-window
+  signals (``live.window``: co-action of the new posts within the window, provenance of the new
+  posts against recent outputs), whose ties of new accounts to a known campaign raise
+  ``campaign_grew`` at once, and the watchlist match (``act.watchlist.match_accounts``);
 - the full detection (``api.detect``: signals, fusion, clustering, scoring, over the whole store)
-  each time the stream's event time crosses a multiple of ``detect_every``, and when the stream
-  has been idle ``IDLE_DETECT`` seconds (or is drained, with ``until_idle``) with new events since
-  the last run.
+  each time the stream's event time crosses a multiple of ``detect_every``, when the window
+  signals found ``detect_after`` new co-action pairs and post links since the last run (enough
+  changed), and when the stream has been idle ``IDLE_DETECT`` seconds (or is drained, with
+  ``until_idle``) with new events since the last run.
 Detection runs in the watcher's thread: while it runs, events wait in the broker (bounded memory).
 Alerts are stored first (``alerts`` table), then delivered from that outbox to the alerts stream
 (exactly once on Redis) and the webhook (at least once), so a crash between the two re-sends
@@ -29,14 +33,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from chorusline.live import DEFAULT_MATCH_THRESHOLD
 from chorusline.live import alerts as news
 from chorusline.live.batches import BatchResult, append_batch
 from chorusline.live.broker import Sink, Source
 from chorusline.live.events import decode
 from chorusline.live.state import (ALERTS, DELIVERIES, append, ensure_live_tables, first_seen, latest_time, now,
                                    recalled, remember)
+from chorusline.live.window import prune, update_window
 
-from chorusline.live import DEFAULT_MATCH_THRESHOLD
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # seconds without events before an idle stream gets a detection run (a paced producer's short pauses
 # do not start one)
@@ -51,6 +56,8 @@ class WatchOptions:
     match_threshold: float = DEFAULT_MATCH_THRESHOLD
     fingerprints: bool = True  # per micro-batch, the new accounts' fingerprints against the watchlist
     detect_every: dt.timedelta | None = dt.timedelta(days=7)  # event time between full detections
+    window: bool = True  # the sliding-window signals (live.window) and the alerts they raise
+    detect_after: int | None = None  # window changes (new pairs + links) that start a detection; None: never
     detect_on_idle: bool = True
     config: object = None  # detection settings (a chorusline.toml path or DetectConfig)
     webhook: str | None = None
@@ -71,6 +78,8 @@ class WatchSummary:
     match_seconds: float = 0.0  # spent in watchlist matches
     fingerprint_checks: int = 0  # micro-batches whose new accounts were checked on their fingerprints
     fingerprint_seconds: float = 0.0
+    window_pairs: int = 0  # co-action pairs the sliding window found
+    window_links: int = 0  # posts it found carrying a recent API output
     detect_seconds: float = 0.0  # spent in full detection runs
 
     def as_dict(self) -> dict:
@@ -96,9 +105,11 @@ class Watcher:
         detected = recalled(store, "detected")
         self.last_detected = max(map(dt.datetime.fromisoformat, detected)) if detected else self.watermark
         self.detect_pending = False  # events stored since the last detection
+        self.window_changes = 0  # new co-action pairs and post links since the last detection
         # the match and detection both add to the texts' embedding cache: one at a time
         self.engine_lock = threading.Lock()
-        self.matcher = Matcher(self) if "watchlist" in store.backend.list_tables() else None
+        self.watchlisted = "watchlist" in store.backend.list_tables()
+        self.matcher = Matcher(self) if self.watchlisted or options.window else None
         # accounts the fingerprint check need not look at again: known before the baseline, or
         # alerted (one entry per account seen, as the store has one row per account)
         self.settled: set[str] = {a["subject"] for a in news.list_alerts(store, "returning_actor")}
@@ -144,7 +155,7 @@ class Watcher:
             result.add(append_batch(self.store, self.source.url.text, events, decoded))
         if result.max_ts is not None and (self.watermark is None or result.max_ts > self.watermark):
             self.watermark = result.max_ts
-        if self.matcher is not None and self.options.fingerprints:
+        if self.watchlisted and self.options.fingerprints:
             self._check_fingerprints(result)
         for events, _ in batches:
             self.source.ack(events)  # only now: the batch and its alerts are in the store
@@ -155,7 +166,7 @@ class Watcher:
         for table, n in result.inserted.items():
             s.inserted[table] = s.inserted.get(table, 0) + n
         if self.matcher is not None:
-            self.matcher.submit(result.actors, self.watermark)
+            self.matcher.submit(result.actors, self.watermark, result.rows)
         self.detect_pending = self.detect_pending or bool(sum(result.inserted.values()))
         if self.on_batch is not None:
             self.on_batch(result)
@@ -179,6 +190,7 @@ class Watcher:
         found = news.returning_by_fingerprints(self.store, new, self.baseline, self.options.match_threshold,
                                                self.watermark, result.actors)
         fresh = news.record(self.store, found)
+        news.join_known(self.store, fresh)
         self.settled.update(a["subject"] for a in fresh)
         self.summary.fingerprint_checks += 1
         self.summary.fingerprint_seconds += time.monotonic() - started
@@ -196,6 +208,9 @@ class Watcher:
         self.deliver()
 
     def _detection_due(self) -> bool:
+        after = self.options.detect_after
+        if after is not None and self.detect_pending and self.window_changes >= after:
+            return True
         every = self.options.detect_every
         if not every or self.watermark is None:
             return False
@@ -209,12 +224,17 @@ class Watcher:
         """Store and send the alerts of the matches that finished (they run in the matcher's thread)."""
         if self.matcher is None:
             return
-        for found, seconds in self.matcher.finished():
+        for found, seconds, update in self.matcher.finished():
             self.summary.matches += 1
             self.summary.match_seconds += seconds
+            if update is not None:
+                self.summary.window_pairs += update.pairs
+                self.summary.window_links += update.links
+                self.window_changes += update.pairs + update.links
             for alert in found:  # the stream's clock when the alert is raised
                 alert["event_ts"] = self.watermark
             fresh = news.record(self.store, found)
+            news.join_known(self.store, fresh)
             self.settled.update(a["subject"] for a in fresh if a["kind"] == "returning_actor")
             self._raised(fresh)
 
@@ -224,6 +244,7 @@ class Watcher:
         from chorusline.enrich.network import enrich_store
 
         self.detect_pending = False
+        self.window_changes = 0
         self.summary.detections += 1
         started = time.monotonic()
         try:
@@ -288,11 +309,14 @@ def stopping_on_signals(watcher: Watcher) -> Iterator[None]:
 
 
 class Matcher:
-    """The watchlist match in a thread of its own, on its own connection to the store, so intake
-    goes on while it runs (DuckDB lets one process's connections read committed data and write
-    other tables at once). It runs whenever events were stored since its last run, at most every
-    ``match_every`` seconds; the watcher's thread records what it finds. A restarted watcher
-    matches once at its first idle moment: the last run may have died before it matched."""
+    """The sliding-window signals and the watchlist match in a thread of their own, on its own
+    connection to the store, so intake goes on while they run (DuckDB lets one process's
+    connections read committed data and write other tables at once). They run whenever events were
+    stored since the last run, at most every ``match_every`` seconds, on the rows stored since; the
+    watcher's thread records what they find. A restarted watcher matches once at its first idle
+    moment (the last run may have died before it matched), and hands the window the rows stored
+    after the window's last update (``WINDOW_MARK``: a crash between acknowledging a batch and
+    the window's run would otherwise leave them out)."""
 
     def __init__(self, watcher: Watcher):
         import ibis
@@ -304,6 +328,7 @@ class Matcher:
         # actor -> arrival (ms) of its earliest event not yet matched: an alert's latency is counted
         # from it (the upper bound: the event that tipped the score arrived at or after it)
         self._arrivals: dict[str, int] = {}
+        self._rows: dict[str, list] = _unwindowed(self.store, watcher.baseline) if watcher.options.window else {}
         self._watermark = watcher.watermark
         self._wanted = True
         self._busy = False
@@ -315,10 +340,13 @@ class Matcher:
         self._thread = threading.Thread(target=self._run, name="matcher", daemon=True)
         self._thread.start()
 
-    def submit(self, arrivals: dict[str, int], watermark) -> None:
+    def submit(self, arrivals: dict[str, int], watermark, rows: dict[str, list] | None = None) -> None:
         with self._changed:
             for actor, ms in arrivals.items():
                 self._arrivals.setdefault(actor, ms)  # the earliest since the last match is kept
+            if self.watcher.options.window:
+                for table, parts in (rows or {}).items():
+                    self._rows.setdefault(table, []).extend(parts)
             self._watermark = watermark
             self._wanted = self._wanted or bool(arrivals)
             self._changed.notify_all()
@@ -352,22 +380,41 @@ class Matcher:
                 if not (self._wanted and time.monotonic() - self._last >= options.match_every):
                     continue
                 arrivals, self._arrivals = self._arrivals, {}
+                rows, self._rows = self._rows, {}
                 watermark, self._wanted, self._busy = self._watermark, False, True
             started = time.monotonic()
             try:
-                with self.watcher.engine_lock:
-                    found = news.returning_actors(self.store, self.watcher.baseline, options.match_threshold,
-                                                  watermark, arrivals)
+                found, update = [], None
+                if options.window:
+                    update = self._update_window(rows)
+                    found += news.window_growth(self.store, update, watermark, arrivals,
+                                                getattr(options.config, "links", None))
+                    if watermark is not None:  # what the alerts read is dropped only now
+                        prune(self.store, watermark)
+                        _mark_window(self.store, watermark)
+                if self.watcher.watchlisted:
+                    with self.watcher.engine_lock:
+                        found += news.returning_actors(self.store, self.watcher.baseline, options.match_threshold,
+                                                       watermark, arrivals)
                 with self._changed:  # a match's later queries see batches stored after it began
                     for alert in found:
                         if alert["arrived_at"] is None and alert["subject"] in self._arrivals:
                             alert["arrived_at"] = news.arrival(self._arrivals[alert["subject"]])
-                self._done.put((found, time.monotonic() - started))
+                self._done.put((found, time.monotonic() - started, update))
             except Exception as exc:  # noqa: BLE001 - raised in the watcher's thread
                 self._done.put(exc)
             with self._changed:
                 self._busy, self._last = False, time.monotonic()
                 self._changed.notify_all()
+
+    def _update_window(self, rows: dict[str, list]):
+        import pyarrow as pa
+
+        def joined(table):
+            parts = rows.get(table)
+            return pa.concat_tables(parts, promote_options="permissive") if parts else None
+
+        return update_window(self.store, joined("posts"), joined("llm_calls"))
 
     def close(self) -> None:
         with self._changed:
@@ -376,6 +423,29 @@ class Matcher:
         self._thread.join()
         self.store.backend.con.close()
         self.watcher = None  # no cycle keeping the watcher's store open after it stopped
+
+
+WINDOW_MARK = "window"  # live_state: the stream's clock at the window's last update
+
+
+def _mark_window(store, watermark: dt.datetime) -> None:
+    store.backend.con.execute(f"DELETE FROM live_state WHERE name = '{WINDOW_MARK}'")
+    remember(store, WINDOW_MARK, watermark.isoformat())
+
+
+def _unwindowed(store, baseline: dt.datetime | None) -> dict[str, list]:
+    """The posts and API calls stored after the window's last update, or, before its first, after
+    the watcher's baseline (the store's history before the watcher is the detection's, not the
+    window's; a store the watcher started empty is all stream)."""
+    marks = recalled(store, WINDOW_MARK)
+    since = dt.datetime.fromisoformat(marks[-1]) if marks else baseline
+    out = {}
+    for name in ("posts", "llm_calls"):
+        t = store.table(name)
+        rows = (t if since is None else t.filter(t.ts > since)).to_pyarrow()
+        if rows.num_rows:
+            out[name] = [rows]
+    return out
 
 
 def _load_text_model() -> None:

@@ -1,0 +1,190 @@
+"""The signals the watcher keeps up to date per micro-batch, over a sliding window of event time,
+without rerunning detection: what the new rows add, found against the window's state only.
+
+- **Co-action within the window** (the batch ``coshare`` signal's rule: two accounts touching the
+  same object — repost target, URL, domain, hashtag, mention, media — within ``coaction_window``
+  seconds). The window's shares are kept (``live_shares``); a new share is paired with the others on
+  its object, and each pair is kept once (``live_coaction``). An object more than
+  ``max_object_accounts`` accounts touched inside the window (a trending hashtag, a news site) ties
+  nobody: its pairs would grow with the square of its crowd.
+- **Provenance of new posts against recent outputs** (the batch ``provenance`` signal's rule, on
+  the same MinHash bands as ``signals.near_duplicate``). Each API output is banded once, when it
+  arrives (``live_output_bands``); a new post is banded and looked up among the outputs of the last
+  ``max_lag`` seconds before it, candidates verified on the exact Jaccard of the two texts, each post
+  kept with its closest output (``live_links``).
+
+State older than its horizon is deleted as the stream's clock moves on, so it is bounded by the
+window, not the stream. All tables are keyed: a redelivered batch adds nothing twice. The verbs are
+Ibis expressions; the state lives in the watcher's DuckDB store (the watcher owns it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import ibis
+import pyarrow as pa
+
+from chorusline.schema import FLOAT, INT, STR, TableSpec
+from chorusline.signals.near_duplicate import NearDuplicateParams, output_texts, post_texts, shingles, signatures
+from chorusline.signals.provenance import ProvenanceParams, best_source
+from chorusline.signals.shares import shares_view
+
+SHARES = TableSpec(
+    name="live_shares", row="an object a post of the window touched", key=("content_id", "object_type", "object_id"),
+    columns=(("platform", STR), ("account_id", STR), ("object_type", STR), ("object_id", STR), ("content_id", STR),
+             ("ts", INT)))
+COACTION = TableSpec(
+    name="live_coaction", row="two posts of different accounts on one object within the co-action window",
+    key=("object_type", "object_id", "a_content", "b_content"),
+    columns=(("a_actor", STR), ("b_actor", STR), ("object_type", STR), ("object_id", STR), ("a_content", STR),
+             ("b_content", STR), ("ts", INT)))
+OUTPUT_BANDS = TableSpec(
+    name="live_output_bands", row="one MinHash band of an API output of the window", key=("call_id", "band"),
+    columns=(("call_id", STR), ("actor", STR), ("ts", INT), ("band", INT), ("key1", INT), ("key2", INT)))
+LINKS = TableSpec(
+    name="live_links", row="a post of the window and the API output it carries", key=("post_id",),
+    columns=(("call_id", STR), ("post_id", STR), ("api_actor", STR), ("persona_actor", STR), ("call_ts", INT),
+             ("post_ts", INT), ("lag", INT), ("jaccard", FLOAT)))
+WINDOW_TABLES = (SHARES, COACTION, OUTPUT_BANDS, LINKS)
+
+
+@dataclass(frozen=True)
+class WindowParams:
+    coaction_window: int = 60  # seconds between two accounts' touches of one object (as batch coshare)
+    max_object_accounts: int = 50  # an object touched by more accounts inside the window ties nobody
+    # how long pairs and links are kept to be counted (repeated co-action, a persona's copies)
+    horizon: int = 3 * 86_400
+    # how late an event may arrive and still be paired with the window's shares
+    lateness: int = 3600
+    provenance: ProvenanceParams = field(default_factory=ProvenanceParams)
+    bands: NearDuplicateParams = field(default_factory=NearDuplicateParams)
+
+
+@dataclass
+class WindowUpdate:
+    pairs: int = 0  # co-action pairs new to the window
+    links: int = 0  # posts newly found carrying a recent output
+    linked_personas: list[str] = field(default_factory=list)
+    coacting: list[str] = field(default_factory=list)  # accounts in new co-action pairs
+
+
+def ensure_window_tables(store) -> None:
+    existing = set(store.backend.list_tables())
+    for spec in WINDOW_TABLES:
+        if spec.name not in existing:
+            store.backend.create_table(spec.name, schema=spec.schema)
+
+
+def update_window(store, posts: pa.Table | None, calls: pa.Table | None,
+                  params: WindowParams = WindowParams()) -> WindowUpdate:
+    """Add a micro-batch's posts and API calls (canonical columns) to the window; returns what
+    they added. What fell out of the window stays until ``prune`` (after the alerts have read it)."""
+    ensure_window_tables(store)
+    out = WindowUpdate()
+    if calls is not None and calls.num_rows:
+        _append(store, OUTPUT_BANDS, output_bands(_batch(store, "_window_calls", calls), params.bands))
+    if posts is not None and posts.num_rows:
+        new = _batch(store, "_window_posts", posts)
+        found = new_links(store, new, params).to_pyarrow()
+        out.links = _append(store, LINKS, found)
+        out.linked_personas = sorted(set(found.column("persona_actor").to_pylist()))
+        shares = shares_view(new)
+        _append(store, SHARES, shares)
+        pairs = new_pairs(store, shares, params).to_pyarrow()
+        out.pairs = _append(store, COACTION, pairs)
+        out.coacting = sorted(set(pairs.column("a_actor").to_pylist()) | set(pairs.column("b_actor").to_pylist()))
+    return out
+
+
+def output_bands(calls: ibis.Table, params: NearDuplicateParams = NearDuplicateParams()) -> ibis.Table:
+    """call_id, actor, ts, band, key1, key2 of each output's MinHash bands."""
+    docs = shingles(output_texts(calls), params.min_shingles)
+    sig = signatures(docs, params)
+    who = docs.select(_doc=docs.doc_id, actor=docs.actor)
+    j = sig.join(who, sig.doc_id == who._doc)
+    return j.select(call_id=j.doc_id, actor=j.actor, ts=j.ts, band=j.band, key1=j.key1, key2=j.key2)
+
+
+def new_links(store, posts: ibis.Table, params: WindowParams = WindowParams()) -> ibis.Table:
+    """The new posts whose text carries an output of the window's API calls, each with its closest
+    output (``provenance_links``' columns): candidates share a band with the post, came before it
+    and at most ``max_lag`` earlier, from another account; verified on the exact Jaccard of their
+    word bigrams against ``provenance.threshold``."""
+    prov = params.provenance
+    docs = shingles(post_texts(posts), params.bands.min_shingles)
+    sig = signatures(docs, params.bands)
+    bands = store.table(OUTPUT_BANDS.name)
+    j = sig.join(bands, [sig.band == bands.band, sig.key1 == bands.key1, sig.key2 == bands.key2])
+    j = j.filter((bands.ts <= sig.ts) & (sig.ts - bands.ts <= prov.max_lag))
+    cand = j.select(post_id=sig.doc_id, call_id=bands.call_id, api_actor=bands.actor, call_ts=bands.ts,
+                    post_ts=sig.ts).distinct()
+    # the outputs' words again, for the few candidate calls only
+    calls = store.table("llm_calls")
+    wanted = cand.select(_cid=cand.call_id).distinct()
+    out_sh = shingles(output_texts(calls.semi_join(wanted, calls.call_id == wanted._cid)), 1)
+    pairs = cand.join(docs.select(post_id=docs.doc_id, persona_actor=docs.actor, _p=docs.sh), "post_id")
+    pairs = pairs.join(out_sh.select(call_id=out_sh.doc_id, _o=out_sh.sh), "call_id")
+    pairs = pairs.filter(pairs.api_actor != pairs.persona_actor)
+    jaccard = pairs._p.intersect(pairs._o).length().cast("float64") / pairs._p.union(pairs._o).length().cast("float64")
+    pairs = pairs.mutate(jaccard=jaccard, lag=pairs.post_ts - pairs.call_ts)
+    pairs = pairs.filter(pairs.jaccard >= prov.threshold)
+    best = best_source(pairs.select("call_id", "post_id", "api_actor", "persona_actor", "call_ts", "post_ts", "lag",
+                                    "jaccard"))
+    return best.select(*LINKS.schema.names)
+
+
+def new_pairs(store, shares: ibis.Table, params: WindowParams = WindowParams()) -> ibis.Table:
+    """Co-action pairs of the new ``shares`` with the window's (themselves included): different
+    accounts on one object within ``coaction_window`` seconds, each pair once (a_content < b_content),
+    objects of at most ``max_object_accounts`` accounts in the window."""
+    w = store.table(SHARES.name)
+    crowd = w.semi_join(shares.select("platform", "object_type", "object_id"), ["platform", "object_type", "object_id"])
+    crowd = crowd.group_by(["platform", "object_type", "object_id"]).aggregate(_n=crowd.account_id.nunique())
+    quiet = crowd.filter(crowd._n <= params.max_object_accounts).drop("_n")
+    new = shares.semi_join(quiet, ["platform", "object_type", "object_id"])
+    other = w.view()
+    j = new.join(other, [new.platform == other.platform, new.object_type == other.object_type,
+                         new.object_id == other.object_id, new.account_id != other.account_id,
+                         (new.ts - other.ts).abs() <= params.coaction_window])
+    x = j.select(na=new.platform.concat(":", new.account_id), nc=new.content_id, nt=new.ts,
+                 oa=other.platform.concat(":", other.account_id), oc=other.content_id, ot=other.ts,
+                 object_type=new.object_type, object_id=new.object_id)
+    first = x.nc < x.oc
+    return x.select(a_actor=ibis.ifelse(first, x.na, x.oa), b_actor=ibis.ifelse(first, x.oa, x.na),
+                    object_type=x.object_type, object_id=x.object_id,
+                    a_content=ibis.ifelse(first, x.nc, x.oc), b_content=ibis.ifelse(first, x.oc, x.nc),
+                    ts=ibis.greatest(x.nt, x.ot)).distinct()
+
+
+def prune(store, watermark: dt.datetime, params: WindowParams = WindowParams()) -> None:
+    """Delete the state the window no longer needs: shares past the co-action window (with room for
+    late events), outputs, links and pairs past the horizon."""
+    now = int(watermark.timestamp())
+    con = store.backend.con
+    con.execute(f"DELETE FROM {SHARES.name} WHERE ts < ?", [now - params.coaction_window - params.lateness])
+    for spec in (OUTPUT_BANDS, COACTION):
+        con.execute(f"DELETE FROM {spec.name} WHERE ts < ?", [now - params.horizon])
+    con.execute(f"DELETE FROM {LINKS.name} WHERE post_ts < ?", [now - params.horizon])
+
+
+def repeated_pairs(store, min_objects: int = 2) -> ibis.Table:
+    """a_actor, b_actor, objects: the window's account pairs that co-acted on ``min_objects`` or
+    more objects (batch coshare's ``min_participation``)."""
+    c = store.table(COACTION.name)
+    per = c.group_by(["a_actor", "b_actor"]).aggregate(
+        objects=c.object_type.concat(":", c.object_id).nunique())
+    return per.filter(per.objects >= min_objects)
+
+
+def _batch(store, name: str, rows: pa.Table) -> ibis.Table:
+    """A micro-batch as a table of the store's connection (its own, temporary)."""
+    return store.backend.create_table(name, rows, temp=True, overwrite=True)
+
+
+def _append(store, spec: TableSpec, rows: ibis.Table | pa.Table) -> int:
+    """Rows new to ``spec``'s table (its key de-duplicates a redelivered batch); how many."""
+    table = rows.to_pyarrow() if isinstance(rows, ibis.Table) else rows
+    if not table.num_rows:
+        return 0
+    return store.append_rows(spec, table.select(spec.schema.names).cast(spec.arrow_schema))
