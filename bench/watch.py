@@ -8,7 +8,10 @@ redis-server on loopback (no persistence) and reports:
 1. throughput: the whole scenario replayed into Redis as fast as it takes it, then drained by the
    watcher into an empty store, per batch size: intake only (watchlist, window and detection off),
    and with the sliding-window signals on (``live.window``, every 2 s in the matcher's thread);
-   batch ingest of the same Parquet files into an empty store; events/s side by side;
+   then sustained: the scenario published at ``--rate`` events/s (default 20,000) while the
+   watcher, window on, consumes it — its events/s and how far behind the publisher it finished
+   (a watcher that keeps up finishes within a window run of the last event); batch ingest of the
+   same Parquet files into an empty store; events/s side by side;
 2. alert latency for returning watchlisted accounts (the per-batch fingerprint check on, unless
    ``--no-fingerprints``): the scenario cut at its operation's return;
    the part before ingested, its operation's accounts confirmed (the truth plays the analyst) and
@@ -85,7 +88,7 @@ def quantile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def throughput(redis: RedisServer, sim: Path, tmp: Path, batches: list[int]) -> list[dict]:
+def throughput(redis: RedisServer, sim: Path, tmp: Path, batches: list[int], rate: float = 20000.0) -> list[dict]:
     stream = "all"
     published = replay(sim, redis.url(stream))
     rows = [{"run": "replay → Redis (publish)", "events": published.events, "seconds": published.seconds}]
@@ -103,6 +106,7 @@ def throughput(redis: RedisServer, sim: Path, tmp: Path, batches: list[int]) -> 
         rows.append({"run": f"watch (Redis → store), batch {size:,}, {what}", "events": summary.events,
                      "seconds": summary.seconds})
         store.backend.disconnect()
+    rows.append(sustained(redis, sim, tmp, batches[0], rate))
     store = open_store(str(tmp / "batch.duckdb"), create=True)
     started = time.monotonic()
     report = load_files(store, sorted(sim.glob("*.parquet")))
@@ -113,6 +117,36 @@ def throughput(redis: RedisServer, sim: Path, tmp: Path, batches: list[int]) -> 
     for r in rows:
         r["events_per_second"] = round(r["events"] / r["seconds"]) if r["seconds"] else None
     return rows
+
+
+def sustained(redis: RedisServer, sim: Path, tmp: Path, batch: int, rate: float) -> dict:
+    """The scenario published at ``rate`` events/s while the watcher (window on) consumes it."""
+    stream, idle = "steady", 1.0
+    redis.client.xgroup_create(stream, "steady", id="0", mkstream=True)
+    published = {}
+
+    def publish():
+        published["summary"] = replay(sim, redis.url(stream), rate=rate)
+        published["done"] = time.monotonic()
+
+    store = open_store(str(tmp / "steady.duckdb"), create=True)
+    source = open_source(redis.url(stream), "steady", "bench")
+    options = WatchOptions(batch=batch, block_ms=200, match_every=2.0, detect_every=None, detect_on_idle=False,
+                           until_idle=True, idle_timeout=idle)
+    watcher = Watcher(store, source, options)
+    producer = threading.Thread(target=publish, daemon=True)
+    started = time.monotonic()
+    producer.start()
+    summary = watcher.run()
+    finished = time.monotonic() - idle  # it waited ``idle`` seconds of silence before stopping
+    producer.join()
+    source.close()
+    store.backend.disconnect()
+    sent = published["summary"]
+    return {"run": f"watch at {rate:,.0f} events/s offered ({sent.events / sent.seconds:,.0f}/s published), "
+                   f"batch {batch:,}, with the sliding window (finished {finished - published['done']:.1f} s after "
+                   "the last event was published)",
+            "events": summary.events, "seconds": finished - started}
 
 
 def redis_errors():
@@ -260,6 +294,7 @@ def main() -> None:
     parser.add_argument("--scenario", default="seed-case")
     parser.add_argument("--batch", type=int, nargs="+", default=[5000, 20000])
     parser.add_argument("--speed", type=float, default=20000.0, help="pace of the latency run (× real time)")
+    parser.add_argument("--rate", type=float, default=20000.0, help="events/s offered in the sustained run")
     parser.add_argument("--match-every", type=float, default=0.0)
     parser.add_argument("--latency-only", action="store_true", help="skip the throughput part")
     parser.add_argument("--throughput-only", action="store_true", help="skip the latency and memory parts")
@@ -284,7 +319,7 @@ def main() -> None:
                 return
             print(f"## {args.scenario}: throughput (events/s)\n")
             print("| run | events | seconds | events/s |\n| --- | --- | --- | --- |")
-            rows = [] if args.latency_only else throughput(redis, tmp / "sim", tmp, args.batch)
+            rows = [] if args.latency_only else throughput(redis, tmp / "sim", tmp, args.batch, args.rate)
             for r in rows:
                 print(f"| {r['run']} | {r['events']:,} | {r['seconds']:.2f} | {r['events_per_second']:,} |", flush=True)
             if args.throughput_only:

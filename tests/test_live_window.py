@@ -36,7 +36,7 @@ def test_new_posts_are_linked_to_the_recent_outputs_they_carry(store):
     add_calls(store, [{"call_id": f"c{i}", "account_id": "writer", "ts": T0 + i * 100, "output": sentence(i)}
                       for i in range(3)])
     first = update_window(store, None, _batch(store, "llm_calls", "call_id", ["c0", "c1", "c2"]))
-    assert first.links == 0 and _count(store, OUTPUT_BANDS) == 3 * 8
+    assert first.links == 0 and _count(store, OUTPUT_BANDS) == 3 * WindowParams().bands.bands
     add_posts(store, [
         {"post_id": "copy", "account_id": "persona", "ts": T0 + 900, "text": sentence(0) + " #vote"},
         {"post_id": "own", "account_id": "someone", "ts": T0 + 950, "text": sentence(7)},
@@ -87,10 +87,10 @@ def test_state_older_than_the_window_is_dropped(store):
     update_window(store, _batch(store, "posts", "post_id", ["p0", "p1"]),
                   _batch(store, "llm_calls", "call_id", ["c0"]))
     prune(store, _when(100))
-    assert [_count(store, s) for s in (SHARES, COACTION, OUTPUT_BANDS, LINKS)] == [4, 2, 8, 1]
+    assert [_count(store, s) for s in (SHARES, COACTION, OUTPUT_BANDS, LINKS)] == [4, 2, 4, 1]
     params = WindowParams()
     prune(store, _when(params.coaction_window + params.lateness + 100))
-    assert [_count(store, s) for s in (SHARES, COACTION, OUTPUT_BANDS, LINKS)] == [0, 2, 8, 1]
+    assert [_count(store, s) for s in (SHARES, COACTION, OUTPUT_BANDS, LINKS)] == [0, 2, 4, 1]
     prune(store, _when(params.horizon + 100))
     assert [_count(store, s) for s in (SHARES, COACTION, OUTPUT_BANDS, LINKS)] == [0, 0, 0, 0]
 

@@ -237,6 +237,8 @@ def window_growth(store, update, event_ts, arrivals: dict[str, int], links=None)
 
     links = links or LinkParams()
     out = []
+    if store.table(LIVE_CAMPAIGNS.name).count().execute() == 0:
+        return out  # no known campaign to grow
     if update.linked_personas:
         out += _carrying(store, update.linked_personas, links, event_ts, arrivals)
     if update.coacting:
@@ -261,10 +263,18 @@ def join_known(store, fresh: list[dict]) -> None:
     append(store, LIVE_CAMPAIGNS, rows)
 
 
+def _accounts(accounts: list[str]):
+    import ibis
+    import pyarrow as pa
+
+    return ibis.memtable(pa.table({"_account": pa.array(sorted(set(accounts)), pa.string())}))
+
+
 def _outsiders(store, table, column: str, accounts: list[str]):
     """``table`` rows whose ``column`` is one of ``accounts`` and not yet in the campaign (``campaign_key``)."""
-    k = store.table(LIVE_CAMPAIGNS.name)
-    t = table.filter(table[column].isin(accounts))
+    k = store.table(LIVE_CAMPAIGNS.name).view()  # the caller's table joined it already
+    wanted = _accounts(accounts)
+    t = table.semi_join(wanted, table[column] == wanted._account)
     return t.anti_join(k, [t[column] == k.actor, t.campaign_key == k.campaign_key])
 
 
@@ -281,14 +291,20 @@ def _carrying(store, personas: list[str], links, event_ts, arrivals) -> list[dic
     per = j.group_by(["campaign_key", "persona_actor"]).aggregate(
         copies=j.post_id.nunique(), sources=j.api_actor.collect(distinct=True).sort(),
         examples=j.call_id.concat("~", j.post_id).collect().sort()[:10])
-    per = per.filter(per.copies >= links.recruit_min_posts)
+    per = per.filter(per.copies >= links.recruit_min_posts).to_pyarrow()
+    if not per.num_rows:
+        return []
     posts = store.table("posts")
-    written = post_texts(posts.filter(posts.platform.concat(":", posts.account_id).isin(personas)))
-    wrote = written.group_by("actor").aggregate(wrote=written.count())
-    per = per.join(wrote, per.persona_actor == wrote.actor)
-    per = per.filter(per.copies >= links.recruit_min_share * per.wrote)
+    wanted = _accounts(per.column("persona_actor").to_pylist())
+    written = post_texts(posts.semi_join(wanted, posts.platform.concat(":", posts.account_id) == wanted._account))
+    counts = written.group_by("actor").aggregate(wrote=written.count()).to_pyarrow()
+    wrote = dict(zip(counts.column("actor").to_pylist(), counts.column("wrote").to_pylist()))
+    rows = sorted(per.to_pylist(), key=lambda r: (r["campaign_key"], r["persona_actor"]))
     out = []
-    for r in per.order_by(["campaign_key", "persona_actor"]).to_pyarrow().to_pylist():
+    for r in rows:
+        r["wrote"] = wrote.get(r["persona_actor"], 0)
+        if r["copies"] < links.recruit_min_share * r["wrote"]:
+            continue
         who = r["persona_actor"]
         out.append(_alert(
             "campaign_grew", r["campaign_key"], None, None,

@@ -72,9 +72,9 @@ def _event_query(con, files: dict[str, Path]) -> str:
     return " UNION ALL ".join(parts) + " ORDER BY t NULLS FIRST, tbl, k"
 
 
-def replay(folder: Path, url: str, speed: float = 0.0, limit: int | None = None) -> ReplaySummary:
-    """Publish ``folder``'s tables to ``url``; ``speed`` N plays N seconds of event time per second
-    (0: no pacing)."""
+def replay(folder: Path, url: str, speed: float = 0.0, limit: int | None = None, rate: float = 0.0) -> ReplaySummary:
+    """Publish ``folder``'s tables to ``url``; ``speed`` N plays N seconds of event time per second,
+    ``rate`` N at most N events per second (0: no pacing)."""
     files = scenario_files(folder)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
@@ -106,6 +106,12 @@ def replay(folder: Path, url: str, speed: float = 0.0, limit: int | None = None)
                     if end == start:  # the next event is in the future: wait for it
                         time.sleep(min(0.05, _wait(times[start], first, started, speed)))
                         continue
+                if rate > 0:  # a steady stream of so many events a second, in small sends
+                    allowed = int(rate * (time.monotonic() - started)) - (sent + start)
+                    if allowed <= 0:
+                        time.sleep(0.002)
+                        continue
+                    end = min(end, start + allowed)
                 sink.publish(payloads[start:end])
                 start = end
             for table in tables:

@@ -336,7 +336,8 @@ class Matcher:
         self._done: queue.Queue = queue.Queue()
         self._changed = threading.Condition()
         self._stop = False
-        _load_text_model()
+        if watcher.watchlisted:
+            _load_text_model()
         self._thread = threading.Thread(target=self._run, name="matcher", daemon=True)
         self._thread.start()
 

@@ -8,8 +8,8 @@ without rerunning detection: what the new rows add, found against the window's s
   ``max_object_accounts`` accounts touched inside the window (a trending hashtag, a news site) ties
   nobody: its pairs would grow with the square of its crowd.
 - **Provenance of new posts against recent outputs** (the batch ``provenance`` signal's rule, on
-  the same MinHash bands as ``signals.near_duplicate``). Each API output is banded once, when it
-  arrives (``live_output_bands``); a new post is banded and looked up among the outputs of the last
+  the same MinHash bands as ``signals.near_duplicate``). Each API output is shingled and banded
+  once, when it arrives (``live_output_shingles``, ``live_output_bands``); a new post is banded and looked up among the outputs of the last
   ``max_lag`` seconds before it, candidates verified on the exact Jaccard of the two texts, each post
   kept with its closest output (``live_links``).
 
@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 
 import ibis
 import pyarrow as pa
+from ibis.expr.datatypes import Array
 
+from chorusline.engine import reused
 from chorusline.schema import FLOAT, INT, STR, TableSpec
 from chorusline.signals.near_duplicate import NearDuplicateParams, output_texts, post_texts, shingles, signatures
 from chorusline.signals.provenance import ProvenanceParams, best_source
@@ -42,11 +44,14 @@ COACTION = TableSpec(
 OUTPUT_BANDS = TableSpec(
     name="live_output_bands", row="one MinHash band of an API output of the window", key=("call_id", "band"),
     columns=(("call_id", STR), ("actor", STR), ("ts", INT), ("band", INT), ("key1", INT), ("key2", INT)))
+OUTPUT_SHINGLES = TableSpec(
+    name="live_output_shingles", row="the word-bigram hashes of an API output of the window", key=("call_id",),
+    columns=(("call_id", STR), ("ts", INT), ("sh", Array(INT))))
 LINKS = TableSpec(
     name="live_links", row="a post of the window and the API output it carries", key=("post_id",),
     columns=(("call_id", STR), ("post_id", STR), ("api_actor", STR), ("persona_actor", STR), ("call_ts", INT),
              ("post_ts", INT), ("lag", INT), ("jaccard", FLOAT)))
-WINDOW_TABLES = (SHARES, COACTION, OUTPUT_BANDS, LINKS)
+WINDOW_TABLES = (SHARES, COACTION, OUTPUT_BANDS, OUTPUT_SHINGLES, LINKS)
 
 
 @dataclass(frozen=True)
@@ -57,8 +62,11 @@ class WindowParams:
     horizon: int = 3 * 86_400
     # how late an event may arrive and still be paired with the window's shares
     lateness: int = 3600
-    provenance: ProvenanceParams = field(default_factory=ProvenanceParams)
-    bands: NearDuplicateParams = field(default_factory=NearDuplicateParams)
+    # near-verbatim copies only (what the joining rule reads: links.min_jaccard 0.95; looser,
+    # paraphrase-level matches are the detection's): 4 bands of 4 rows find a pair at Jaccard 0.8
+    # with probability 0.88, at 0.9 0.99, at 0.95 0.999, for half the hashing of the batch's 8 bands
+    provenance: ProvenanceParams = field(default_factory=lambda: ProvenanceParams(threshold=0.8))
+    bands: NearDuplicateParams = field(default_factory=lambda: NearDuplicateParams(bands=4, rows=4))
 
 
 @dataclass
@@ -79,27 +87,47 @@ def ensure_window_tables(store) -> None:
 def update_window(store, posts: pa.Table | None, calls: pa.Table | None,
                   params: WindowParams = WindowParams()) -> WindowUpdate:
     """Add a micro-batch's posts and API calls (canonical columns) to the window; returns what
-    they added. What fell out of the window stays until ``prune`` (after the alerts have read it)."""
+    they added. What fell out of the window stays until ``prune`` (after the alerts have read it).
+
+    Each step's SQL is compiled once per process (``_sql``) and rerun on the next batch: the
+    expressions read the batch under fixed names, and compiling them cost more than running them."""
     ensure_window_tables(store)
+    con, t = store.backend.con, store.backend.table
     out = WindowUpdate()
     if calls is not None and calls.num_rows:
-        _append(store, OUTPUT_BANDS, output_bands(_batch(store, "_window_calls", calls), params.bands))
+        con.register("_window_calls", calls)
+        try:
+            _materialize(store, "_window_output_docs", ("output_docs", params), lambda: shingles(
+                output_texts(t("_window_calls")), params.bands.min_shingles, cache=False))
+        finally:
+            con.unregister("_window_calls")
+        _append(store, OUTPUT_SHINGLES, _rows(store, ("output_shingles", params), lambda: t("_window_output_docs").select(
+            call_id=ibis._.doc_id, ts=ibis._.ts, sh=ibis._.sh)))
+        _append(store, OUTPUT_BANDS, _rows(store, ("output_bands", params),
+                                           lambda: output_bands(t("_window_output_docs"), params.bands)))
     if posts is not None and posts.num_rows:
-        new = _batch(store, "_window_posts", posts)
-        found = new_links(store, new, params).to_pyarrow()
+        con.register("_window_posts", posts)
+        try:
+            _materialize(store, "_window_post_docs", ("post_docs", params), lambda: shingles(
+                post_texts(t("_window_posts")), params.bands.min_shingles, cache=False))
+            _materialize(store, "_window_new_shares", ("new_shares", params), lambda: shares_view(t("_window_posts")))
+        finally:
+            con.unregister("_window_posts")
+        _materialize(store, "_window_candidates", ("candidates", params),
+                     lambda: link_candidates(store, t("_window_post_docs"), params))
+        found = _rows(store, ("links", params), lambda: verified_links(
+            store, t("_window_post_docs"), t("_window_candidates"), params))
         out.links = _append(store, LINKS, found)
         out.linked_personas = sorted(set(found.column("persona_actor").to_pylist()))
-        shares = shares_view(new)
-        _append(store, SHARES, shares)
-        pairs = new_pairs(store, shares, params).to_pyarrow()
+        _append(store, SHARES, _rows(store, ("shares", params), lambda: t("_window_new_shares")))
+        pairs = _rows(store, ("pairs", params), lambda: new_pairs(store, t("_window_new_shares"), params))
         out.pairs = _append(store, COACTION, pairs)
         out.coacting = sorted(set(pairs.column("a_actor").to_pylist()) | set(pairs.column("b_actor").to_pylist()))
     return out
 
 
-def output_bands(calls: ibis.Table, params: NearDuplicateParams = NearDuplicateParams()) -> ibis.Table:
-    """call_id, actor, ts, band, key1, key2 of each output's MinHash bands."""
-    docs = shingles(output_texts(calls), params.min_shingles)
+def output_bands(docs: ibis.Table, params: NearDuplicateParams = NearDuplicateParams()) -> ibis.Table:
+    """call_id, actor, ts, band, key1, key2 of the MinHash bands of outputs (their ``shingles``)."""
     sig = signatures(docs, params)
     who = docs.select(_doc=docs.doc_id, actor=docs.actor)
     j = sig.join(who, sig.doc_id == who._doc)
@@ -111,24 +139,31 @@ def new_links(store, posts: ibis.Table, params: WindowParams = WindowParams()) -
     output (``provenance_links``' columns): candidates share a band with the post, came before it
     and at most ``max_lag`` earlier, from another account; verified on the exact Jaccard of their
     word bigrams against ``provenance.threshold``."""
-    prov = params.provenance
     docs = shingles(post_texts(posts), params.bands.min_shingles)
+    return verified_links(store, docs, reused(link_candidates(store, docs, params)), params)
+
+
+def link_candidates(store, docs: ibis.Table, params: WindowParams = WindowParams()) -> ibis.Table:
+    """post_id, call_id, api_actor, call_ts, post_ts: the window's outputs sharing a MinHash band
+    with a new post (its ``shingles``), at most ``max_lag`` before it."""
     sig = signatures(docs, params.bands)
     bands = store.table(OUTPUT_BANDS.name)
     j = sig.join(bands, [sig.band == bands.band, sig.key1 == bands.key1, sig.key2 == bands.key2])
-    j = j.filter((bands.ts <= sig.ts) & (sig.ts - bands.ts <= prov.max_lag))
-    cand = j.select(post_id=sig.doc_id, call_id=bands.call_id, api_actor=bands.actor, call_ts=bands.ts,
+    j = j.filter((bands.ts <= sig.ts) & (sig.ts - bands.ts <= params.provenance.max_lag))
+    return j.select(post_id=sig.doc_id, call_id=bands.call_id, api_actor=bands.actor, call_ts=bands.ts,
                     post_ts=sig.ts).distinct()
-    # the outputs' words again, for the few candidate calls only
-    calls = store.table("llm_calls")
-    wanted = cand.select(_cid=cand.call_id).distinct()
-    out_sh = shingles(output_texts(calls.semi_join(wanted, calls.call_id == wanted._cid)), 1)
+
+
+def verified_links(store, docs: ibis.Table, cand: ibis.Table, params: WindowParams = WindowParams()) -> ibis.Table:
+    """The candidates whose texts' Jaccard reaches ``provenance.threshold``, another account's,
+    each post with its closest output (``best_source``): the ``live_links`` columns."""
+    out_sh = store.table(OUTPUT_SHINGLES.name)
     pairs = cand.join(docs.select(post_id=docs.doc_id, persona_actor=docs.actor, _p=docs.sh), "post_id")
-    pairs = pairs.join(out_sh.select(call_id=out_sh.doc_id, _o=out_sh.sh), "call_id")
+    pairs = pairs.join(out_sh.select(call_id=out_sh.call_id, _o=out_sh.sh), "call_id")
     pairs = pairs.filter(pairs.api_actor != pairs.persona_actor)
     jaccard = pairs._p.intersect(pairs._o).length().cast("float64") / pairs._p.union(pairs._o).length().cast("float64")
     pairs = pairs.mutate(jaccard=jaccard, lag=pairs.post_ts - pairs.call_ts)
-    pairs = pairs.filter(pairs.jaccard >= prov.threshold)
+    pairs = pairs.filter(pairs.jaccard >= params.provenance.threshold)
     best = best_source(pairs.select("call_id", "post_id", "api_actor", "persona_actor", "call_ts", "post_ts", "lag",
                                     "jaccard"))
     return best.select(*LINKS.schema.names)
@@ -163,7 +198,7 @@ def prune(store, watermark: dt.datetime, params: WindowParams = WindowParams()) 
     now = int(watermark.timestamp())
     con = store.backend.con
     con.execute(f"DELETE FROM {SHARES.name} WHERE ts < ?", [now - params.coaction_window - params.lateness])
-    for spec in (OUTPUT_BANDS, COACTION):
+    for spec in (OUTPUT_BANDS, OUTPUT_SHINGLES, COACTION):
         con.execute(f"DELETE FROM {spec.name} WHERE ts < ?", [now - params.horizon])
     con.execute(f"DELETE FROM {LINKS.name} WHERE post_ts < ?", [now - params.horizon])
 
@@ -177,14 +212,39 @@ def repeated_pairs(store, min_objects: int = 2) -> ibis.Table:
     return per.filter(per.objects >= min_objects)
 
 
-def _batch(store, name: str, rows: pa.Table) -> ibis.Table:
-    """A micro-batch as a table of the store's connection (its own, temporary)."""
-    return store.backend.create_table(name, rows, temp=True, overwrite=True)
+_COMPILED: dict[tuple, str] = {}
+
+
+def _sql(key: tuple, build) -> str:
+    """The SQL of ``build()``'s expression, compiled the first time ``key`` is asked for."""
+    if key not in _COMPILED:
+        _COMPILED[key] = str(ibis.to_sql(build(), dialect="duckdb"))
+    return _COMPILED[key]
+
+
+def _materialize(store, name: str, key: tuple, build) -> None:
+    """A step's result as a temporary table of the store's connection (its own)."""
+    store.backend.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {_sql(key, build)}")
+
+
+def _rows(store, key: tuple, build) -> pa.Table:
+    return store.backend.con.execute(_sql(key, build)).fetch_arrow_table()
 
 
 def _append(store, spec: TableSpec, rows: ibis.Table | pa.Table) -> int:
-    """Rows new to ``spec``'s table (its key de-duplicates a redelivered batch); how many."""
+    """Inserts the rows new to ``spec``'s table, once each (its key de-duplicates a redelivered
+    batch); how many. One statement, not the store's staging protocol: these tables are the
+    watcher's own (DuckDB), and staging per micro-batch cost more than the signals."""
     table = rows.to_pyarrow() if isinstance(rows, ibis.Table) else rows
     if not table.num_rows:
         return 0
-    return store.append_rows(spec, table.select(spec.schema.names).cast(spec.arrow_schema))
+    con = store.backend.con
+    view = f"_window_new_{spec.name}"
+    con.register(view, table.select(spec.schema.names).cast(spec.arrow_schema))
+    try:
+        keys = ", ".join(spec.key)
+        (inserted,) = con.execute(f"INSERT INTO {spec.name} SELECT DISTINCT ON ({keys}) * FROM {view} "
+                                  f"ANTI JOIN {spec.name} USING ({keys})").fetchone()
+    finally:
+        con.unregister(view)
+    return int(inserted)

@@ -61,18 +61,21 @@ def output_texts(calls: ibis.Table) -> ibis.Table:
                        ts=rows.ts.epoch_seconds().cast("int64"), text=rows.output)
 
 
-def shingles(texts: ibis.Table, min_shingles: int = 3) -> ibis.Table:
-    """doc_id, actor, ts and ``sh``: the distinct 31-bit hashes of the text's word bigrams."""
+def shingles(texts: ibis.Table, min_shingles: int = 3, cache: bool = True) -> ibis.Table:
+    """doc_id, actor, ts and ``sh``: the distinct 31-bit hashes of the text's word bigrams.
+    ``cache=False``: a plain expression (the live window compiles it once and reruns the SQL)."""
     norm = texts.text.lower().re_replace(r"https?://\S+", " ").re_replace(r"[^\w\s]+", " ").strip()
     keep = [c for c in ("doc_id", "actor", "ts", "_source") if c in texts.columns]
-    words = reused(texts.select(*keep, _w=norm.re_split(r"\s+")))
+    words = texts.select(*keep, _w=norm.re_split(r"\s+"))
+    words = reused(words) if cache else words
     n = words._w.length()
     bigrams = ibis.range(0, n - 1).map(lambda i: words._w[i].concat(" ", words._w[i + 1]))
     p = ibis.literal(_P, "int64")
     # engines differ in their hash (DuckDB 64-bit, Spark 32-bit Murmur3): reduced to 31 bits either
     # way; adding 2p (> 2^31, so a 64-bit literal everywhere) keeps Spark's 32-bit sum from overflowing
     hashed = bigrams.map(lambda s: ((s.hash() % p) + ibis.literal(2 * _P, "int64")) % p).unique()
-    out = reused(words.select(*keep, sh=hashed))
+    out = words.select(*keep, sh=hashed)
+    out = reused(out) if cache else out
     return out.filter(out.sh.length() >= min_shingles)
 
 
