@@ -135,8 +135,10 @@ def sustained(redis: RedisServer, sim: Path, tmp: Path, batch: int, rate: float)
                            until_idle=True, idle_timeout=idle)
     watcher = Watcher(store, source, options)
     producer = threading.Thread(target=publish, daemon=True)
-    started = time.monotonic()
     producer.start()
+    while not redis.client.xlen(stream):  # the replay reads and sorts the tables first
+        time.sleep(0.01)
+    started = time.monotonic()
     summary = watcher.run()
     finished = time.monotonic() - idle  # it waited ``idle`` seconds of silence before stopping
     producer.join()
@@ -292,6 +294,7 @@ def _embed_known_texts(db: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="seed-case")
+    parser.add_argument("--scale", type=float, default=None, help="multiply the scenario's populations (large 0.5: 1.4 M events)")
     parser.add_argument("--batch", type=int, nargs="+", default=[5000, 20000])
     parser.add_argument("--speed", type=float, default=20000.0, help="pace of the latency run (× real time)")
     parser.add_argument("--rate", type=float, default=20000.0, help="events/s offered in the sustained run")
@@ -310,7 +313,7 @@ def main() -> None:
         tmp = Path(folder)
         redis = RedisServer(tmp)
         try:
-            simulate(args.scenario, tmp / "sim")
+            simulate(args.scenario, tmp / "sim", scale=args.scale)
             if args.memory_only:
                 args.memory_minutes = args.memory_minutes or 10.0
                 print(f"## {args.scenario}: memory over {args.memory_minutes} min at {args.memory_speed}×\n")
