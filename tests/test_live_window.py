@@ -162,3 +162,14 @@ def test_a_restarted_watcher_hands_the_window_what_was_stored_after_its_last_upd
     rows = _unwindowed(duck_store, _when(0))
     assert ids(rows) == ["p3"] and "llm_calls" not in rows
     assert duck_store.table("live_state").filter(ibis._.name == "window").count().execute() == 1
+
+
+def test_a_window_alert_for_an_account_a_detection_has_meanwhile_made_known_is_dropped(duck_store):
+    from chorusline.live import alerts as news
+    from chorusline.live.state import LIVE_CAMPAIGNS, append, ensure_live_tables
+
+    ensure_live_tables(duck_store)
+    append(duck_store, LIVE_CAMPAIGNS, [{"campaign_key": "cK", "actor": "x:new"}])
+    found = [news._alert("campaign_grew", key, None, None, "", {"actor": "x:new"}, None, None, key, "x:new")
+             for key in ("cK", "cOther")]
+    assert [a["subject"] for a in news.still_news(duck_store, found)] == ["cOther"]

@@ -246,6 +246,18 @@ def window_growth(store, update, event_ts, arrivals: dict[str, int], links=None)
     return out
 
 
+def still_news(store, found: list[dict]) -> list[dict]:
+    """``found`` less the one-account ``campaign_grew`` alerts whose account is a known member of
+    that campaign by now (a detection that ran while the window's run was reading recorded it)."""
+    mine = [a for a in found if a["kind"] == "campaign_grew" and "actor" in json.loads(a["evidence"])]
+    if not mine:
+        return found
+    k = store.table(LIVE_CAMPAIGNS.name).to_pyarrow()
+    known = set(zip(k.column("campaign_key").to_pylist(), k.column("actor").to_pylist()))
+    stale = {a["alert_id"] for a in mine if (a["subject"], json.loads(a["evidence"])["actor"]) in known}
+    return [a for a in found if a["alert_id"] not in stale]
+
+
 def join_known(store, fresh: list[dict]) -> None:
     """The accounts of fresh one-account ``campaign_grew`` alerts become members of their known
     campaign, and returning actors of the confirmed campaign they matched: the personas that post a

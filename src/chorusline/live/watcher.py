@@ -233,7 +233,7 @@ class Watcher:
                 self.window_changes += update.pairs + update.links
             for alert in found:  # the stream's clock when the alert is raised
                 alert["event_ts"] = self.watermark
-            fresh = news.record(self.store, found)
+            fresh = news.record(self.store, news.still_news(self.store, found))
             news.join_known(self.store, fresh)
             self.settled.update(a["subject"] for a in fresh if a["kind"] == "returning_actor")
             self._raised(fresh)
