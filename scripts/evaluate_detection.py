@@ -39,11 +39,13 @@ def main() -> None:
     parser.add_argument("--scenario", nargs="+", default=["seed-case", "multi-campaign", "benign-heavy"])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--evasion", action="store_true", help="the F1 against evasion curve (seed-case)")
+    parser.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0],
+                        help="with --evasion: the strengths to run")
     args = parser.parse_args()
     if args.evasion:
         print("\n### F1 against evasion strength (seed-case, default seed)\n")
         header()
-        for strength in (0.0, 0.25, 0.5, 0.75, 1.0):
+        for strength in args.strengths:
             spec = load_scenario("seed-case")
             for c in spec.campaigns:
                 c.evasion.timing_jitter_hours = 6.0 * strength

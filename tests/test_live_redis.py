@@ -188,7 +188,7 @@ def test_watch_stores_what_batch_ingest_stores_and_alerts_returners_once(redis_s
         assert len(alerted) >= 0.8 * len(case.returning)
         # and the accounts the sliding window tied to the campaign are the operation's
         joined = {a["evidence"]["actor"] for a in printed if a["kind"] == "campaign_grew"}
-        assert joined <= case.campaign_accounts and len(printed) == len(watched["alerts"])
+        assert joined and joined <= case.campaign_accounts and len(printed) == len(watched["alerts"])
         ids = {row[0] for row in watched["alerts"]}
         streamed = [json.loads(f[b"e"])["alert_id"] for _, f in redis_server.client.xrange("after:alerts")]
         assert sorted(streamed) == sorted(ids)

@@ -107,6 +107,8 @@ def test_the_watcher_alerts_when_new_accounts_join_a_known_campaign_between_dete
 
     ensure_live_tables(duck_store)
     append(duck_store, LIVE_CAMPAIGNS, [{"campaign_key": "cK", "actor": a} for a in ("llm-api:writer", "x:p1", "x:p2")])
+    # the same operation known under a second key too (reported, then confirmed): one alert per account
+    append(duck_store, LIVE_CAMPAIGNS, [{"campaign_key": "cL", "actor": "llm-api:writer"}])
     calls = [("llm_calls", {"platform": "llm-api", "call_id": f"c{i}", "account_id": "writer", "ts": iso(T0 + i * 600),
                             "output": sentence(i)}) for i in range(4)]
     copies = [("posts", {"platform": "x", "post_id": f"n{i}", "account_id": "newp", "ts": iso(T0 + i * 600 + 120),
@@ -121,9 +123,11 @@ def test_the_watcher_alerts_when_new_accounts_join_a_known_campaign_between_dete
         url = f"https://site{k}.example/story"
         shares += [("posts", {"platform": "x", "post_id": f"{who}{k}", "account_id": who, "ts": iso(T0 + 3000 + k * 900 + j * 20),
                               "kind": "post", "urls": [url]}) for j, who in enumerate(("p1", "p2", "amp"))]
-    # co-acting with one member once: not enough
+    # one post on the same link (a URL and a domain) and hashtag as both members: three objects, one post
     shares.append(("posts", {"platform": "x", "post_id": "once0", "account_id": "once", "ts": iso(T0 + 3010),
-                             "kind": "post", "urls": ["https://site0.example/story"]}))
+                             "kind": "post", "urls": ["https://site0.example/story"], "hashtags": ["vote"]}))
+    shares += [("posts", {"platform": "x", "post_id": f"h{who}", "account_id": who, "ts": iso(T0 + 3015),
+                          "kind": "post", "hashtags": ["vote"]}) for who in ("p1", "p2")]
     source = ListSource([calls, copies, shares])
     options = WatchOptions(batch=100, block_ms=50, match_every=0.0, detect_every=None, detect_on_idle=False,
                            until_idle=True)
@@ -148,19 +152,27 @@ def test_a_restarted_watcher_hands_the_window_what_was_stored_after_its_last_upd
     from chorusline.live.watcher import _mark_window, _unwindowed
 
     ensure_live_tables(duck_store)
-    add_posts(duck_store, [{"post_id": f"p{i}", "account_id": "a", "ts": T0 + i * 100, "text": sentence(i)}
+    add_posts(duck_store, [{"post_id": f"p{i}", "account_id": "a", "ts": T0 + i * 3000, "text": sentence(i)}
                            for i in range(4)])
-    add_calls(duck_store, [{"call_id": "c0", "account_id": "w", "ts": T0 + 250, "output": sentence(9)}])
-    # before the window's first update: what came after the watcher's baseline (all of it without one)
-    def ids(rows):
-        return sorted(rows["posts"][0].column("post_id").to_pylist())
+    add_calls(duck_store, [{"call_id": "c0", "account_id": "w", "ts": T0 + 2500, "output": sentence(9)}])
 
-    assert ids(_unwindowed(duck_store, _when(150))) == ["p2", "p3"]
-    assert len(ids(_unwindowed(duck_store, None))) == 4
-    _mark_window(duck_store, _when(200))
-    _mark_window(duck_store, _when(260))  # the latest mark counts, and only one is kept
-    rows = _unwindowed(duck_store, _when(0))
-    assert ids(rows) == ["p3"] and "llm_calls" not in rows
+    def ids(rows, table="posts"):
+        return sorted(rows[table][0].column(f"{'post' if table == 'posts' else 'call'}_id").to_pylist()) \
+            if table in rows else []
+
+    now = _when(9000)
+    # before the window's first update: what came after the watcher's baseline (all of it without one),
+    # never more than the window's horizon back
+    assert ids(_unwindowed(duck_store, _when(4000), now)) == ["p2", "p3"]
+    assert len(ids(_unwindowed(duck_store, None, now))) == 4
+    horizon = WindowParams().horizon
+    assert ids(_unwindowed(duck_store, None, _when(horizon + 5000))) == ["p2", "p3"]
+    _mark_window(duck_store, _when(5000))
+    _mark_window(duck_store, _when(8000))  # the latest mark counts, and only one is kept
+    # after it, less the lateness the window allows (an hour): a late event acknowledged before the
+    # crash may be older than the mark
+    rows = _unwindowed(duck_store, _when(0), now)
+    assert ids(rows) == ["p2", "p3"] and ids(rows, "llm_calls") == []
     assert duck_store.table("live_state").filter(ibis._.name == "window").count().execute() == 1
 
 

@@ -24,7 +24,8 @@ on the next run) is recognised as the same alert:
   account)), by the batch rules for joining a campaign: a persona whose posts carry the known
   campaign's API outputs (``links.recruit_min_posts`` copies near-verbatim, ``links.min_jaccard``, the
   first to post each, ``recruit_min_share`` of all it wrote), or an account that co-acted with
-  ``COACTING_MEMBERS`` of its members on ``COACTING_OBJECTS`` objects inside the window. The
+  ``COACTING_MEMBERS`` of its members with ``COACTING_POSTS`` of its posts inside the window; one
+  alert per account, for the known campaign it is most tied to. The
   account then counts as known, so the next detection does not raise it again.
 Known campaigns start as the store's reported and confirmed campaigns when the watcher first starts.
 """
@@ -40,7 +41,7 @@ import orjson
 from chorusline.live.state import ALERTS, LIVE_CAMPAIGNS, append, first_seen, now
 
 COACTING_MEMBERS = 2  # a known campaign's members an account must co-act with to join it between detections
-COACTING_OBJECTS = 3  # ... on this many objects (batch coshare asks 2 per pair; this is an alert)
+COACTING_POSTS = 3  # ... with this many of its posts (batch coshare asks 2 objects per pair; this is an alert)
 SAME_CAMPAIGN = 0.3  # share of the smaller of a reported and a known campaign they must share to be one
 MAX_LISTED = 50  # members listed in one alert's evidence
 
@@ -283,11 +284,12 @@ def _accounts(accounts: list[str]):
 
 
 def _outsiders(store, table, column: str, accounts: list[str]):
-    """``table`` rows whose ``column`` is one of ``accounts`` and not yet in the campaign (``campaign_key``)."""
+    """``table`` rows whose ``column`` is one of ``accounts`` and in no known campaign yet (as batch
+    recruiting takes only accounts no campaign flagged: one campaign per account)."""
     k = store.table(LIVE_CAMPAIGNS.name).view()  # the caller's table joined it already
     wanted = _accounts(accounts)
     t = table.semi_join(wanted, table[column] == wanted._account)
-    return t.anti_join(k, [t[column] == k.actor, t.campaign_key == k.campaign_key])
+    return t.anti_join(k, t[column] == k.actor)
 
 
 def _carrying(store, personas: list[str], links, event_ts, arrivals) -> list[dict]:
@@ -311,12 +313,13 @@ def _carrying(store, personas: list[str], links, event_ts, arrivals) -> list[dic
     written = post_texts(posts.semi_join(wanted, posts.platform.concat(":", posts.account_id) == wanted._account))
     counts = written.group_by("actor").aggregate(wrote=written.count()).to_pyarrow()
     wrote = dict(zip(counts.column("actor").to_pylist(), counts.column("wrote").to_pylist()))
-    rows = sorted(per.to_pylist(), key=lambda r: (r["campaign_key"], r["persona_actor"]))
-    out = []
-    for r in rows:
+    rows = []
+    for r in per.to_pylist():
         r["wrote"] = wrote.get(r["persona_actor"], 0)
-        if r["copies"] < links.recruit_min_share * r["wrote"]:
-            continue
+        if r["copies"] >= links.recruit_min_share * r["wrote"]:
+            rows.append(r)
+    out = []
+    for r in _best_campaign(rows, "persona_actor", "copies"):
         who = r["persona_actor"]
         out.append(_alert(
             "campaign_grew", r["campaign_key"], None, None,
@@ -328,28 +331,40 @@ def _carrying(store, personas: list[str], links, event_ts, arrivals) -> list[dic
     return out
 
 
+def _best_campaign(rows: list[dict], who: str, strength: str) -> list[dict]:
+    """Per account, the known campaign it is most tied to (``strength``, then the key): one
+    operation known under two keys (reported, then confirmed) raises one alert, as batch
+    recruiting keeps one campaign per persona."""
+    best: dict[str, dict] = {}
+    for r in sorted(rows, key=lambda r: (-r[strength], r["campaign_key"])):
+        best.setdefault(r[who], r)
+    return [best[a] for a in sorted(best)]
+
+
 def _coacting(store, accounts: list[str], event_ts, arrivals) -> list[dict]:
     from chorusline.live.window import COACTION
 
     c = store.table(COACTION.name)
-    ends = c.select(actor=c.a_actor, other=c.b_actor, obj=c.object_type.concat(":", c.object_id)).union(
-        c.select(actor=c.b_actor, other=c.a_actor, obj=c.object_type.concat(":", c.object_id)), distinct=False)
+    obj = c.object_type.concat(":", c.object_id)
+    ends = c.select(actor=c.a_actor, other=c.b_actor, own=c.a_content, obj=obj).union(
+        c.select(actor=c.b_actor, other=c.a_actor, own=c.b_content, obj=obj), distinct=False)
     k = store.table(LIVE_CAMPAIGNS.name)
     j = ends.join(k, ends.other == k.actor).select(ends, campaign_key=k.campaign_key)
     j = _outsiders(store, j, "actor", accounts)
+    # its posts, not objects, are counted: one post's link is a URL and a domain, often a hashtag too
     per = j.group_by(["campaign_key", "actor"]).aggregate(
-        members=j.other.nunique(), objects=j.obj.nunique(), with_=j.other.collect(distinct=True).sort()[:10],
-        on=j.obj.collect(distinct=True).sort()[:10])
-    per = per.filter((per.members >= COACTING_MEMBERS) & (per.objects >= COACTING_OBJECTS))
+        members=j.other.nunique(), posts=j.own.nunique(), objects=j.obj.nunique(),
+        with_=j.other.collect(distinct=True).sort()[:10], on=j.obj.collect(distinct=True).sort()[:10])
+    per = per.filter((per.members >= COACTING_MEMBERS) & (per.posts >= COACTING_POSTS))
     out = []
-    for r in per.order_by(["campaign_key", "actor"]).to_pyarrow().to_pylist():
+    for r in _best_campaign(per.to_pyarrow().to_pylist(), "actor", "posts"):
         who = r["actor"]
         out.append(_alert(
             "campaign_grew", r["campaign_key"], None, None,
-            f"campaign {r['campaign_key']} gained {who}: co-acted with {r['members']} of its members on "
-            f"{r['objects']} objects within the window",
+            f"campaign {r['campaign_key']} gained {who}: {r['posts']} of its posts co-acted with {r['members']} of "
+            f"its members within the window",
             {"actor": who, "campaign_key": r["campaign_key"], "basis": "co-action", "members": r["members"],
-             "objects": r["objects"], "with": r["with_"], "on": r["on"]},
+             "posts": r["posts"], "objects": r["objects"], "with": r["with_"], "on": r["on"]},
             event_ts, None if who not in arrivals else arrival(arrivals[who]), r["campaign_key"], who))
     return out
 

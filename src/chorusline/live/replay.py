@@ -81,7 +81,7 @@ def replay(folder: Path, url: str, speed: float = 0.0, limit: int | None = None,
     sink = open_sink(url)
     counts: dict[str, int] = {}
     started = time.monotonic()
-    first = last = None
+    first = last = paced_from = None
     sent = 0
     try:
         origin = _activity_start(con, files)
@@ -106,8 +106,9 @@ def replay(folder: Path, url: str, speed: float = 0.0, limit: int | None = None,
                     if end == start:  # the next event is in the future: wait for it
                         time.sleep(min(0.05, _wait(times[start], first, started, speed)))
                         continue
-                if rate > 0:  # a steady stream of so many events a second, in small sends
-                    allowed = int(rate * (time.monotonic() - started)) - (sent + start)
+                if rate > 0:  # a steady stream of so many events a second (from the first send), in small sends
+                    paced_from = time.monotonic() if paced_from is None else paced_from
+                    allowed = int(rate * (time.monotonic() - paced_from)) + 1 - (sent + start)
                     if allowed <= 0:
                         time.sleep(0.002)
                         continue

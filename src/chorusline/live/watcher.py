@@ -224,7 +224,7 @@ class Watcher:
         """Store and send the alerts of the matches that finished (they run in the matcher's thread)."""
         if self.matcher is None:
             return
-        for found, seconds, update in self.matcher.finished():
+        for found, seconds, update, windowed in self.matcher.finished():
             self.summary.matches += 1
             self.summary.match_seconds += seconds
             if update is not None:
@@ -235,6 +235,8 @@ class Watcher:
                 alert["event_ts"] = self.watermark
             fresh = news.record(self.store, news.still_news(self.store, found))
             news.join_known(self.store, fresh)
+            if update is not None and windowed is not None:  # only now: its alerts are stored
+                _mark_window(self.store, windowed)
             self.settled.update(a["subject"] for a in fresh if a["kind"] == "returning_actor")
             self._raised(fresh)
 
@@ -328,7 +330,8 @@ class Matcher:
         # actor -> arrival (ms) of its earliest event not yet matched: an alert's latency is counted
         # from it (the upper bound: the event that tipped the score arrived at or after it)
         self._arrivals: dict[str, int] = {}
-        self._rows: dict[str, list] = _unwindowed(self.store, watcher.baseline) if watcher.options.window else {}
+        self._rows: dict[str, list] = _unwindowed(self.store, watcher.baseline, watcher.watermark) \
+            if watcher.options.window else {}
         self._watermark = watcher.watermark
         self._wanted = True
         self._busy = False
@@ -392,7 +395,6 @@ class Matcher:
                                                 getattr(options.config, "links", None))
                     if watermark is not None:  # what the alerts read is dropped only now
                         prune(self.store, watermark)
-                        _mark_window(self.store, watermark)
                 if self.watcher.watchlisted:
                     with self.watcher.engine_lock:
                         found += news.returning_actors(self.store, self.watcher.baseline, options.match_threshold,
@@ -401,7 +403,7 @@ class Matcher:
                     for alert in found:
                         if alert["arrived_at"] is None and alert["subject"] in self._arrivals:
                             alert["arrived_at"] = news.arrival(self._arrivals[alert["subject"]])
-                self._done.put((found, time.monotonic() - started, update))
+                self._done.put((found, time.monotonic() - started, update, watermark))
             except Exception as exc:  # noqa: BLE001 - raised in the watcher's thread
                 self._done.put(exc)
             with self._changed:
@@ -430,16 +432,33 @@ WINDOW_MARK = "window"  # live_state: the stream's clock at the window's last up
 
 
 def _mark_window(store, watermark: dt.datetime) -> None:
-    store.backend.con.execute(f"DELETE FROM live_state WHERE name = '{WINDOW_MARK}'")
-    remember(store, WINDOW_MARK, watermark.isoformat())
+    """One mark, replaced in one transaction (plain SQL: the store's staging protocol would set the
+    database-wide memory limit while a detection may be running)."""
+    con = store.backend.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM live_state WHERE name = ?", [WINDOW_MARK])
+        con.execute("INSERT INTO live_state VALUES (?, ?, ?)", [WINDOW_MARK, watermark.isoformat(), now()])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
-def _unwindowed(store, baseline: dt.datetime | None) -> dict[str, list]:
-    """The posts and API calls stored after the window's last update, or, before its first, after
-    the watcher's baseline (the store's history before the watcher is the detection's, not the
-    window's; a store the watcher started empty is all stream)."""
+def _unwindowed(store, baseline: dt.datetime | None, watermark: dt.datetime | None) -> dict[str, list]:
+    """The posts and API calls stored after the window's last update (less the lateness the window
+    allows: an acknowledged late event may be older than the mark; the keyed tables make the overlap
+    harmless), or, before its first, after the watcher's baseline (the store's history before the
+    watcher is the detection's, not the window's; a store the watcher started empty is all stream).
+    Never more than the window's horizon back."""
+    from chorusline.live.window import WindowParams
+
+    params = WindowParams()
     marks = recalled(store, WINDOW_MARK)
-    since = dt.datetime.fromisoformat(marks[-1]) if marks else baseline
+    since = dt.datetime.fromisoformat(marks[-1]) - dt.timedelta(seconds=params.lateness) if marks else baseline
+    if watermark is not None:
+        floor = watermark - dt.timedelta(seconds=params.horizon)
+        since = floor if since is None else max(since, floor)
     out = {}
     for name in ("posts", "llm_calls"):
         t = store.table(name)
