@@ -318,17 +318,19 @@ def _carrying(store, personas: list[str], links, event_ts, arrivals) -> list[dic
         r["wrote"] = wrote.get(r["persona_actor"], 0)
         if r["copies"] >= links.recruit_min_share * r["wrote"]:
             rows.append(r)
-    out = []
-    for r in _best_campaign(rows, "persona_actor", "copies"):
-        who = r["persona_actor"]
-        out.append(_alert(
-            "campaign_grew", r["campaign_key"], None, None,
-            f"campaign {r['campaign_key']} gained {who}: {r['copies']} of its {r['wrote']} posts carry the campaign's "
-            f"generated text ({', '.join(r['sources'][:3])})",
-            {"actor": who, "campaign_key": r["campaign_key"], "basis": "provenance", "copies": r["copies"],
-             "wrote": r["wrote"], "sources": r["sources"], "matched": r["examples"]},
-            event_ts, None if who not in arrivals else arrival(arrivals[who]), r["campaign_key"], who))
-    return out
+    return [_joined(r["campaign_key"], r["persona_actor"],
+                    f"{r['copies']} of its {r['wrote']} posts carry the campaign's generated text "
+                    f"({', '.join(r['sources'][:3])})",
+                    {"basis": "provenance", "copies": r["copies"], "wrote": r["wrote"], "sources": r["sources"],
+                     "matched": r["examples"]}, event_ts, arrivals)
+            for r in _best_campaign(rows, "persona_actor", "copies")]
+
+
+def _joined(key: str, who: str, why: str, evidence: dict, event_ts, arrivals) -> dict:
+    """A one-account ``campaign_grew`` alert: ``who`` joined known campaign ``key`` from the window."""
+    return _alert("campaign_grew", key, None, None, f"campaign {key} gained {who}: {why}",
+                  {"actor": who, "campaign_key": key, **evidence}, event_ts,
+                  None if who not in arrivals else arrival(arrivals[who]), key, who)
 
 
 def _best_campaign(rows: list[dict], who: str, strength: str) -> list[dict]:
@@ -356,17 +358,11 @@ def _coacting(store, accounts: list[str], event_ts, arrivals) -> list[dict]:
         members=j.other.nunique(), posts=j.own.nunique(), objects=j.obj.nunique(),
         with_=j.other.collect(distinct=True).sort()[:10], on=j.obj.collect(distinct=True).sort()[:10])
     per = per.filter((per.members >= COACTING_MEMBERS) & (per.posts >= COACTING_POSTS))
-    out = []
-    for r in _best_campaign(per.to_pyarrow().to_pylist(), "actor", "posts"):
-        who = r["actor"]
-        out.append(_alert(
-            "campaign_grew", r["campaign_key"], None, None,
-            f"campaign {r['campaign_key']} gained {who}: {r['posts']} of its posts co-acted with {r['members']} of "
-            f"its members within the window",
-            {"actor": who, "campaign_key": r["campaign_key"], "basis": "co-action", "members": r["members"],
-             "posts": r["posts"], "objects": r["objects"], "with": r["with_"], "on": r["on"]},
-            event_ts, None if who not in arrivals else arrival(arrivals[who]), r["campaign_key"], who))
-    return out
+    return [_joined(r["campaign_key"], r["actor"],
+                    f"{r['posts']} of its posts co-acted with {r['members']} of its members within the window",
+                    {"basis": "co-action", "members": r["members"], "posts": r["posts"], "objects": r["objects"],
+                     "with": r["with_"], "on": r["on"]}, event_ts, arrivals)
+            for r in _best_campaign(per.to_pyarrow().to_pylist(), "actor", "posts")]
 
 
 def as_message(alert: dict) -> bytes:
