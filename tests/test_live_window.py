@@ -185,3 +185,29 @@ def test_a_window_alert_for_an_account_a_detection_has_meanwhile_made_known_is_d
     found = [news._alert("campaign_grew", key, None, None, "", {"actor": "x:new"}, None, None, key, "x:new")
              for key in ("cK", "cOther")]
     assert [a["subject"] for a in news.still_news(duck_store, found)] == ["cOther"]
+
+
+def test_enough_change_in_the_window_starts_a_detection(tmp_path):
+    """``detect_after``: the window's new pairs and links since the last detection start one (no
+    schedule, no idle detection here); without it, none runs."""
+    from chorusline.live.watcher import Watcher, WatchOptions
+    from test_live_fingerprints import ListSource, iso
+
+    def stream():
+        posts = []
+        for k in range(4):  # two accounts on the same links within seconds: co-action pairs
+            posts += [("posts", {"platform": "x", "post_id": f"{who}{k}", "account_id": who,
+                                 "ts": iso(T0 + k * 600 + j * 5), "kind": "post", "urls": [f"https://s{k}.example/a"]})
+                      for j, who in enumerate(("a", "b"))]
+        return [posts[:4], posts[4:]]
+
+    def run(name, **options):
+        from chorusline.store import Store
+
+        base = dict(batch=100, block_ms=50, match_every=0.0, detect_every=None, detect_on_idle=False, until_idle=True)
+        store = Store.open(str(tmp_path / f"{name}.duckdb"))
+        return Watcher(store, ListSource(stream()), WatchOptions(**base, **options)).run()
+
+    quiet = run("quiet")
+    assert quiet.window_pairs > 0 and quiet.detections == 0
+    assert run("eager", detect_after=1).detections >= 1

@@ -208,9 +208,6 @@ class Watcher:
         self.deliver()
 
     def _detection_due(self) -> bool:
-        after = self.options.detect_after
-        if after is not None and self.detect_pending and self.window_changes >= after:
-            return True
         every = self.options.detect_every
         if not every or self.watermark is None:
             return False
@@ -239,6 +236,9 @@ class Watcher:
                 _mark_window(self.store, windowed)
             self.settled.update(a["subject"] for a in fresh if a["kind"] == "returning_actor")
             self._raised(fresh)
+        after = self.options.detect_after
+        if after is not None and self.detect_pending and self.window_changes >= after:
+            self.detect()  # enough changed since the last detection
 
     def detect(self) -> None:
         from chorusline.api import detect
