@@ -26,7 +26,6 @@ import ibis
 import pyarrow as pa
 from ibis.expr.datatypes import Array
 
-from chorusline.engine import reused
 from chorusline.schema import FLOAT, INT, STR, TableSpec
 from chorusline.signals.near_duplicate import NearDuplicateParams, output_texts, post_texts, shingles, signatures
 from chorusline.signals.provenance import ProvenanceParams, best_source
@@ -118,11 +117,11 @@ def update_window(store, posts: pa.Table | None, calls: pa.Table | None,
         found = _rows(store, ("links", params), lambda: verified_links(
             store, t("_window_post_docs"), t("_window_candidates"), params))
         out.links = _append(store, LINKS, found)
-        out.linked_personas = sorted(set(found.column("persona_actor").to_pylist()))
+        out.linked_personas = _distinct(found, "persona_actor")
         _append(store, SHARES, _rows(store, ("shares", params), lambda: t("_window_new_shares")))
         pairs = _rows(store, ("pairs", params), lambda: new_pairs(store, t("_window_new_shares"), params))
         out.pairs = _append(store, COACTION, pairs)
-        out.coacting = sorted(set(pairs.column("a_actor").to_pylist()) | set(pairs.column("b_actor").to_pylist()))
+        out.coacting = sorted(set(_distinct(pairs, "a_actor")) | set(_distinct(pairs, "b_actor")))
     return out
 
 
@@ -132,15 +131,6 @@ def output_bands(docs: ibis.Table, params: NearDuplicateParams = NearDuplicatePa
     who = docs.select(_doc=docs.doc_id, actor=docs.actor)
     j = sig.join(who, sig.doc_id == who._doc)
     return j.select(call_id=j.doc_id, actor=j.actor, ts=j.ts, band=j.band, key1=j.key1, key2=j.key2)
-
-
-def new_links(store, posts: ibis.Table, params: WindowParams = WindowParams()) -> ibis.Table:
-    """The new posts whose text carries an output of the window's API calls, each with its closest
-    output (``provenance_links``' columns): candidates share a band with the post, came before it
-    and at most ``max_lag`` earlier, from another account; verified on the exact Jaccard of their
-    word bigrams against ``provenance.threshold``."""
-    docs = shingles(post_texts(posts), params.bands.min_shingles)
-    return verified_links(store, docs, reused(link_candidates(store, docs, params)), params)
 
 
 def link_candidates(store, docs: ibis.Table, params: WindowParams = WindowParams()) -> ibis.Table:
@@ -210,6 +200,13 @@ def repeated_pairs(store, min_objects: int = 2) -> ibis.Table:
     per = c.group_by(["a_actor", "b_actor"]).aggregate(
         objects=c.object_type.concat(":", c.object_id).nunique())
     return per.filter(per.objects >= min_objects)
+
+
+def _distinct(rows: pa.Table, column: str) -> list[str]:
+    """The column's distinct values (Arrow's kernel: a batch's pairs can number tens of thousands)."""
+    import pyarrow.compute as pc
+
+    return sorted(pc.unique(rows.column(column)).to_pylist())
 
 
 _COMPILED: dict[tuple, str] = {}
