@@ -11,6 +11,7 @@ from pathlib import Path
 
 import ibis
 
+from chorusline.campaigns.consolidate import ConsolidateParams, consolidate
 from chorusline.campaigns.links import LinkParams, campaign_links, member_links, recruit_personas, recruit_writers
 from chorusline.campaigns.narratives import NarrativeParams, save_narratives
 from chorusline.campaigns.score import ScoreParams, campaign_table, score_members
@@ -35,6 +36,7 @@ class DetectConfig:
     fuse: FuseParams = field(default_factory=FuseParams)
     cluster: ClusterParams = field(default_factory=ClusterParams)
     score: ScoreParams = field(default_factory=ScoreParams)
+    consolidate: ConsolidateParams = field(default_factory=ConsolidateParams)
     links: LinkParams = field(default_factory=LinkParams)
     narratives: NarrativeParams = field(default_factory=NarrativeParams)
     semantic: SemanticParams = field(default_factory=SemanticParams)
@@ -60,8 +62,8 @@ def _build(cls, values: dict, where: str):
 
 
 def load_config(path: Path | None) -> DetectConfig:
-    """The defaults, overridden by a TOML file's [fuse], [cluster], [score], [links], [narratives],
-    [semantic] sections."""
+    """The defaults, overridden by a TOML file's [fuse], [cluster], [score], [consolidate], [links],
+    [narratives], [semantic] sections."""
     if path is None:
         return DetectConfig()
     try:
@@ -94,14 +96,16 @@ def detect(store, config: DetectConfig = DetectConfig(), signals_dir: Path | str
 
 
 def score_campaigns(store, config: DetectConfig = DetectConfig()) -> None:
-    """clusters → ``campaign_members`` (scored, then the API accounts that write for flagged personas
-    and the personas the links recruit),
+    """clusters → ``campaign_members`` (scored, then the API accounts that write for flagged personas,
+    the reported campaigns that are one operation merged and the accounts tied mostly to one
+    attached (`campaigns.consolidate`), and the personas the links recruit),
     ``campaign_links`` and ``campaigns``."""
     backend = store.backend
     scored = score_members(store.table("clusters"), store.table("account_features"), config.score)
     indicators = account_indicators(store.table("account_features"), config.score.suspicion)
     if WRITERS_TABLE in backend.list_tables():  # API accounts writing for flagged personas join them first
         scored = recruit_writers(scored, store.table(WRITERS_TABLE), indicators, config.links)
+    scored = consolidate(scored, store.table("fused_edges"), indicators, config.score, config.consolidate)
     backend.create_table("cluster_members", scored, overwrite=True)
     semantic = (store.table(MATCH_TABLE) if config.semantic.enabled and MATCH_TABLE in backend.list_tables()
                 else None)

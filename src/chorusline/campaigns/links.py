@@ -173,7 +173,7 @@ def recruit_personas(members: ibis.Table, links: ibis.Table, posts: ibis.Table, 
         _wrote=authored.count())
     carried = carried.join(authored, "persona_actor")
     carried = carried.filter(carried.posts >= carried._wrote * params.recruit_min_share)
-    return _recruit(members, carried.select(actor=carried.persona_actor, campaign_id=carried.campaign_id,
+    return recruit_accounts(members, carried.select(actor=carried.persona_actor, campaign_id=carried.campaign_id,
                                             posts=carried.posts), indicators)
 
 
@@ -198,24 +198,26 @@ def recruit_writers(members: ibis.Table, writers: ibis.Table, indicators: ibis.T
     per = per.filter(per.personas * 2 > per._personas)
     already = members.filter(members.flagged).select("actor")
     per = per.anti_join(already, per.api_actor == already.actor)
-    return _recruit(members, per.select(actor=per.api_actor, campaign_id=per.campaign_id, posts=per.posts), indicators)
+    return recruit_accounts(members, per.select(actor=per.api_actor, campaign_id=per.campaign_id, posts=per.posts), indicators)
 
 
-def _recruit(members: ibis.Table, new: ibis.Table, indicators: ibis.Table) -> ibis.Table:
-    """``members`` with ``new`` (actor, campaign_id, posts: the evidence's size) flagged in those
+def recruit_accounts(members: ibis.Table, new: ibis.Table, indicators: ibis.Table) -> ibis.Table:
+    """``members`` with ``new`` (actor, campaign_id, posts: the evidence's size; optionally own:
+    the account's own suspicion, which then scales its member score) flagged in those
     campaigns, as members already or as new rows; ``recruited`` marks them (and keeps marking those
     an earlier step recruited)."""
     reported = members.filter(members.flagged)
     per = reported.group_by("campaign_id").aggregate(**{f"_{c}": reported[c].max() for c in CAMPAIGN_COLUMNS})
-    new = new.join(per, "campaign_id").select(actor=new.actor, _cid=new.campaign_id, _posts=new.posts,
+    own = new.own.cast("float64") if "own" in new.columns else ibis.literal(1.0)
+    new = new.join(per, "campaign_id").select(actor=new.actor, _cid=new.campaign_id, _posts=new.posts, _own=own,
                                               **{f"_{c}": per[f"_{c}"] for c in CAMPAIGN_COLUMNS})
     before = members.recruited if "recruited" in members.columns else ibis.literal(False)
     columns = [c for c in members.columns if c != "recruited"]
     members = members.mutate(recruited=before)
     m = members.left_join(new, members.actor == new.actor).select(
-        members, _cid=new._cid, _posts=new._posts, **{f"_{c}": new[f"_{c}"] for c in CAMPAIGN_COLUMNS})
+        members, _cid=new._cid, _posts=new._posts, _own=new._own, **{f"_{c}": new[f"_{c}"] for c in CAMPAIGN_COLUMNS})
     hit = m._cid.notnull()
-    link_score = m._campaign_score * (1.0 - (-m._posts.cast("float64")).exp())
+    link_score = m._campaign_score * (1.0 - (-m._posts.cast("float64")).exp()) * m._own
     kept = m.mutate(
         campaign_id=ibis.ifelse(hit, m._cid, m.campaign_id),
         **{c: ibis.ifelse(hit, m[f"_{c}"], m[c]) for c in CAMPAIGN_COLUMNS},
@@ -232,7 +234,7 @@ def _recruit(members: ibis.Table, new: ibis.Table, indicators: ibis.Table) -> ib
               "suspicion": outside.suspicion.fill_null(0.0), "measured": outside.measured.fill_null(False),
               **{c: outside[c] for c in indicators.columns if c not in ("actor", "suspicion", "measured")},
               **{c: outside[f"_{c}"] for c in CAMPAIGN_COLUMNS},
-              "member_score": outside._campaign_score * link_tie,
+              "member_score": outside._campaign_score * link_tie * outside._own,
               "flagged": ibis.literal(True), "recruited": ibis.literal(True)}
     schema = members.schema()
     missing = set(columns) - set(values)

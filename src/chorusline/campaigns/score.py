@@ -57,7 +57,7 @@ class ScoreParams:
     suspicion: SuspicionParams = SuspicionParams()
 
 
-def _figures(core: ibis.Table, key: str, params: ScoreParams) -> ibis.Table:
+def campaign_figures(core: ibis.Table, key: str, params: ScoreParams) -> ibis.Table:
     """key, coordination, coverage, inauthenticity, sustained, campaign_score, tier, _measured_tier:
     the campaign figures of the core members grouped by ``key``."""
     per = core.group_by(key).aggregate(
@@ -91,8 +91,8 @@ def score_members(members: ibis.Table, features: ibis.Table, params: ScoreParams
                                                                         m.part.cast("string"))))
     core = m.filter(m.core)
     figures = ["coordination", "coverage", "inauthenticity", "sustained", "campaign_score", "tier", "_measured_tier"]
-    whole = _figures(core, "cluster", params).drop("_core")
-    all_knots = _figures(core, "_knot", params)
+    whole = campaign_figures(core, "cluster", params).drop("_core")
+    all_knots = campaign_figures(core, "_knot", params)
     knots = all_knots.filter((all_knots.tier != NOT_REPORTED) & (all_knots._core >= params.min_part_size)).drop("_core")
     # a knot of a reported cluster that would stay below the line on its own (colleagues behind one
     # office address, a fan crowd the operation amplified) is carried by the rest: not flagged

@@ -1,0 +1,99 @@
+"""Consolidation on hand-built scored members and fused ties: reported campaigns tied by agreeing
+families merge (one family's weak tail, or an unreported cluster, never does), and suspicious
+accounts tied mostly into a reported campaign join it (ties to other suspects are neutral; the
+unsuspicious and the elsewhere-tied stay out)."""
+
+import math
+
+import pyarrow as pa
+
+from chorusline.campaigns.consolidate import consolidate, merge_reported
+from chorusline.campaigns.suspicion import INDICATORS
+
+SCORES = {0: 0.5, 1: 0.45, 2: 0.5, 3: 0.1}  # campaign 3 is not reported
+
+
+def members_table(rows):
+    """(actor, campaign_id, flagged, suspicion) → campaign_members as scoring leaves it."""
+    n = len(rows)
+    score = [SCORES[r[1]] for r in rows]
+    return pa.table({
+        "actor": [r[0] for r in rows], "degree": pa.array([2] * n, pa.int64()), "strength": [2.4] * n,
+        "core": [True] * n, "active_days": pa.array([10] * n, pa.int64()), "part": pa.array([0] * n, pa.int64()),
+        **{k: pa.array([None] * n, pa.float64()) for k in INDICATORS if k != "clock"},
+        "clock": [r[3] for r in rows], "suspicion": [r[3] for r in rows], "measured": [True] * n,
+        "tie": [1 - math.exp(-2.4)] * n, "platform": [r[0].split(":")[0] for r in rows],
+        "coordination": [0.9] * n, "coverage": [1.0] * n, "inauthenticity": [s / 0.9 for s in score],
+        "sustained": [1.0] * n, "campaign_score": score,
+        "tier": ["not reported" if r[1] == 3 else "inauthentic" for r in rows],
+        "member_score": [s * 0.8 for s in score], "flagged": [r[2] for r in rows],
+        "campaign_id": pa.array([r[1] for r in rows], pa.int64())})
+
+
+def indicators_table(suspicion: dict[str, float]):
+    n = len(suspicion)
+    return pa.table({"actor": list(suspicion), **{k: pa.array([None] * n, pa.float64()) for k in INDICATORS if k != "clock"},
+                     "clock": list(suspicion.values()), "suspicion": list(suspicion.values()), "measured": [True] * n})
+
+
+def fused_table(edges):
+    """(a, b, weight, n_families) → fused_edges (the columns consolidation reads)."""
+    return pa.table({"a_actor": [e[0] for e in edges], "b_actor": [e[1] for e in edges],
+                     "weight": [float(e[2]) for e in edges], "probability": [1 - math.exp(-e[2]) for e in edges],
+                     "n_families": pa.array([e[3] for e in edges], pa.int64())})
+
+
+def triangle(names, weight=1.2):
+    return [(names[0], names[1], weight, 1), (names[1], names[2], weight, 1), (names[0], names[2], weight, 1)]
+
+
+def build(store):
+    a, b, c, d = ([f"x:{k}{i}" for i in range(3)] for k in "abcd")
+    rows = ([(n, 0, True, 0.6) for n in a] + [(n, 1, True, 0.5) for n in b] + [(n, 2, True, 0.6) for n in c]
+            + [(n, 3, False, 0.1) for n in d])
+    edges = triangle(a) + triangle(b) + triangle(c) + triangle(d)
+    edges += [(a[0], b[0], 0.69, 2), (a[1], b[1], 0.69, 2)]  # 1.38 ≥ 0.25 × 3.6, two families agreeing: merge
+    edges += [(a[2], n, 0.5, 1) for n in c]  # 1.5, but one family's weak tail: no merge
+    edges += [(a[k], d[k], 1.0, 2) for k in range(3)]  # tied to an unreported cluster: never merged
+    # s1: 1.5 into campaign 0 and a 0.3 chance tie → joins; s2 the same ties but unsuspicious → stays out
+    for s in ("x:s1", "x:s2"):
+        edges += [(s, n, 0.5, 1) for n in a] + [(s, "x:o1", 0.3, 1)]
+    edges += [("x:s3", n, 0.5, 1) for n in a] + [("x:s3", f"x:o{k}", 1.0, 1) for k in range(2, 5)]  # mostly elsewhere
+    # s4: 1.5 into campaign 0 and 3.0 to s5, another suspect (neutral); s5 is tied to s4 alone → joins next round
+    edges += [("x:s4", n, 0.5, 1) for n in a] + [("x:s4", "x:s5", 3.0, 1)]
+    suspicion = {n: r[3] for n, r in zip([r[0] for r in rows], rows)}
+    suspicion.update({"x:s1": 0.6, "x:s2": 0.1, "x:s3": 0.6, "x:s4": 0.6, "x:s5": 0.7, "x:o1": 0.0,
+                      "x:o2": 0.0, "x:o3": 0.0, "x:o4": 0.0})
+    store.backend.create_table("m", members_table(rows), overwrite=True)
+    store.backend.create_table("f", fused_table(edges), overwrite=True)
+    store.backend.create_table("ind", indicators_table(suspicion), overwrite=True)
+    return store.table("m"), store.table("f"), store.table("ind")
+
+
+def test_reported_campaigns_tied_by_agreeing_families_merge(any_store):
+    members, fused, _ = build(any_store)
+    got = {r["actor"]: r for r in merge_reported(members, fused).to_pyarrow().to_pylist()}
+    assert {got[f"x:b{i}"]["campaign_id"] for i in range(3)} == {0}
+    assert {got[f"x:c{i}"]["campaign_id"] for i in range(3)} == {2}
+    assert {got[f"x:d{i}"]["campaign_id"] for i in range(3)} == {3}
+    merged = [r for r in got.values() if r["campaign_id"] == 0]
+    # the merged campaign's figures, recomputed over its six core members
+    assert len({r["campaign_score"] for r in merged}) == 1 and merged[0]["tier"] == "inauthentic"
+    assert abs(merged[0]["inauthenticity"] - (3 * 0.6 + 3 * 0.5) / 6) < 1e-9
+    assert got["x:c0"]["campaign_score"] == 0.5 and got["x:d0"]["tier"] == "not reported"
+    assert len(got) == 12
+
+
+def test_suspicious_accounts_tied_mostly_into_a_campaign_join_it(any_store):
+    members, fused, indicators = build(any_store)
+    got = {r["actor"]: r for r in consolidate(members, fused, indicators).to_pyarrow().to_pylist()}
+    for name in ("x:s1", "x:s4", "x:s5"):
+        assert got[name]["flagged"] and got[name]["recruited"] and got[name]["campaign_id"] == 0, name
+    # its score rests on its own suspicion: campaign score × tie × own
+    s1 = got["x:s1"]
+    assert abs(s1["member_score"] - s1["campaign_score"] * (1 - math.exp(-1.5)) * 0.6) < 1e-9
+    assert s1["degree"] == 0 and s1["clock"] == 0.6
+    for name in ("x:s2", "x:s3", "x:o1"):
+        assert name not in got, name
+    assert not any(got[f"x:d{i}"]["flagged"] for i in range(3))
+    assert not any(r["recruited"] for n, r in got.items() if not n.startswith("x:s"))
