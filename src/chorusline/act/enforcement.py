@@ -30,7 +30,8 @@ def enforcement_list(store) -> ibis.Table:
 def member_reasons(store, members: ibis.Table) -> ibis.Table:
     """campaign_id, actor, reasons for the given members (campaign_id, actor: a confirmed snapshot
     or a campaign's flagged rows): the signals tying each to fellow members of its campaign (evidence
-    ≥ 0.3), its indicators at 0.5 or more, and the campaign's generated text it posts with the API
+    ≥ 0.3 on one tie, or three ties or more: an account attached by many weak ties has no strong
+    one), its indicators at 0.5 or more, and the campaign's generated text it posts with the API
     accounts that generated it (all a persona recruited through links may have)."""
     members = members.select("campaign_id", "actor")
     m = store.table("campaign_members")
@@ -43,7 +44,7 @@ def member_reasons(store, members: ibis.Table) -> ibis.Table:
     ties = ends.join(members, "actor").join(mates, "other")
     ties = ties.filter(ties.campaign_id == ties._c)
     per = ties.group_by(["campaign_id", "actor", "signal"]).aggregate(n=ties.count(), e=ties.evidence.max())
-    per = per.filter(per.e >= 0.3)
+    per = per.filter((per.e >= 0.3) | (per.n >= 3))
     label = per.signal.concat(" (", per.n.cast("string"), ")")
     signals = per.group_by(["campaign_id", "actor"]).aggregate(signals=label.collect().sort())
     j = j.left_join(signals, ["campaign_id", "actor"]).select(j, signals=signals.signals)

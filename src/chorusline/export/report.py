@@ -358,7 +358,7 @@ def enforcement_section(store, cid: int, m: ibis.Table, x: dict) -> str:
             "(it scrolls).</p>"
             + table(["#", "account", "member score", "suspicion", "role", "reasons"],
                     [[i, r["actor"], f"{r['member_score']:.2f}", f"{r['suspicion']:.2f}",
-                      "recruited by link" if r["recruited"] else "core" if r["core"] else "periphery", r["reasons"]]
+                      "recruited" if r["recruited"] else "core" if r["core"] else "periphery", r["reasons"]]
                      for i, r in enumerate(rows, 1)], {0, 2, 3}, tall=True, ids={1}, wide={5}, cards=True,
                     label=f"proposed enforcement list of campaign {cid}"))
 
