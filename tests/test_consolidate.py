@@ -10,7 +10,7 @@ import pyarrow as pa
 from chorusline.campaigns.consolidate import consolidate, merge_reported
 from chorusline.campaigns.suspicion import INDICATORS
 
-SCORES = {0: 0.5, 1: 0.45, 2: 0.5, 3: 0.1}  # campaign 3 is not reported
+SCORES = {0: 0.5, 1: 0.45, 2: 0.5, 3: 0.1, 4: 0.5}  # campaign 3 is not reported
 
 
 def members_table(rows):
@@ -51,7 +51,16 @@ def build(store):
     a, b, c, d = ([f"x:{k}{i}" for i in range(3)] for k in "abcd")
     rows = ([(n, 0, True, 0.6) for n in a] + [(n, 1, True, 0.5) for n in b] + [(n, 2, True, 0.6) for n in c]
             + [(n, 3, False, 0.1) for n in d])
-    edges = triangle(a) + triangle(b) + triangle(c) + triangle(d)
+    # q0: a member of campaign 0 scoring left unflagged (a quiet knot); e0: a suspicious member of
+    # the unreported cluster 3; g0: the one flagged member of reported campaign 4
+    rows += [("x:q0", 0, False, 0.6), ("x:e0", 3, False, 0.6), ("x:g0", 4, True, 0.6), ("x:g1", 4, False, 0.0),
+             ("x:g2", 4, False, 0.0)]
+    edges = triangle(a) + triangle(b) + triangle(c) + triangle(d) + triangle(["x:g0", "x:g1", "x:g2"])
+    edges += [("x:q0", n, 1.0, 1) for n in a] + [("x:e0", n, 1.0, 1) for n in a] + [("x:e0", "x:d0", 0.2, 1)]
+    edges += [("x:g0", a[0], 0.05, 2)]  # a faint agreeing tie: not enough to merge a one-flag campaign
+    # an API account and the one persona it writes for (strong tie), each weakly tied into campaign 0:
+    # 0.7 each is short of min_strength alone, 1.4 together is not; own 0.45 passes only with the core floor
+    edges += [("llm-api:w", "x:p", 2.0, 2), ("llm-api:w", a[0], 0.7, 1), ("x:p", a[1], 0.7, 1)]
     edges += [(a[0], b[0], 0.69, 2), (a[1], b[1], 0.69, 2)]  # 1.38 ≥ 0.25 × 3.6, two families agreeing: merge
     edges += [(a[2], n, 0.5, 1) for n in c]  # 1.5, but one family's weak tail: no merge
     edges += [(a[k], d[k], 1.0, 2) for k in range(3)]  # tied to an unreported cluster: never merged
@@ -62,7 +71,7 @@ def build(store):
     # s4: 1.5 into campaign 0 and 3.0 to s5, another suspect (neutral); s5 is tied to s4 alone → joins next round
     edges += [("x:s4", n, 0.5, 1) for n in a] + [("x:s4", "x:s5", 3.0, 1)]
     suspicion = {n: r[3] for n, r in zip([r[0] for r in rows], rows)}
-    suspicion.update({"x:s1": 0.6, "x:s2": 0.1, "x:s3": 0.6, "x:s4": 0.6, "x:s5": 0.7, "x:o1": 0.0,
+    suspicion.update({"llm-api:w": 0.45, "x:p": 0.45, "x:s1": 0.6, "x:s2": 0.1, "x:s3": 0.6, "x:s4": 0.6, "x:s5": 0.7, "x:o1": 0.0,
                       "x:o2": 0.0, "x:o3": 0.0, "x:o4": 0.0})
     store.backend.create_table("m", members_table(rows), overwrite=True)
     store.backend.create_table("f", fused_table(edges), overwrite=True)
@@ -77,11 +86,12 @@ def test_reported_campaigns_tied_by_agreeing_families_merge(any_store):
     assert {got[f"x:c{i}"]["campaign_id"] for i in range(3)} == {2}
     assert {got[f"x:d{i}"]["campaign_id"] for i in range(3)} == {3}
     merged = [r for r in got.values() if r["campaign_id"] == 0]
-    # the merged campaign's figures, recomputed over its six core members
+    # the merged campaign's figures, recomputed over its seven core members (q0, unflagged, is one)
     assert len({r["campaign_score"] for r in merged}) == 1 and merged[0]["tier"] == "inauthentic"
-    assert abs(merged[0]["inauthenticity"] - (3 * 0.6 + 3 * 0.5) / 6) < 1e-9
+    assert abs(merged[0]["inauthenticity"] - (4 * 0.6 + 3 * 0.5) / 7) < 1e-9
     assert got["x:c0"]["campaign_score"] == 0.5 and got["x:d0"]["tier"] == "not reported"
-    assert len(got) == 12
+    assert got["x:g0"]["campaign_id"] == 4
+    assert len(got) == 17
 
 
 def test_suspicious_accounts_tied_mostly_into_a_campaign_join_it(any_store):
@@ -95,5 +105,16 @@ def test_suspicious_accounts_tied_mostly_into_a_campaign_join_it(any_store):
     assert s1["degree"] == 0 and s1["clock"] == 0.6
     for name in ("x:s2", "x:s3", "x:o1"):
         assert name not in got, name
+    # the pair joins as one, each scored like a core member: campaign score × tie × (0.2 + 0.8 × own)
+    for name in ("llm-api:w", "x:p"):
+        r = got[name]
+        assert r["flagged"] and r["recruited"] and r["campaign_id"] == 0, name
+        assert abs(r["member_score"] - r["campaign_score"] * (1 - math.exp(-1.4)) * (0.2 + 0.8 * 0.45)) < 1e-9
+    # a quiet member stays unflagged where scoring left it; an unreported cluster's member that is
+    # attached leaves that cluster's standing behind
+    assert not got["x:q0"]["flagged"] and not got["x:q0"]["recruited"]
+    e0 = got["x:e0"]
+    assert e0["flagged"] and e0["campaign_id"] == 0 and not e0["core"] and e0["part"] == -1 and e0["degree"] == 0
+    assert abs(e0["tie"] - (1 - math.exp(-3.0))) < 1e-9
     assert not any(got[f"x:d{i}"]["flagged"] for i in range(3))
-    assert not any(r["recruited"] for n, r in got.items() if not n.startswith("x:s"))
+    assert not any(r["recruited"] for n, r in got.items() if n not in ("x:s1", "x:s4", "x:s5", "llm-api:w", "x:p", "x:e0"))

@@ -30,21 +30,24 @@ def enforcement_list(store) -> ibis.Table:
 def member_reasons(store, members: ibis.Table) -> ibis.Table:
     """campaign_id, actor, reasons for the given members (campaign_id, actor: a confirmed snapshot
     or a campaign's flagged rows): the signals tying each to fellow members of its campaign (evidence
-    ≥ 0.3 on one tie, or three ties or more: an account attached by many weak ties has no strong
-    one), its indicators at 0.5 or more, and the campaign's generated text it posts with the API
+    ≥ 0.3 on one tie; for a recruited account, also a signal it meets them on three times or more:
+    one attached by many weak ties has no strong one), its indicators at 0.5 or more, and the campaign's generated text it posts with the API
     accounts that generated it (all a persona recruited through links may have)."""
     members = members.select("campaign_id", "actor")
     m = store.table("campaign_members")
-    j = members.join(m.drop("campaign_id"), "actor", how="left").select(members, *[m[n] for n in INDICATORS])
+    j = members.join(m.drop("campaign_id"), "actor", how="left").select(
+        members, *[m[n] for n in INDICATORS], _recruited=m.recruited.fill_null(False))
     # strongest signals per account among its ties to fellow members
     ev = signal_evidence(store.table("edges"))
     ends = ev.select(actor=ev.a_actor, other=ev.b_actor, signal=ev.signal, evidence=ev.evidence).union(
         ev.select(actor=ev.b_actor, other=ev.a_actor, signal=ev.signal, evidence=ev.evidence), distinct=False)
     mates = members.select(other=members.actor, _c=members.campaign_id)
+    recruited = j.filter(j._recruited).select(_r="actor")
     ties = ends.join(members, "actor").join(mates, "other")
     ties = ties.filter(ties.campaign_id == ties._c)
     per = ties.group_by(["campaign_id", "actor", "signal"]).aggregate(n=ties.count(), e=ties.evidence.max())
-    per = per.filter((per.e >= 0.3) | (per.n >= 3))
+    per = per.left_join(recruited, per.actor == recruited._r)
+    per = per.filter((per.e >= 0.3) | ((per.n >= 3) & per._r.notnull())).drop("_r")
     label = per.signal.concat(" (", per.n.cast("string"), ")")
     signals = per.group_by(["campaign_id", "actor"]).aggregate(signals=label.collect().sort())
     j = j.left_join(signals, ["campaign_id", "actor"]).select(j, signals=signals.signals)

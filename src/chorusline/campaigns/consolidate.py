@@ -5,22 +5,33 @@ Clustering sees only strong ties (``ClusterParams.min_probability``). An operati
 accounts each write for one or two personas is, in that graph, a scatter of small stars (an API
 account and its personas): each star is reported on its own, and the accounts that hold the stars
 together are in no cluster. Their ties are many but each is weak: shared egress, payment and
-prompt templates agree at P ≈ 0.5 (two families at 0.3). On the random-scenario sweep such an
+prompt templates, two families agreeing at P ≈ 0.5. On the random-scenario sweep such an
 account had 40 or more ties, 85 % of its tie weight going into the operation, and not one tie
 over the strong-graph line. The weak tail is no evidence one tie at a time; summed over one
 reported campaign and most of an account's ties, it is.
 
-1. **Merge.** Two reported campaigns of the same tier whose ties to each other (fused edges of any
-   strength between their flagged members) weigh at least ``merge_share`` of the smaller one's ties
-   inside itself are one campaign, when the merged campaign is still reported. Only reported
-   campaigns merge, so a merge never carries a benign cluster into a report. The merged campaign's
-   figures are recomputed over all its core members; members keep the scores they earned.
-2. **Attach.** An account that is not flagged, and whose ties of any strength into one reported
-   campaign's flagged members weigh at least ``min_strength`` and ``attach_share`` of all its ties,
-   joins that campaign when its own suspicion carries it: its member score, campaign score ×
-   tie × own suspicion (as for a periphery member: many weak ties, no floor), must reach the flag
-   line. An account nothing was measured on is never attached. ``rounds`` rounds, the later ones
-   counting the earlier ones' accounts as members.
+1. **Merge.** Two reported campaigns of the same tier whose flagged members' ties to each other
+   weigh at least ``merge_share`` of the smaller one's ties inside itself (all its members') and at
+   least ``min_strength``, counting only ties where ``merge_min_families`` independent families
+   agree, are one campaign, when the merged campaign is still reported (if the whole chain of
+   merges would fall under the line, none of it is made). One family's weak tail between two large
+   campaigns (co-sharing the same trending posts) grows with the product of their sizes, hence the
+   agreeing families. Only reported campaigns merge, so a merge never carries a benign cluster into
+   a report. The merged campaign takes the lowest id of its parts (the others disappear) and its
+   figures are recomputed over all its core members; members keep the scores and flags they earned
+   in their part (a member flagged under a part's lower line stays flagged).
+2. **Attach.** An account in no reported campaign whose ties of any strength into one reported
+   campaign's flagged members weigh at least ``min_strength`` and ``attach_share`` of its ties
+   joins that campaign (``recruited``) when campaign score × tie × own suspicion (a periphery
+   member's rule: many weak ties, no floor) reaches the flag line. Ties to other *suspects*
+   (accounts in no reported campaign, suspicious enough for some reported campaign to flag them)
+   count neither way: an operation's unclustered accounts are tied to each other as much as to its
+   core. Two accounts whose one strong tie is to each other (an API account and the one persona it
+   writes for: a group too small to be a cluster) are attached as one, their ties summed, and each
+   is scored like a core member (the ``own_weight`` floor: their strong tie is evidence). An account
+   nothing was measured on is never attached; a member of an unreported cluster that is attached
+   leaves its cluster's standing behind (`links.recruit_accounts`). ``rounds`` rounds, the later
+   ones counting the earlier ones' accounts as members; then merge again.
 
 Everything but the union of campaign pairs (a few dozen rows) stays in the engine."""
 
@@ -45,6 +56,9 @@ class ConsolidateParams:
     min_strength: float = 1.2  # −ln(1 − 0.7): an attached account's ties into the campaign, summed
     attach_share: float = 0.5  # of all the account's tie weight
     rounds: int = 2
+    # two accounts whose one strong tie is to each other (an API account and the one persona it
+    # writes for: too small a group to be a cluster) are attached as one, their ties summed
+    pair_probability: float = 0.6
 
 
 def _both_ways(fused: ibis.Table) -> ibis.Table:
@@ -79,21 +93,25 @@ def _merge_groups(pairs: list[dict], own: dict[int, float], tier: dict[int, str]
 def merge_reported(members: ibis.Table, fused: ibis.Table, score: ScoreParams = ScoreParams(),
                    params: ConsolidateParams = ConsolidateParams()) -> ibis.Table:
     """``members`` with the reported campaigns that are tied into one merged (see the module)."""
+    members = members.cache()  # read four times below
     reported = _reported(members)
     e = _both_ways(fused)
+    # between two campaigns: ties of their flagged members; inside one: ties of all its members (a
+    # campaign whose flagged members share no tie is not thereby an easy merge)
     ra = reported.select(a_actor="actor", ca="campaign_id")
     rb = reported.select(b_actor="actor", cb="campaign_id")
     tied = e.join(ra, "a_actor").join(rb, "b_actor")
-    tied = tied.mutate(lo=ibis.least(tied.ca, tied.cb), hi=ibis.greatest(tied.ca, tied.cb))
-    # each edge is there both ways: half the sum is its weight
+    tied = tied.filter(tied.ca < tied.cb)  # each pair of campaigns once, each edge once
     agree = tied.n_families >= params.merge_min_families
-    per = tied.group_by(["lo", "hi"]).aggregate(w=tied.weight.sum() / 2.0, agreeing=tied.weight.sum(where=agree) / 2.0)
-    per = per.to_pyarrow().to_pylist()
-    own = {r["lo"]: r["w"] or 0.0 for r in per if r["lo"] == r["hi"]}  # all ties inside a campaign
-    between = [{"lo": r["lo"], "hi": r["hi"], "w": r["agreeing"]} for r in per  # campaign pairs (few), not rows
-               if r["lo"] != r["hi"] and r["agreeing"]]
+    between = tied.group_by(lo="ca", hi="cb").aggregate(w=tied.weight.sum(where=agree)).to_pyarrow().to_pylist()
+    between = [r for r in between if r["w"] and r["w"] >= params.min_strength]  # campaign pairs (few), not rows
     if not between:
         return members
+    everyone = members.filter(members.tier != NOT_REPORTED).select("actor", "campaign_id")
+    inside = fused.join(everyone.select(a_actor="actor", _ca="campaign_id"), "a_actor").join(
+        everyone.select(b_actor="actor", _cb="campaign_id"), "b_actor")
+    inside = inside.filter(inside._ca == inside._cb)
+    own = {r["c"]: r["w"] for r in inside.group_by(c="_ca").aggregate(w=inside.weight.sum()).to_pyarrow().to_pylist()}
     flagged = members.filter(members.flagged & (members.tier != NOT_REPORTED))
     tiers = {r["campaign_id"]: r["tier"] for r in flagged.select("campaign_id", "tier").distinct().to_pyarrow().to_pylist()}
     own = {c: own.get(c, 0.0) for c in tiers}
@@ -122,6 +140,22 @@ def merge_reported(members: ibis.Table, fused: ibis.Table, score: ScoreParams = 
                                              for c in CAMPAIGN_COLUMNS}).select(*members.columns)
 
 
+def _pairs(fused: ibis.Table, settled: ibis.Table, params: ConsolidateParams) -> ibis.Table:
+    """actor, unit: accounts outside every reported campaign (``settled``) whose one strong tie is to each other
+    (an API account and the one persona it writes for: a group too small to be a cluster), both
+    named by the first of the two."""
+    strong = fused.filter(fused.probability >= params.pair_probability).select("a_actor", "b_actor")
+    strong = strong.anti_join(settled.select(a_actor="actor"), "a_actor").anti_join(
+        settled.select(b_actor="actor"), "b_actor")
+    ends = strong.select(actor=strong.a_actor).union(strong.select(actor=strong.b_actor), distinct=False)
+    lone = ends.group_by("actor").aggregate(_n=ends.count())
+    lone = lone.filter(lone._n == 1).select("actor")
+    pairs = strong.semi_join(lone.select(a_actor="actor"), "a_actor").semi_join(lone.select(b_actor="actor"), "b_actor")
+    unit = ibis.least(pairs.a_actor, pairs.b_actor)
+    return pairs.select(actor=pairs.a_actor, unit=unit).union(pairs.select(actor=pairs.b_actor, unit=unit),
+                                                              distinct=False)
+
+
 def attach_suspicious(members: ibis.Table, fused: ibis.Table, indicators: ibis.Table,
                       score: ScoreParams = ScoreParams(), params: ConsolidateParams = ConsolidateParams()) -> ibis.Table:
     """``members`` with the accounts whose ties go mostly into one reported campaign, and whose own
@@ -131,28 +165,46 @@ def attach_suspicious(members: ibis.Table, fused: ibis.Table, indicators: ibis.T
         reported = _reported(members)
         scores = members.filter(members.flagged & (members.tier != NOT_REPORTED)).group_by("campaign_id").aggregate(
             _score=members.campaign_score.max())
+        scores = scores.filter(scores._score > 0)
         if scores.count().execute() == 0:
             break
+        # every member of a reported campaign stays where scoring put it, flagged or not (a quiet
+        # knot of colleagues inside an operation's cluster is left unflagged on purpose)
+        settled = members.filter(members.tier != NOT_REPORTED).select(a_actor="actor")
         line = ibis.least(ibis.literal(score.flag_threshold), scores._score * score.flag_fraction)
         own_floor = (line / scores._score).min().execute()  # the least own suspicion any campaign can flag
         suspects = indicators.filter(indicators.measured & (indicators.suspicion >= own_floor)).select(b_actor="actor")
         suspects = suspects.anti_join(reported.select(b_actor="actor"), "b_actor")
+        units = _pairs(fused, settled.select(actor="a_actor"), params)
         e = _both_ways(fused)
-        outside = e.anti_join(reported.select(a_actor="actor"), "a_actor")
+        outside = e.anti_join(settled, "a_actor")
+        ua = units.select(a_actor="actor", _unit="unit")
+        ub = units.select(b_actor="actor", _ub="unit")
+        outside = outside.left_join(ua, "a_actor").select(outside, _unit=ua._unit)
+        outside = outside.left_join(ub, "b_actor").select(outside, _ub=ub._ub)
+        outside = outside.mutate(_unit=outside._unit.coalesce(outside.a_actor))
+        outside = outside.filter(outside._ub.isnull() | (outside._ub != outside._unit))  # a unit's own ties count neither way
         # ties to other suspects outside every reported campaign are neither for nor against: an
         # operation's unclustered accounts are tied to each other as much as to its reported core
         counted = outside.anti_join(suspects, "b_actor")
-        total = counted.group_by(actor=counted.a_actor).aggregate(_all=counted.weight.sum())
+        total = counted.group_by(unit=counted._unit).aggregate(_all=counted.weight.sum())
         into = outside.join(reported.select(b_actor="actor", campaign_id="campaign_id"), "b_actor")
-        per = into.group_by(actor=into.a_actor, campaign_id=into.campaign_id).aggregate(strength=into.weight.sum())
-        rank = ibis.row_number().over(group_by=per.actor, order_by=[ibis.desc(per.strength), per.campaign_id])
-        per = per.mutate(_rank=rank).filter(lambda t: t._rank == 0).join(total, "actor")
+        per = into.group_by(unit=into._unit, campaign_id=into.campaign_id).aggregate(strength=into.weight.sum())
+        rank = ibis.row_number().over(group_by=per.unit, order_by=[ibis.desc(per.strength), per.campaign_id])
+        per = per.mutate(_rank=rank).filter(lambda t: t._rank == 0).join(total, "unit")
         per = per.filter((per.strength >= params.min_strength) & (per.strength >= params.attach_share * per._all))
-        per = per.join(scores, "campaign_id").join(indicators.filter(indicators.measured), "actor")
+        # back to accounts: a unit's members, or the account itself
+        lone = per.select(actor=per.unit, unit=per.unit).anti_join(units.select(actor="actor"), "actor")
+        who = units.mutate(_paired=ibis.literal(True)).union(lone.mutate(_paired=ibis.literal(False)))
+        per = per.join(who, "unit").join(scores, "campaign_id").join(indicators.filter(indicators.measured), "actor")
         tie = 1.0 - (-per.strength).exp()
+        # a member of a strongly tied pair is a core of its own (the core's floor); a lone account's
+        # many weak ties are not, so its own suspicion carries it alone
+        paired = per._paired
+        own = ibis.ifelse(paired, 1.0 - score.own_weight + score.own_weight * per.suspicion, per.suspicion)
         line = ibis.least(ibis.literal(score.flag_threshold), per._score * score.flag_fraction)
-        per = per.filter(per._score * tie * per.suspicion >= line)
-        new = per.select("actor", "campaign_id", posts=per.strength, own=per.suspicion)
+        per = per.filter(per._score * tie * own >= line)
+        new = per.select("actor", "campaign_id", posts=per.strength, own=own).cache()
         if new.count().execute() == 0:
             break
         members = recruit_accounts(members, new, indicators)
@@ -164,7 +216,7 @@ def consolidate(members: ibis.Table, fused: ibis.Table, indicators: ibis.Table, 
     """Merge, attach, merge again: an attached account can be the tie two parts lacked."""
     if not params.enabled:
         return members
-    members = merge_reported(members.cache(), fused, score, params)
+    members = merge_reported(members, fused, score, params)
     members = attach_suspicious(members, fused, indicators, score, params)
     return merge_reported(members, fused, score, params)
 

@@ -137,6 +137,9 @@ def links(store, campaign_id: int, limit: int = 10) -> dict:
     across = across.group_by("other").aggregate(links=across.count()).order_by([ibis.desc("links"), "other"])
     m = store.table("campaign_members")
     recruited = m.filter((m.campaign_id == campaign_id) & m.recruited) if "recruited" in m.columns else m.limit(0)
+    # recruited through the links: personas carrying the campaign's text (not writers, nor accounts
+    # attached by their weak ties, `campaigns.consolidate`)
+    recruited = recruited.semi_join(t.select(actor=t.persona_actor), "actor")
     return {"links": int(t.count().execute()), "api_accounts": int(t.api_actor.nunique().execute()),
             "personas": int(t.persona_actor.nunique().execute()),
             "recruited_personas": int(recruited.count().execute()),

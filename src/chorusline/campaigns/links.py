@@ -217,11 +217,20 @@ def recruit_accounts(members: ibis.Table, new: ibis.Table, indicators: ibis.Tabl
     m = members.left_join(new, members.actor == new.actor).select(
         members, _cid=new._cid, _posts=new._posts, _own=new._own, **{f"_{c}": new[f"_{c}"] for c in CAMPAIGN_COLUMNS})
     hit = m._cid.notnull()
-    link_score = m._campaign_score * (1.0 - (-m._posts.cast("float64")).exp()) * m._own
+    link_tie = 1.0 - (-m._posts.cast("float64")).exp()
+    link_score = m._campaign_score * link_tie * m._own
+    # a member of another cluster moving in brings none of that cluster's standing: no core, no
+    # knot, no ties inside its new campaign but the evidence that moved it
+    moved = hit & (m._cid != m.campaign_id)
+    schema = m.schema()
+    standing = {"core": ibis.literal(False), "part": ibis.literal(-1), "degree": ibis.literal(0),
+                "strength": ibis.literal(0.0), "tie": link_tie}
     kept = m.mutate(
         campaign_id=ibis.ifelse(hit, m._cid, m.campaign_id),
         **{c: ibis.ifelse(hit, m[f"_{c}"], m[c]) for c in CAMPAIGN_COLUMNS},
-        member_score=ibis.ifelse(hit, ibis.greatest(m.member_score, link_score), m.member_score),
+        **{c: ibis.ifelse(moved, v.cast(schema[c]), m[c]) for c, v in standing.items() if c in schema},
+        member_score=ibis.ifelse(moved, link_score,
+                                 ibis.ifelse(hit, ibis.greatest(m.member_score, link_score), m.member_score)),
         flagged=m.flagged | hit, recruited=m.recruited | hit).select(*columns, "recruited")
     # linked accounts outside every cluster: new rows, with what is known of them
     outside = new.anti_join(members, "actor")
