@@ -2,6 +2,7 @@
 of new posts against recent API outputs — each found once, bounded by the window."""
 
 import datetime as dt
+import json
 
 import ibis
 import pytest
@@ -185,6 +186,30 @@ def test_a_window_alert_for_an_account_a_detection_has_meanwhile_made_known_is_d
     found = [news._alert("campaign_grew", key, None, None, "", {"actor": "x:new"}, None, None, key, "x:new")
              for key in ("cK", "cOther")]
     assert [a["subject"] for a in news.still_news(duck_store, found)] == ["cOther"]
+
+
+def test_two_known_campaigns_detected_as_one_bring_nobody_new(duck_store):
+    """campaigns.consolidate merges an operation's fragments: the known keys' accounts were alerted
+    then, so the merged campaign raises no campaign_grew for them; a truly new account still does."""
+    import pyarrow as pa
+
+    from chorusline.live import alerts as news
+    from chorusline.live.state import LIVE_CAMPAIGNS, append, ensure_live_tables
+
+    ensure_live_tables(duck_store)
+    append(duck_store, LIVE_CAMPAIGNS, [{"campaign_key": k, "actor": f"x:{k}{i}"} for k in ("a", "b") for i in range(3)])
+    merged = [f"x:{k}{i}" for k in ("a", "b") for i in range(3)]
+    duck_store.backend.create_table("campaigns", pa.table({
+        "campaign_id": pa.array([0], pa.int64()), "score": [0.5], "above_threshold": [True], "tier": ["inauthentic"]}),
+        overwrite=True)
+    duck_store.backend.create_table("campaign_members", pa.table({
+        "campaign_id": pa.array([0] * 6, pa.int64()), "actor": merged, "flagged": [True] * 6}), overwrite=True)
+    assert news.campaign_changes(duck_store, None) == []
+    duck_store.backend.create_table("campaign_members", pa.table({
+        "campaign_id": pa.array([0] * 7, pa.int64()), "actor": merged + ["x:c0"], "flagged": [True] * 7}),
+        overwrite=True)
+    grew, = news.campaign_changes(duck_store, None)
+    assert grew["kind"] == "campaign_grew" and json.loads(grew["evidence"])["new_members"] == ["x:c0"]
 
 
 def test_enough_change_in_the_window_starts_a_detection(tmp_path):

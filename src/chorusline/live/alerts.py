@@ -206,7 +206,10 @@ def campaign_changes(store, event_ts) -> list[dict]:
         # the same campaign: a good share of the smaller of the two (a campaign detection now sees
         # whole may have been known as several smaller clusters, and the other way round)
         if best is not None and overlap >= SAME_CAMPAIGN * min(len(members), len(known[best])):
-            new = sorted(members - known[best])
+            # accounts known under another key were alerted then: two known campaigns detection now
+            # sees as one (campaigns.consolidate merges an operation's fragments) bring nobody new
+            elsewhere = set().union(*(a for k, a in known.items() if k != best))
+            new = sorted(members - known[best] - elsewhere)
             if not new:
                 continue
             evidence |= {"campaign_key": best, "new_members": new[:MAX_LISTED], "n_new": len(new)}
