@@ -40,7 +40,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import ibis
-import pyarrow as pa
 
 from chorusline.campaigns.links import recruit_accounts
 from chorusline.campaigns.score import CAMPAIGN_COLUMNS, NOT_REPORTED, ScoreParams, campaign_figures
@@ -67,6 +66,18 @@ def _both_ways(fused: ibis.Table) -> ibis.Table:
                    distinct=False)
 
 
+SCRATCH_PREFIX = "consolidate_"  # its scratch tables: dropped by whoever stores the result
+
+
+def _kept(table: ibis.Table, name: str) -> ibis.Table:
+    """``table`` written to the scratch table ``consolidate_<name>`` and read back. Not ``.cache()``:
+    Spark caches lazily, so a cached plan still carries (and re-analyses) everything before it,
+    round after round, and loses the memtables it was built on."""
+    backend = table.get_backend()
+    backend.create_table(SCRATCH_PREFIX + name, table, overwrite=True)
+    return backend.table(SCRATCH_PREFIX + name)
+
+
 def _reported(members: ibis.Table) -> ibis.Table:
     """actor, campaign_id: the flagged members of reported campaigns."""
     return members.filter(members.flagged & (members.tier != NOT_REPORTED)).select("actor", "campaign_id")
@@ -91,9 +102,10 @@ def _merge_groups(pairs: list[dict], own: dict[int, float], tier: dict[int, str]
 
 
 def merge_reported(members: ibis.Table, fused: ibis.Table, score: ScoreParams = ScoreParams(),
-                   params: ConsolidateParams = ConsolidateParams()) -> ibis.Table:
+                   params: ConsolidateParams = ConsolidateParams(), scratch: str = "merge") -> ibis.Table:
     """``members`` with the reported campaigns that are tied into one merged (see the module)."""
-    members = members.cache()  # read four times below
+    members = _kept(members, scratch)  # read four times below (each call its own scratch name: a
+    # table cannot be rewritten from itself)
     reported = _reported(members)
     e = _both_ways(fused)
     # between two campaigns: ties of their flagged members; inside one: ties of all its members (a
@@ -118,10 +130,11 @@ def merge_reported(members: ibis.Table, fused: ibis.Table, score: ScoreParams = 
     into = _merge_groups(between, own, tiers, params.merge_share)
     if not into:
         return members
-    mapping = ibis.memtable(pa.table({"_from": pa.array(list(into), pa.int64()),
-                                      "_to": pa.array(list(into.values()), pa.int64())}))
-    m = members.left_join(mapping, members.campaign_id == mapping._from)
-    m = m.mutate(_merged=m._to.coalesce(m.campaign_id)).drop("_from", "_to")
+    # the few merged ids as an expression, not a memtable: Spark caches lazily, and a memtable's view
+    # is gone by the time a cached plan built on it runs
+    merged_id = ibis.cases(*((members.campaign_id == c, ibis.literal(to, "int64")) for c, to in sorted(into.items())),
+                           else_=members.campaign_id)
+    m = members.mutate(_merged=merged_id)
     groups = set(into.values()) | set(into)
     touched = m.filter(m._merged.isin(list(groups)))
     figures = campaign_figures(touched.filter(touched.core), "_merged", score)
@@ -160,8 +173,8 @@ def attach_suspicious(members: ibis.Table, fused: ibis.Table, indicators: ibis.T
                       score: ScoreParams = ScoreParams(), params: ConsolidateParams = ConsolidateParams()) -> ibis.Table:
     """``members`` with the accounts whose ties go mostly into one reported campaign, and whose own
     suspicion carries them over the flag line, flagged in it (``recruited``; see the module)."""
-    for _ in range(params.rounds):
-        members = members.cache()  # each round reads the last one's result several times
+    for round_ in range(params.rounds):
+        members = _kept(members, f"attach{round_}")  # each round reads the last one's result several times
         reported = _reported(members)
         scores = members.filter(members.flagged & (members.tier != NOT_REPORTED)).group_by("campaign_id").aggregate(
             _score=members.campaign_score.max())
@@ -204,7 +217,7 @@ def attach_suspicious(members: ibis.Table, fused: ibis.Table, indicators: ibis.T
         own = ibis.ifelse(paired, 1.0 - score.own_weight + score.own_weight * per.suspicion, per.suspicion)
         line = ibis.least(ibis.literal(score.flag_threshold), per._score * score.flag_fraction)
         per = per.filter(per._score * tie * own >= line)
-        new = per.select("actor", "campaign_id", posts=per.strength, own=own).cache()
+        new = _kept(per.select("actor", "campaign_id", posts=per.strength, own=own), f"new{round_}")
         if new.count().execute() == 0:
             break
         members = recruit_accounts(members, new, indicators)
@@ -216,9 +229,9 @@ def consolidate(members: ibis.Table, fused: ibis.Table, indicators: ibis.Table, 
     """Merge, attach, merge again: an attached account can be the tie two parts lacked."""
     if not params.enabled:
         return members
-    members = merge_reported(members, fused, score, params)
+    members = merge_reported(members, fused, score, params, "merge0")
     members = attach_suspicious(members, fused, indicators, score, params)
-    return merge_reported(members, fused, score, params)
+    return merge_reported(members, fused, score, params, "merge1")
 
 
-__all__ = ["ConsolidateParams", "attach_suspicious", "consolidate", "merge_reported"]
+__all__ = ["SCRATCH_PREFIX", "ConsolidateParams", "attach_suspicious", "consolidate", "merge_reported"]

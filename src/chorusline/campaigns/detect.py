@@ -11,6 +11,7 @@ from pathlib import Path
 
 import ibis
 
+from chorusline.campaigns.consolidate import SCRATCH_PREFIX as CONSOLIDATE_SCRATCH
 from chorusline.campaigns.consolidate import ConsolidateParams, consolidate
 from chorusline.campaigns.links import LinkParams, campaign_links, member_links, recruit_personas, recruit_writers
 from chorusline.campaigns.narratives import NarrativeParams, save_narratives
@@ -120,6 +121,9 @@ def score_campaigns(store, config: DetectConfig = DetectConfig()) -> None:
                                                         store.table("campaign_members")), overwrite=True)
     for scratch in ("cluster_members", "candidate_links"):
         backend.drop_table(scratch)
+    for scratch in backend.list_tables():
+        if scratch.startswith(CONSOLIDATE_SCRATCH):
+            backend.drop_table(scratch)
     backend.create_table("campaigns", campaign_table(store.table("campaign_members"), config.score), overwrite=True)
 
 
