@@ -11,7 +11,7 @@ measured here in seconds a run; a change to a signal needs the sweep itself.
 in each kept store, for a feature that is new or changed since the runs were kept.
 
 Run: `.venv/bin/python scripts/rescore_sweep.py DIR [--config chorusline.toml] [--recompute NAME ...]
-[--json OUT]`."""
+[--runs NAME ...] [--json OUT]`."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet  # noqa: F401  (pa.parquet)
 
 from chorusline.campaigns.detect import load_config, score_campaigns
 from chorusline.eval.evaluate import evaluate
@@ -31,7 +32,7 @@ from chorusline.signals.run import feature_signals
 from chorusline.store import Store
 
 METRICS = ("account_precision", "account_recall", "account_f1", "campaign_ari", "link_f1",
-           "benign_flagged_share", "benign_campaigns_reported")
+           "benign_flagged_share", "benign_campaigns_reported", "campaigns_reported", "campaigns_true")
 
 
 def recompute(store, names: list[str], config) -> None:
@@ -57,7 +58,11 @@ def rescore(folder: Path, config, names: list[str] | None = None) -> dict:
         backend.create_table("fused_edges", fuse(store.table("edges"), config.fuse), overwrite=True)
         backend.create_table("clusters", cluster_members(store.table("fused_edges"), config.cluster), overwrite=True)
         score_campaigns(store, config)
-        return evaluate(store, folder / "truth", threshold=config.score.campaign_threshold)
+        out = evaluate(store, folder / "truth", threshold=config.score.campaign_threshold)
+        campaigns = store.table("campaigns")
+        truth = pa.parquet.read_table(folder / "truth" / "accounts.parquet", columns=["campaign"])["campaign"]
+        return out | {"campaigns_reported": int(campaigns.filter(campaigns.above_threshold).count().execute()),
+                      "campaigns_true": len({c for c in truth.to_pylist() if c is not None})}
     finally:
         backend.disconnect()
 
@@ -72,12 +77,14 @@ def main() -> None:
     parser.add_argument("--config", type=Path, help="detection settings (chorusline.toml's sections)")
     parser.add_argument("--json", type=Path, help="write the per-run metrics here")
     parser.add_argument("--recompute", nargs="+", default=[], help="feature signals to compute again first")
+    parser.add_argument("--runs", nargs="+", default=[], help="only these runs (folder names)")
     args = parser.parse_args()
     config = load_config(args.config)
-    runs = sorted(p for p in args.keep.iterdir() if (p / "truth" / "accounts.parquet").exists())
+    runs = sorted(p for p in args.keep.iterdir() if (p / "truth" / "accounts.parquet").exists()
+                  and (not args.runs or p.name in args.runs))
     rows = []
-    print("| run | precision | recall | F1 | ARI | link F1 | benign flagged | benign reported | s |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| run | precision | recall | F1 | ARI | link F1 | benign flagged | benign reported | campaigns reported / true | s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for folder in runs:
         started = time.perf_counter()
         m = rescore(folder, config, args.recompute)
@@ -86,7 +93,7 @@ def main() -> None:
         print(f"| {folder.name} | {_fmt(row['account_precision'])} | {_fmt(row['account_recall'])} | "
               f"{_fmt(row['account_f1'])} | {_fmt(row['campaign_ari'])} | {_fmt(row['link_f1'])} | "
               f"{row['benign_flagged_share']:.2%} | {row['benign_campaigns_reported']} | "
-              f"{time.perf_counter() - started:.0f} |", flush=True)
+              f"{row['campaigns_reported']} / {row['campaigns_true']} | {time.perf_counter() - started:.0f} |", flush=True)
     f1 = np.array([r["account_f1"] or 0.0 for r in rows])
     precision = [r["account_precision"] for r in rows if r["account_precision"] is not None]
     print(f"\n{len(rows)} runs: F1 min {f1.min():.3f}, p10 {np.percentile(f1, 10):.3f}, median {np.median(f1):.3f}, "
