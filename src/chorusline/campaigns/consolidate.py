@@ -43,6 +43,7 @@ import ibis
 
 from chorusline.campaigns.links import recruit_accounts
 from chorusline.campaigns.score import CAMPAIGN_COLUMNS, NOT_REPORTED, ScoreParams, campaign_figures
+from chorusline.graph.cluster import merge_tied
 
 
 @dataclass(frozen=True)
@@ -83,24 +84,6 @@ def _reported(members: ibis.Table) -> ibis.Table:
     return members.filter(members.flagged & (members.tier != NOT_REPORTED)).select("actor", "campaign_id")
 
 
-def _merge_groups(pairs: list[dict], own: dict[int, float], tier: dict[int, str], share: float) -> dict[int, int]:
-    """campaign → the campaign it merges into (the lowest id of its group), for the merged ones."""
-    parent = {c: c for c in own}
-
-    def root(c):
-        while parent[c] != c:
-            parent[c] = parent[parent[c]]
-            c = parent[c]
-        return c
-
-    for row in sorted(pairs, key=lambda r: (-r["w"], r["lo"], r["hi"])):  # campaign pairs (few), not rows
-        lo, hi = row["lo"], row["hi"]
-        if tier[lo] == tier[hi] and row["w"] >= share * min(own[lo], own[hi]):
-            a, b = root(lo), root(hi)
-            parent[max(a, b)] = min(a, b)
-    return {c: root(c) for c in own if root(c) != c}
-
-
 def merge_reported(members: ibis.Table, fused: ibis.Table, score: ScoreParams = ScoreParams(),
                    params: ConsolidateParams = ConsolidateParams(), scratch: str = "merge") -> ibis.Table:
     """``members`` with the reported campaigns that are tied into one merged (see the module)."""
@@ -127,7 +110,7 @@ def merge_reported(members: ibis.Table, fused: ibis.Table, score: ScoreParams = 
     flagged = members.filter(members.flagged & (members.tier != NOT_REPORTED))
     tiers = {r["campaign_id"]: r["tier"] for r in flagged.select("campaign_id", "tier").distinct().to_pyarrow().to_pylist()}
     own = {c: own.get(c, 0.0) for c in tiers}
-    into = _merge_groups(between, own, tiers, params.merge_share)
+    into = merge_tied(between, own, params.merge_share, tiers)
     if not into:
         return members
     # the few merged ids as an expression, not a memtable: Spark caches lazily, and a memtable's view

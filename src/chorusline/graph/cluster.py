@@ -187,19 +187,30 @@ def _merge(fused: ibis.Table, groups: list[np.ndarray], g, share: float) -> list
     cross = cross.mutate(lo=ibis.least(cross.ga, cross.gb), hi=ibis.greatest(cross.ga, cross.gb))
     between = cross.group_by(["lo", "hi"]).aggregate(w=cross.weight.sum()).to_pyarrow().to_pylist()
     index = {name: i for i, name in enumerate(g.vs["name"])}
-    internal = [sum(g.subgraph(sorted(index[n] for n in names)).es["weight"]) for names in groups]
-    parent = list(range(len(groups)))
-
-    def root(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for row in sorted(between, key=lambda r: (-r["w"], r["lo"], r["hi"])):  # cluster pairs (few), not rows
-        if row["w"] >= share * min(internal[row["lo"]], internal[row["hi"]]):
-            parent[root(row["hi"])] = root(row["lo"])
+    internal = {i: sum(g.subgraph(sorted(index[n] for n in names)).es["weight"]) for i, names in enumerate(groups)}
+    root = merge_tied(between, internal, share)
     merged: dict[int, list[np.ndarray]] = {}
     for i, names in enumerate(groups):
-        merged.setdefault(root(i), []).append(names)
+        merged.setdefault(root.get(i, i), []).append(names)
     return [np.concatenate(parts) for parts in merged.values()]
+
+
+def merge_tied(pairs: list[dict], own: dict, share: float, kind: dict | None = None) -> dict:
+    """Union of groups tied to each other: ``pairs`` (lo, hi, w: the weight of the ties between two
+    groups; few rows, not edges) join lo and hi when w is at least ``share`` of the smaller one's
+    ``own`` ties (and, given ``kind``, both are of one kind). Returns group → the lowest group of its
+    union, for the groups that merged."""
+    parent = {k: k for k in own}
+
+    def root(k):
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for row in sorted(pairs, key=lambda r: (-r["w"], r["lo"], r["hi"])):
+        lo, hi = row["lo"], row["hi"]
+        if (kind is None or kind[lo] == kind[hi]) and row["w"] >= share * min(own[lo], own[hi]):
+            a, b = root(lo), root(hi)
+            parent[max(a, b)] = min(a, b)
+    return {k: root(k) for k in own if root(k) != k}
