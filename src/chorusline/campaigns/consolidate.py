@@ -53,7 +53,8 @@ class ConsolidateParams:
     # families a tie between two campaigns must join to count towards merging them: one family's
     # weak tail (co-sharing the same trending posts) grows with the product of two campaigns' sizes
     merge_min_families: int = 2
-    min_strength: float = 1.2  # −ln(1 − 0.7): an attached account's ties into the campaign, summed
+    # −ln(1 − 0.7): the least summed tie weight that merges two campaigns or attaches an account
+    min_strength: float = 1.2
     attach_share: float = 0.5  # of all the account's tie weight
     rounds: int = 2
     # two accounts whose one strong tie is to each other (an API account and the one persona it
