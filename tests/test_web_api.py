@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from web_support import page_csrf, signed_in, store_copy
 
-ACTOR = "x:1876603769898202600"  # a flagged persona of the smoke scenario's campaign 3
+ACTOR = "x:1876603769898202600"  # a flagged persona of the smoke scenario's campaign 0
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +53,9 @@ def test_campaigns_share_the_cli_schema(web):
     assert listed.status_code == 200 and listed.headers["cache-control"] == "no-store"
     with app.state.web.lock:  # the CLI opens the same file: let no request use it meanwhile
         assert listed.json() == cli_json(db, "campaigns")
-    one = vic.get("/api/v1/campaigns/3").json()
+    one = vic.get("/api/v1/campaigns/0").json()
     with app.state.web.lock:
-        assert unordered(one) == unordered(cli_json(db, "campaigns", "--campaign", "3"))
+        assert unordered(one) == unordered(cli_json(db, "campaigns", "--campaign", "0"))
     assert vic.get("/api/v1/campaigns/999").status_code == 404
     assert "999" in vic.get("/api/v1/campaigns/999").json()["detail"]
 
@@ -106,7 +106,7 @@ def test_account_has_posts_calls_ties_and_time_line(web):
     _, _, as_user = web
     vic = as_user("vic")
     a = vic.get(f"/api/v1/accounts/{ACTOR}").json()
-    assert a["posts"] and a["ties"] and a["timeline"] and a["campaigns"][0]["campaign_id"] == 3
+    assert a["posts"] and a["ties"] and a["timeline"] and a["campaigns"][0]["campaign_id"] == 0
     assert sum(d["posts"] for d in a["timeline"]) >= len(a["posts"])
     assert {"other", "signal", "weight", "evidence"} <= set(a["ties"][0])
     api_actor = "llm-api:acct_2a2a107dd85b85df"
@@ -117,18 +117,18 @@ def test_account_has_posts_calls_ties_and_time_line(web):
 def test_decisions_need_a_reason_and_feed_the_enforcement_list(web):
     app, db, as_user = web
     ana, vic = as_user("ana"), as_user("vic")
-    assert ana.post("/api/v1/campaigns/3/decisions", json={"decision": "confirm", "reason": ""}).status_code == 422
-    assert ana.post("/api/v1/campaigns/3/decisions", json={"decision": "confirm"}).status_code == 422
-    assert ana.post("/api/v1/campaigns/3/decisions", json={"decision": "ban", "reason": "x"}).status_code == 422
+    assert ana.post("/api/v1/campaigns/0/decisions", json={"decision": "confirm", "reason": ""}).status_code == 422
+    assert ana.post("/api/v1/campaigns/0/decisions", json={"decision": "confirm"}).status_code == 422
+    assert ana.post("/api/v1/campaigns/0/decisions", json={"decision": "ban", "reason": "x"}).status_code == 422
     assert ana.post("/api/v1/campaigns/999/decisions", json={"decision": "confirm", "reason": "x"}).status_code == 422
     assert vic.get("/api/v1/enforcement").json()["total"] == 0
-    made = ana.post("/api/v1/campaigns/3/decisions",
+    made = ana.post("/api/v1/campaigns/0/decisions",
                     json={"decision": "confirm", "reason": "one operator, shared template"})
     assert made.status_code == 201
     row = made.json()
     assert row["analyst"] == "ana" and row["note"] == "one operator, shared template" and ACTOR in row["members"]
     listed = vic.get("/api/v1/enforcement").json()
-    assert listed["total"] == len(row["members"]) and {r["campaign_id"] for r in listed["rows"]} == {3}
+    assert listed["total"] == len(row["members"]) and {r["campaign_id"] for r in listed["rows"]} == {0}
     page = vic.get("/api/v1/enforcement", params={"offset": 1, "limit": 1}).json()
     assert page["rows"] == listed["rows"][1:2]
     download = vic.get("/api/v1/enforcement.csv")
@@ -139,27 +139,27 @@ def test_decisions_need_a_reason_and_feed_the_enforcement_list(web):
     assert history[0]["analyst"] == "ana" and history[0]["note"] == "one operator, shared template"
     assert history[0]["target"] == "campaign" and history[0]["members"] == len(row["members"])
     audit = as_user("adam").get("/api/v1/audit").json()
-    assert any(r["action"] == "decision.confirm" and r["target"] == "campaign 3" and r["actor"] == "ana" for r in audit)
+    assert any(r["action"] == "decision.confirm" and r["target"] == "campaign 0" and r["actor"] == "ana" for r in audit)
 
     # one account dismissed leaves the list; the campaign stays confirmed
     dismissed = ana.post(f"/api/v1/accounts/{ACTOR}/decisions", json={"decision": "dismiss", "reason": "a real person"})
-    assert dismissed.status_code == 201 and dismissed.json()["campaign_id"] == 3
+    assert dismissed.status_code == 201 and dismissed.json()["campaign_id"] == 0
     after = vic.get("/api/v1/enforcement").json()
     assert after["total"] == listed["total"] - 1
     assert ACTOR not in {f"{r['platform']}:{r['account_id']}" for r in after["rows"]}
-    members = vic.get("/api/v1/campaigns/3/members").json()["rows"]
+    members = vic.get("/api/v1/campaigns/0/members").json()["rows"]
     assert next(m for m in members if m["actor"] == ACTOR)["account_decision"] == "dismiss"
     nobody = ana.post("/api/v1/accounts/x:nobody/decisions", json={"decision": "dismiss", "reason": "x"})
     assert nobody.status_code == 422
 
     # needs-more parks the campaign: off the list until confirmed again; the CLI reads the same table
-    assert ana.post("/api/v1/campaigns/3/decisions", json={"decision": "needs-more", "reason": "ask platform"}
+    assert ana.post("/api/v1/campaigns/0/decisions", json={"decision": "needs-more", "reason": "ask platform"}
                     ).status_code == 201
     assert vic.get("/api/v1/enforcement").json()["total"] == 0
     from chorusline.cli import app as cli
 
     with app.state.web.lock:  # in one process DuckDB shares the open database with the CLI's connection
-        answer = CliRunner().invoke(cli, ["decide", "confirm", "--campaign", "3", "--analyst", "cli", "--db", db])
+        answer = CliRunner().invoke(cli, ["decide", "confirm", "--campaign", "0", "--analyst", "cli", "--db", db])
         assert answer.exit_code == 0, answer.output
     assert vic.get("/api/v1/enforcement").json()["total"] == after["total"]
 
@@ -168,7 +168,7 @@ def test_watchlist_matches_after_a_rebuild(web):
     _, _, as_user = web
     ana, vic = as_user("ana"), as_user("vic")
     if vic.get("/api/v1/enforcement").json()["total"] == 0:
-        ana.post("/api/v1/campaigns/3/decisions", json={"decision": "confirm", "reason": "tied by a template"})
+        ana.post("/api/v1/campaigns/0/decisions", json={"decision": "confirm", "reason": "tied by a template"})
     assert vic.post("/api/v1/watchlist").status_code == 403
     built = ana.post("/api/v1/watchlist")
     assert built.status_code == 201 and built.json()["fingerprints"] > 0
@@ -183,19 +183,19 @@ def test_exports_per_campaign(web):
 
     _, _, as_user = web
     vic = as_user("vic")
-    stix = vic.get("/api/v1/campaigns/3/export/stix", params={"tlp": "green"})
+    stix = vic.get("/api/v1/campaigns/0/export/stix", params={"tlp": "green"})
     assert stix.status_code == 200 and "attachment" in stix.headers["content-disposition"]
     bundle = stix2.parse(stix.text, allow_custom=False)
     kinds = {o.type for o in bundle.objects}
     assert {"campaign", "identity", "report", "user-account"} <= kinds
     assert any(o.type == "marking-definition" and o.id == stix2.TLP_GREEN.id for o in bundle.objects)
-    misp = vic.get("/api/v1/campaigns/3/export/misp").json()
+    misp = vic.get("/api/v1/campaigns/0/export/misp").json()
     assert misp["info"] and (misp.get("Attribute") or misp.get("Object"))
-    indicators = list(csv.DictReader(io.StringIO(vic.get("/api/v1/campaigns/3/export/indicators").text)))
+    indicators = list(csv.DictReader(io.StringIO(vic.get("/api/v1/campaigns/0/export/indicators").text)))
     assert any(r["indicator_value"] == ACTOR.split(":", 1)[1] for r in indicators)
-    graph = nx.read_gexf(io.BytesIO(vic.get("/api/v1/campaigns/3/export/gexf").content))
+    graph = nx.read_gexf(io.BytesIO(vic.get("/api/v1/campaigns/0/export/gexf").content))
     assert ACTOR in graph.nodes
-    assert vic.get("/api/v1/campaigns/3/export/pdf").status_code == 422
+    assert vic.get("/api/v1/campaigns/0/export/pdf").status_code == 422
     assert vic.get("/api/v1/campaigns/1/export/stix").status_code == 409  # no flagged member to export
 
 
@@ -203,14 +203,14 @@ def test_pages_filter_and_show_the_evidence(web):
     app, _, _ = web
     vic = signed_in(TestClient(app, base_url="https://testserver"), "vic")
     everything = vic.get("/campaigns").text
-    assert "campaign 3" in everything and "campaign 2" in everything
+    assert "campaign 0" in everything and "campaign 2" in everything
     reported = vic.get("/campaigns", params={"reported": "true"}).text
-    assert "campaign 3" in reported and ">campaign 2<" not in reported
+    assert "campaign 0" in reported and ">campaign 2<" not in reported
     tiers = vic.get("/campaigns", params={"tier": "inauthentic"}).text
     assert ">campaign 2<" not in tiers
-    page = vic.get("/campaigns/3").text
+    page = vic.get("/campaigns/0").text
     for part in ('id="network-filters"', 'name="family"', 'id="min-weight"', 'id="role"', 'id="search"',
-                 "/api/v1/campaigns/3/export/stix", "DISARM", f"/accounts/{ACTOR}"):
+                 "/api/v1/campaigns/0/export/stix", "DISARM", f"/accounts/{ACTOR}"):
         assert part in page
     assert 'id="decide-form"' not in page  # a viewer reads only
     account = vic.get(f"/accounts/{ACTOR}").text
@@ -241,10 +241,10 @@ def test_campaign_page_shows_the_reports_sections_and_charts(web):
 
     app, _, as_user = web
     vic = signed_in(TestClient(app, base_url="https://testserver"), "vic")
-    page = vic.get("/campaigns/3").text
+    page = vic.get("/campaigns/0").text
     for name in SECTIONS:
         assert f'<h2 id="report-{name}-title">{escape(SECTION_TITLES[name])}</h2>' in page
-    assert "id='chart-clock-3'" in page and "id='chart-timeline-3'" in page and "id='chart-network-3'" not in page
+    assert "id='chart-clock-0'" in page and "id='chart-timeline-0'" in page and "id='chart-network-0'" not in page
     assert "/static/report/plotly.min.js" in page and "/static/report/render.js" in page
     assert " style=" not in page  # the CSP refuses style attributes but two fixed ones plotly.js writes
     below = vic.get("/campaigns/1").text  # no flagged member: no report sections, and says why

@@ -61,7 +61,7 @@ def concrete(path: str, smoke_actor: str) -> str:
     from chorusline.web.taxii import COLLECTIONS
 
     amber = next(cid for cid, tlp in COLLECTIONS.items() if tlp == "amber")
-    return (path.replace("{campaign_id}", "3").replace("{actor}", smoke_actor).replace("{fmt}", "indicators")
+    return (path.replace("{campaign_id}", "0").replace("{actor}", smoke_actor).replace("{fmt}", "indicators")
             .replace("{name}", "nobody").replace("{cid}", amber).replace("{object_id}", "campaign--0"))
 
 
@@ -176,15 +176,15 @@ def test_set_cookie_attributes(web):
 def test_forms_need_the_session_csrf_token(web):
     app, _, _ = web
     c = signed_in(client(app), "ana")
-    without = c.post("/campaigns/3/decide", data={"decision": "needs-more", "reason": "check"}, follow_redirects=False)
+    without = c.post("/campaigns/0/decide", data={"decision": "needs-more", "reason": "check"}, follow_redirects=False)
     assert without.status_code == 403
-    wrong = c.post("/campaigns/3/decide", data={"decision": "needs-more", "reason": "check", "csrf_token": "x"},
+    wrong = c.post("/campaigns/0/decide", data={"decision": "needs-more", "reason": "check", "csrf_token": "x"},
                    follow_redirects=False)
     assert wrong.status_code == 403
-    api_post = c.post("/api/v1/campaigns/3/decisions", json={"decision": "needs-more", "reason": "check"})
+    api_post = c.post("/api/v1/campaigns/0/decisions", json={"decision": "needs-more", "reason": "check"})
     assert api_post.status_code == 403  # the API with the cookie needs X-CSRF-Token too
-    csrf = page_csrf(c, "/campaigns/3")
-    ok = c.post("/api/v1/campaigns/3/decisions", json={"decision": "needs-more", "reason": "check"},
+    csrf = page_csrf(c, "/campaigns/0")
+    ok = c.post("/api/v1/campaigns/0/decisions", json={"decision": "needs-more", "reason": "check"},
                 headers={"X-CSRF-Token": csrf})
     assert ok.status_code == 201
     login = client(app).post("/login", data={"username": "vic", "password": PASSWORDS["vic"], "csrf_token": "forged"},
@@ -253,7 +253,7 @@ def test_security_headers(web):
         assert h["referrer-policy"] == "no-referrer"
         if not path.startswith("/static"):
             assert h["cache-control"] == "no-store"
-    page = signed_in(client(app), "vic").get("/campaigns/3").text
+    page = signed_in(client(app), "vic").get("/campaigns/0").text
     assert "<script>" not in page and " on" + "click=" not in page  # scripts come from static files only
 
 
@@ -269,8 +269,8 @@ def test_login_redirects_only_inside_the_site(web):
 
 def test_unauthenticated_pages_show_the_sign_in_form(web):
     app, _, _ = web
-    answer = client(app).get("/campaigns/3", headers={"Accept": "text/html"})
-    assert answer.status_code == 401 and 'action="/login"' in answer.text and 'value="/campaigns/3"' in answer.text
+    answer = client(app).get("/campaigns/0", headers={"Accept": "text/html"})
+    assert answer.status_code == 401 and 'action="/login"' in answer.text and 'value="/campaigns/0"' in answer.text
 
 
 def test_admin_manages_users_in_the_page(web):

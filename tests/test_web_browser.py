@@ -112,13 +112,13 @@ def test_analyst_works_a_campaign_end_to_end(served, browser, tmp_path):
     page.wait_for_url(re.compile(r".*/accounts/llm-api:.*"))
     assert page.locator("#ties").count() == 1 and page.locator("svg.timeline").count() == 1
 
-    # confirm campaign 3 with a reason
-    page.goto(f"{served}/campaigns/3")
+    # confirm campaign 0 with a reason
+    page.goto(f"{served}/campaigns/0")
     page.check("input[name=decision][value=confirm]")
     page.select_option("#tlp", "green")
     page.fill("#reason", "one operator behind three accounts: shared template and provenance")
     page.click("#decide-submit")
-    page.wait_for_url(re.compile(r".*/campaigns/3\?decided=confirm.*"))
+    page.wait_for_url(re.compile(r".*/campaigns/0\?decided=confirm.*"))
     assert page.text_content("h1 .status") == "confirm"
     assert "shared template and provenance" in page.text_content("#campaign-decisions")
 
@@ -166,10 +166,10 @@ def test_a_viewer_cannot_confirm(served, browser):
     context = browser.new_context()
     page = context.new_page()
     sign_in(page, served, "vic")
-    page.goto(f"{served}/campaigns/3")
+    page.goto(f"{served}/campaigns/0")
     assert page.locator("#decide-form").count() == 0
     csrf = page.get_attribute("form.logout input[name=csrf_token]", "value")
-    forged = page.request.post(f"{served}/campaigns/3/decide",
+    forged = page.request.post(f"{served}/campaigns/0/decide",
                                form={"decision": "confirm", "reason": "I should not", "csrf_token": csrf},
                                max_redirects=0)
     assert forged.status == 403
@@ -185,7 +185,7 @@ def test_main_pages_have_no_serious_accessibility_violations(served, browser):
     page.goto(f"{served}/login")
     pages = ["/login"]
     sign_in(page, served, "adam")
-    pages += ["/campaigns", "/campaigns/3", "/accounts/x:1876603769898202600", "/decisions", "/enforcement",
+    pages += ["/campaigns", "/campaigns/0", "/accounts/x:1876603769898202600", "/decisions", "/enforcement",
               "/watchlist", "/users"]
     axe = AXE.read_text()
     for path in pages:

@@ -106,14 +106,14 @@ def test_basic_auth_reads_but_never_changes_anything(web):
     assert c.get("/taxii2/", headers={"Authorization": basic("pat", tokens["pat"])}).status_code == 200
     rebuild = c.post("/api/v1/watchlist", headers={"Authorization": basic("ana", tokens["ana"])})
     assert rebuild.status_code == 403, rebuild.text
-    decide = c.post("/api/v1/campaigns/3/decisions", json={"decision": "dismiss", "reason": "forged"},
+    decide = c.post("/api/v1/campaigns/0/decisions", json={"decision": "dismiss", "reason": "forged"},
                     headers={"Authorization": basic("ana", tokens["ana"])})
     assert decide.status_code == 403, decide.text
     revoke = c.delete("/api/v1/users/vic", headers={"Authorization": basic("adam", tokens["adam"])})
     assert revoke.status_code == 403, revoke.text
     assert app.state.users.user_for_token(tokens["vic"]) is not None  # still there
     # the same requests with a bearer token are what scripts use
-    bearer = c.post("/api/v1/campaigns/3/decisions", json={"decision": "needs-more", "reason": "a script"},
+    bearer = c.post("/api/v1/campaigns/0/decisions", json={"decision": "needs-more", "reason": "a script"},
                     headers={"Authorization": f"Bearer {tokens['ana']}"})
     assert bearer.status_code == 201
 
@@ -123,10 +123,10 @@ def test_odd_credentials_get_a_clear_refusal_not_a_500(web):
     clear_failures(app)
     c = signed_in(client(app), "ana")
     odd = "é".encode("latin-1")  # a header byte outside ASCII: Starlette hands it on as 'é'
-    header = c.post("/api/v1/campaigns/3/decisions", json={"decision": "needs-more", "reason": "x"},
+    header = c.post("/api/v1/campaigns/0/decisions", json={"decision": "needs-more", "reason": "x"},
                     headers={"X-CSRF-Token": odd})
     assert header.status_code == 403, header.text
-    form = c.post("/campaigns/3/decide", data={"decision": "needs-more", "reason": "x", "csrf_token": "é"})
+    form = c.post("/campaigns/0/decide", data={"decision": "needs-more", "reason": "x", "csrf_token": "é"})
     assert form.status_code == 403, form.text
     login = client(app).post("/login", data={"username": "vic", "password": PASSWORDS["vic"], "csrf_token": "é"},
                              cookies={"chorusline_login_csrf": "abc"})
@@ -138,7 +138,7 @@ def test_odd_credentials_get_a_clear_refusal_not_a_500(web):
 
 @pytest.mark.parametrize("path", [
     "/api/v1/enforcement?offset=100000000000000000000000",
-    "/api/v1/campaigns/3/members?offset=100000000000000000000000",
+    "/api/v1/campaigns/0/members?offset=100000000000000000000000",
     "/enforcement?page=100000000000000000000000",
 ])
 def test_out_of_range_offsets_are_refused(web, path):
@@ -234,7 +234,7 @@ def test_a_malformed_body_without_credentials_is_still_a_401(web):
     every POST route without any credentials."""
     app, tokens = web
     c = client(app, Accept="application/json")
-    for path in ("/api/v1/users", "/api/v1/campaigns/3/decisions", "/api/v1/watchlist"):
+    for path in ("/api/v1/users", "/api/v1/campaigns/0/decisions", "/api/v1/watchlist"):
         answer = c.post(path, content=b"{not json", headers={"Content-Type": "application/json"})
         assert answer.status_code == 401, (path, answer.status_code, answer.text)
     signed = client(app, Authorization=f"Bearer {tokens['adam']}")
@@ -265,7 +265,7 @@ def test_a_huge_body_is_refused_before_it_is_read(web):
     streamed = c.post("/api/v1/users", content=chunks(), headers={"Content-Type": "application/json"})
     assert streamed.status_code == 413, (streamed.status_code, streamed.text[:200])
     ok = client(app, Authorization=f"Bearer {tokens['ana']}").post(
-        "/api/v1/campaigns/3/decisions", json={"decision": "needs-more", "reason": "r" * 5000})
+        "/api/v1/campaigns/0/decisions", json={"decision": "needs-more", "reason": "r" * 5000})
     assert ok.status_code == 201  # ordinary bodies pass
 
 
@@ -287,7 +287,7 @@ def test_a_reconfirmation_never_moves_a_campaign_to_a_wider_tlp(request, tmp_pat
         return len(answer.json().get("objects", []))
 
     def decide(decision: str, **extra) -> None:
-        answer = ana.post("/api/v1/campaigns/3/decisions", json={"decision": decision, "reason": "review", **extra})
+        answer = ana.post("/api/v1/campaigns/0/decisions", json={"decision": decision, "reason": "review", **extra})
         assert answer.status_code == 201, answer.text
 
     decide("confirm", tlp="red")  # the API takes the TLP now, as the form does
@@ -296,7 +296,7 @@ def test_a_reconfirmation_never_moves_a_campaign_to_a_wider_tlp(request, tmp_pat
     assert (campaigns_in("red"), campaigns_in("amber")) == (0, 0)
     decide("confirm")  # no TLP said: it keeps RED
     assert (campaigns_in("red"), campaigns_in("amber")) == (1, 0)
-    page = signed_in(client(app), "ana").get("/campaigns/3")
+    page = signed_in(client(app), "ana").get("/campaigns/0")
     assert re.search(r'<option value="red"\s+selected>', page.text)  # the form offers the level it has
     decide("confirm", tlp="green")  # widening is a choice someone makes, and then it is made
     assert (campaigns_in("red"), campaigns_in("green")) == (0, 1)
