@@ -60,7 +60,10 @@ def signal_summary(store, m: ibis.Table) -> list[dict]:
     inside = _inside(ev, m)
     ends = inside.select("signal", actor=inside.a_actor).union(inside.select("signal", actor=inside.b_actor))
     touched = ends.group_by("signal").aggregate(accounts=ends.actor.nunique())
-    per = inside.group_by(["signal", "family"]).aggregate(edges=inside.count(), mean_evidence=inside.evidence.mean(),
+    # six places: a float mean's last digits follow the engine's summation order, which a parallel
+    # aggregate does not fix (two runs of one query differed in the 16th)
+    per = inside.group_by(["signal", "family"]).aggregate(edges=inside.count(),
+                                                          mean_evidence=inside.evidence.mean().round(6),
                                                           events=inside.n_events.sum())
     per = per.join(touched, "signal").order_by([ibis.desc("edges"), "signal"])
     raw = store.table("edges")
