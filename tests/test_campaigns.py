@@ -276,3 +276,40 @@ def test_the_accounts_an_operation_writes_for_are_one_knot(duck_store):
     assert all(got[f"x:p{i}"]["flagged"] for i in range(8)) and not any(got[f"x:fan{i}"]["flagged"] for i in range(30))
     assert len({got[f"x:p{i}"]["campaign_id"] for i in range(8)}) == 1
     assert got["x:p0"]["campaign_id"] != got["x:fan0"]["campaign_id"] and got["x:fan0"]["tier"] == "not reported"
+
+
+def test_an_operation_that_shares_one_trait_is_reported_on_its_signature(duck_store):
+    """An operation whose members each show one or two of its shared traits (one registration burst,
+    one supply of text) and look ordinary on the rest: the mean of every member's mean dilutes
+    it under the line; its signature (the mean of its two strongest indicators) does not. A benign
+    crowd of the same size, whose odd accounts show scattered traits, stays unreported, and a
+    member of the operation with nothing of its own is not flagged for being there."""
+    background = [(f"x:bg{i}", "creation_burst:burst_ratio", 1.0) for i in range(40)]
+    rows = [(f"x:op{i}", 0, 4.0, True, 30, 0) for i in range(10)] + [(f"x:b{i}", 1, 4.0, True, 30, 0)
+                                                                      for i in range(10)]
+    ops = []
+    for i in range(10):
+        ops += [(f"x:op{i}", "creation_burst:burst_ratio", 10.0 if i < 9 else 1.0),
+                (f"x:op{i}", "ghostwriting:source_personas", 3.0 if i < 9 else 1.0),
+                (f"x:op{i}", "circadian:office_clock", 0.0), (f"x:op{i}", "lifecycle:pivot_gain", 0.0),
+                (f"x:op{i}", "news_response:fast_share", 0.0), (f"x:op{i}", "language_mismatch:post_claimed", 0.0),
+                (f"x:op{i}", "prompt_template:persona_instruction_share", 0.0)]
+    # the benign crowd: each odd account odd in its own way (one a bursty sign-up, one a night owl, ...)
+    crowd = [(f"x:b{i}", f, 0.0) for i in range(10) for f in ("circadian:office_clock", "lifecycle:pivot_gain",
+                                                              "news_response:fast_share")]
+    crowd += [(f"x:b{i}", "creation_burst:burst_ratio", 10.0 if i == 0 else 1.0) for i in range(10)]
+    crowd += [("x:b1", "circadian:office_clock", 1.0), ("x:b2", "news_response:fast_share", 1.0)]
+    features = _features(duck_store, background + ops + crowd)
+    members = _clusters(duck_store, rows)
+    diluted = campaign_table(score_members(members, features, ScoreParams(signature_min_core=1000))).to_pyarrow()
+    assert not any(diluted["above_threshold"].to_pylist())  # each member's mean: 2/7 at most
+    scored = score_members(members, features)
+    got = {r["actor"]: r for r in scored.to_pyarrow().to_pylist()}
+    assert got["x:op0"]["tier"] == "inauthentic" and got["x:op0"]["signature"] == pytest.approx(0.9)
+    assert got["x:op0"]["signature_of"] == "creation 0.9, ghostwriting 0.9"
+    assert all(got[f"x:op{i}"]["flagged"] for i in range(9)) and not got["x:op9"]["flagged"]
+    assert got["x:b0"]["tier"] == "not reported" and not any(got[f"x:b{i}"]["flagged"] for i in range(10))
+    campaigns = {c["campaign_id"]: c for c in campaign_table(scored).to_pyarrow().to_pylist()}
+    op = campaigns[got["x:op0"]["campaign_id"]]
+    assert op["inauthenticity"] < 0.3 < op["score"]
+    assert "signature 0.9 (traits its core shares: creation 0.9, ghostwriting 0.9" in op["verdict"]

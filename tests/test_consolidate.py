@@ -24,7 +24,7 @@ def members_table(rows):
         "clock": [r[3] for r in rows], "suspicion": [r[3] for r in rows], "measured": [True] * n,
         "tie": [1 - math.exp(-2.4)] * n, "platform": [r[0].split(":")[0] for r in rows],
         "coordination": [0.9] * n, "coverage": [1.0] * n, "inauthenticity": [s / 0.9 for s in score],
-        "sustained": [1.0] * n, "campaign_score": score,
+        "signature": [0.0] * n, "signature_of": [""] * n, "sustained": [1.0] * n, "campaign_score": score,
         "tier": ["not reported" if r[1] == 3 else "inauthentic" for r in rows],
         "member_score": [s * 0.8 for s in score], "flagged": [r[2] for r in rows],
         "campaign_id": pa.array([r[1] for r in rows], pa.int64())})

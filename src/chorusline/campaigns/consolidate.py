@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import ibis
 
 from chorusline.campaigns.links import recruit_accounts
-from chorusline.campaigns.score import CAMPAIGN_COLUMNS, NOT_REPORTED, ScoreParams, campaign_figures
+from chorusline.campaigns.score import CAMPAIGN_COLUMNS, NOT_REPORTED, ScoreParams, campaign_figures, member_basis
 from chorusline.graph.cluster import merge_tied
 
 
@@ -161,7 +161,7 @@ def attach_suspicious(members: ibis.Table, fused: ibis.Table, indicators: ibis.T
         members = _kept(members, f"attach{round_}")  # each round reads the last one's result several times
         reported = _reported(members)
         scores = members.filter(members.flagged & (members.tier != NOT_REPORTED)).group_by("campaign_id").aggregate(
-            _score=members.campaign_score.max())
+            _score=member_basis(members, score).max())
         scores = scores.filter(scores._score > 0)
         if scores.count().execute() == 0:
             break

@@ -27,6 +27,7 @@ Accounts are flagged when their member score reaches ``flag_threshold`` in a rep
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import ibis
@@ -37,7 +38,8 @@ from chorusline.campaigns.suspicion import INDICATORS, SuspicionParams, account_
 TIERS = ("inauthentic", "coordinated", "not reported")
 NOT_REPORTED = TIERS[2]
 # a campaign's own figures, repeated on every member row of campaign_members
-CAMPAIGN_COLUMNS = ("coordination", "coverage", "inauthenticity", "active_days", "sustained", "campaign_score", "tier")
+CAMPAIGN_COLUMNS = ("coordination", "coverage", "inauthenticity", "signature", "signature_of", "active_days", "sustained",
+                    "campaign_score", "tier")
 
 
 @dataclass(frozen=True)
@@ -54,21 +56,61 @@ class ScoreParams:
     min_part_size: int = 6  # a knot inside an unreported cluster this large may be reported on its own
     quiet_knots: bool = True  # in a reported cluster, a knot that would not be reported on its own is not flagged
     writers_knot: float = 0.5  # ghostwriting indicator from which a member belongs to its cluster's writers' knot
+    # a campaign's signature: its strongest indicators, each measured on this share of its core or more
+    signature_share: float = 0.6  # over half: a trait of one platform's members alone (API or social) is not the campaign's
+    signature_min_core: int = 6  # fewer core members and a shared trait is as likely a coincidence
     suspicion: SuspicionParams = SuspicionParams()
 
 
-def campaign_figures(core: ibis.Table, key: str, params: ScoreParams) -> ibis.Table:
-    """key, coordination, coverage, inauthenticity, sustained, campaign_score, tier, _measured_tier:
-    the campaign figures of the core members grouped by ``key``."""
+def _signature(per: ibis.Table, params: ScoreParams) -> tuple[ibis.FloatingValue, ibis.StringValue]:
+    """A campaign's signature: the weaker of its two strongest traits (each indicator's mean over
+    the core members measured on it, counted only when measured on ``signature_share`` of the core),
+    and their names. An operation shares its traits — one clock, one registration burst, one supply
+    of text — which the mean of every member's mean dilutes with the indicators each member does not
+    show. A benign group shares one trait of its own kind (syndication answers news fast, a
+    copywriting batch job asks for personas, a lab keeps office hours); two is what an operation
+    shows and a crowd's scattered oddities average away."""
+    enough = per._core >= params.signature_min_core
+    trait = {n: ibis.ifelse(enough & (per[f"_n_{n}"] >= params.signature_share * per._core),
+                            per[f"_mean_{n}"].fill_null(0.0), 0.0) for n in INDICATORS}
+    top_two = ibis.greatest(*(trait[a] + trait[b] for a, b in itertools.combinations(INDICATORS, 2)))
+    second = top_two - ibis.greatest(*trait.values())
+    named = [ibis.ifelse((v > 0) & (v >= second - 1e-9), ibis.literal(f"{n} ").concat(v.round(2).cast("string")), "")
+             for n, v in trait.items()]
+    names = ibis.literal(", ").join(named).re_replace(r"(, )+", ", ").re_replace(r"^, |, $", "")
+    return ibis.greatest(second, 0.0), names
+
+
+def campaign_figures(core: ibis.Table, key: str, params: ScoreParams, signature_where: str | None = None) -> ibis.Table:
+    """key, coordination, coverage, inauthenticity (the measured members' mean suspicion), signature
+    and signature_of (``_signature``), sustained, campaign_score, tier, _measured_tier: the campaign
+    figures of the core members grouped by ``key``. Measured, the score is coordination × the higher
+    of inauthenticity and signature (with ``signature_where``, a boolean column of ``core``: the
+    signature only for groups where it holds for every member; elsewhere inauthenticity alone)."""
     per = core.group_by(key).aggregate(
         coordination=core.tie.mean(), coverage=core.measured.cast("float64").mean(),
         inauthenticity=core.suspicion.mean(where=core.measured),
-        sustained=(core.active_days >= params.min_active_days).cast("float64").max(), _core=core.count())
-    per = per.mutate(inauthenticity=per.inauthenticity.fill_null(0.0))
+        sustained=(core.active_days >= params.min_active_days).cast("float64").max(), _core=core.count(),
+        **({"_gate": core[signature_where].min()} if signature_where else {}),
+        **{f"_mean_{n}": core[n].mean() for n in INDICATORS}, **{f"_n_{n}": core[n].count() for n in INDICATORS})
+    signature, names = _signature(per, params)
+    if signature_where:
+        signature, names = ibis.ifelse(per._gate, signature, 0.0), ibis.ifelse(per._gate, names, "")
+    per = per.mutate(inauthenticity=per.inauthenticity.fill_null(0.0), signature=signature, signature_of=names)
+    per = per.drop(*[f"_{w}_{n}" for w in ("mean", "n") for n in INDICATORS], *(["_gate"] if signature_where else []))
     measured = per.coverage >= params.min_coverage
-    score = ibis.ifelse(measured, per.coordination * per.inauthenticity, per.coordination * per.sustained)
+    score = ibis.ifelse(measured, per.coordination * ibis.greatest(per.inauthenticity, per.signature),
+                        per.coordination * per.sustained)
     tier = ibis.ifelse(score >= params.campaign_threshold, ibis.ifelse(measured, TIERS[0], TIERS[1]), NOT_REPORTED)
     return per.mutate(campaign_score=score, tier=tier, _measured_tier=measured)
+
+
+def member_basis(t: ibis.Table, params: ScoreParams) -> ibis.FloatingValue:
+    """What a member's score scales: its campaign's score, except that a measured campaign's
+    signature decides whether it is reported, not how little of its own evidence a member needs
+    (coordination × inauthenticity: an account that slipped into an operation's cluster does not
+    share the operation's traits by being there)."""
+    return ibis.ifelse(t.coverage >= params.min_coverage, t.coordination * t.inauthenticity, t.campaign_score)
 
 
 def score_members(members: ibis.Table, features: ibis.Table, params: ScoreParams = ScoreParams()) -> ibis.Table:
@@ -90,8 +132,16 @@ def score_members(members: ibis.Table, features: ibis.Table, params: ScoreParams
                  _knot=m.cluster.cast("string").concat(":", ibis.ifelse(m.ghostwriting >= params.writers_knot, "w",
                                                                         m.part.cast("string"))))
     core = m.filter(m.core)
-    figures = ["coordination", "coverage", "inauthenticity", "sustained", "campaign_score", "tier", "_measured_tier"]
-    whole = campaign_figures(core, "cluster", params).drop("_core")
+    figures = ["coordination", "coverage", "inauthenticity", "signature", "signature_of", "sustained", "campaign_score",
+               "tier", "_measured_tier"]
+    # a cluster with several knots that could stand alone has its signature knot by knot, not as a
+    # whole: in a cluster of hundreds around an operation the operation's traits are the cluster's
+    # strongest, and would report the crowd with it
+    sizes = core.group_by(["cluster", "_knot"]).aggregate(_n=core.count())
+    knots_in = sizes.group_by("cluster").aggregate(
+        _one_knot=(sizes._n >= params.min_part_size).cast("int64").sum() <= 1)
+    core = core.join(knots_in, "cluster")
+    whole = campaign_figures(core, "cluster", params, "_one_knot").drop("_core")
     all_knots = campaign_figures(core, "_knot", params)
     knots = all_knots.filter((all_knots.tier != NOT_REPORTED) & (all_knots._core >= params.min_part_size)).drop("_core")
     # a knot of a reported cluster that would stay below the line on its own (colleagues behind one
@@ -113,9 +163,10 @@ def score_members(members: ibis.Table, features: ibis.Table, params: ScoreParams
     # a core member's strong ties are evidence of their own (the 1 − own_weight floor); a periphery
     # member's are many weak ones, so its score rests on its own suspicion entirely
     weight = ibis.ifelse(m.core, params.own_weight, 1.0)
-    m = m.mutate(member_score=m.campaign_score * m.tie * (1.0 - weight + weight * own))
+    basis = member_basis(m, params)
+    m = m.mutate(member_score=basis * m.tie * (1.0 - weight + weight * own))
     m = m.left_join(quiet, m._knot_id == quiet._quiet_knot)
-    line = ibis.least(ibis.literal(params.flag_threshold), m.campaign_score * params.flag_fraction)
+    line = ibis.least(ibis.literal(params.flag_threshold), member_basis(m, params) * params.flag_fraction)
     flagged = (m.tier != NOT_REPORTED) & (m.member_score >= line) & m._quiet_knot.isnull()
     # campaigns numbered by cluster, a cluster's own knots after it (ranked over the few keys, not the rows)
     keys = m.select("cluster", "_key").distinct()
@@ -132,6 +183,7 @@ def campaign_table(scored_members: ibis.Table, params: ScoreParams = ScoreParams
         size=m.count(), api_accounts=(m.platform == "llm-api").cast("int64").sum(),
         social_accounts=(m.platform != "llm-api").cast("int64").sum(),
         coordination=m.coordination.max(), coverage=m.coverage.max(), inauthenticity=m.inauthenticity.max(),
+        signature=m.signature.max(), signature_of=m.signature_of.max(),
         active_days=m.active_days.max(), sustained=m.sustained.max(), score=m.campaign_score.max(), tier=m.tier.max(),
         flagged=m.flagged.cast("int64").sum())
     out = out.mutate(verdict=verdict(out, params))
@@ -160,8 +212,12 @@ def verdict(c: ibis.Table, params: ScoreParams = ScoreParams()) -> ibis.StringVa
     measured = c.coverage >= params.min_coverage
     coverage = ibis.literal("authenticity measured on ").concat(_pct(c.coverage), " of the core")
     days = c.active_days.cast("string").concat(" day(s)")
-    inauthentic = ibis.literal("coordination ").concat(_num(c.coordination), " × inauthenticity ",
-                                                       _num(c.inauthenticity), " (", coverage, ") = ", _num(c.score))
+    by_signature = c.signature > c.inauthenticity
+    evidence = ibis.ifelse(by_signature, ibis.literal("signature ").concat(
+        _num(c.signature), " (traits its core shares: ", c.signature_of.fill_null(""), "; members' mean inauthenticity ",
+        _num(c.inauthenticity), ", ", coverage, ")"),
+        ibis.literal("inauthenticity ").concat(_num(c.inauthenticity), " (", coverage, ")"))
+    inauthentic = ibis.literal("coordination ").concat(_num(c.coordination), " × ", evidence, " = ", _num(c.score))
     coordinated = ibis.literal("coordination ").concat(_num(c.coordination), ", ties beyond chance on ", days, "; ",
                                                        coverage, " (under ", _pct(ibis.literal(params.min_coverage)),
                                                        ")")
