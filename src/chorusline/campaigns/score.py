@@ -9,19 +9,23 @@
   measured; its **inauthenticity** the measured core members' mean suspicion; it is **sustained**
   when its core's strong ties fired on ``min_active_days`` different days or more (a burst during
   one live event is one evening; an operation keeps meeting).
+- Its **signature** is the weaker of its two strongest shared traits (``_signature``): an
+  operation shares its clock, its registration burst, its supply of text, which the mean of every
+  member's mean dilutes with what each member does not show.
 - **Tiers.** Where authenticity was measured (coverage ≥ ``min_coverage``) the score is
-  coordination × inauthenticity and a cluster at ``campaign_threshold`` or more is reported as
+  coordination × max(inauthenticity, signature) and a cluster at ``campaign_threshold`` or more is reported as
   ``inauthentic``: tightly coordinated and not who they claim to be. A fan club is coordinated and
   authentic; it is measured and scores low. Where it could not be measured (social data without
   profiles or clocks) the score is coordination × sustained and a cluster over the threshold is
   reported as ``coordinated``: coordinated beyond chance, authenticity not established. Never
   silently dropped; the tier says what the evidence is. Everything else is ``not reported``.
-- A member's **score** in the inauthentic tier is ``campaign score × tie × (1 − own_weight +
-  own_weight × own)``, own its suspicion when measured, else the measured members' inauthenticity
+- A member's **score** in the inauthentic tier is ``coordination × inauthenticity × tie ×
+  (1 − own_weight + own_weight × own)`` (``member_basis``: the signature reports a campaign, it
+  does not lower what a member must show), own its suspicion when measured, else the measured members' inauthenticity
   (no measurement of its own: it is what its campaign shows). An account well tied in that itself
   looks inauthentic scores near the campaign; a measured, ordinary account that slipped in at the
   edge scores low. A periphery member (``graph/cluster.py``: many weak ties, no strong one) gets no
-  floor: its score is ``campaign score × tie × own``. In the coordinated tier own is 1: there,
+  floor: its score is ``basis × tie × own``. In the coordinated tier own is 1: there,
   ties are the evidence, and the tier says so.
 Accounts are flagged when their member score reaches ``flag_threshold`` in a reported campaign."""
 
