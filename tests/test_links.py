@@ -26,7 +26,7 @@ def members_table(rows):
         **{k: [0.5] * n for k in ("clock", "creation", "persona_prompts", "language", "pivot", "news", "suspicion")},
         "measured": [True] * n, "tie": [0.9] * n, "platform": [r[0].split(":")[0] for r in rows],
         "coordination": [0.9] * n, "coverage": [1.0] * n, "inauthenticity": [0.6] * n, "sustained": [1.0] * n,
-        "campaign_score": [0.54] * n, "tier": ["inauthentic"] * n, "member_score": [0.4] * n,
+        "signature": [0.0] * n, "signature_of": [""] * n, "campaign_score": [0.54] * n, "tier": ["inauthentic"] * n, "member_score": [0.4] * n,
         "flagged": [r[2] for r in rows]})
 
 
