@@ -54,3 +54,20 @@ def test_where_everyone_reads_machine_like_the_floor_rises_with_the_population()
     typical = sorted(p for p, _ in crowd.values())
     assert got["c0"] == 0.0 and got["c10"] == 0.0
     assert 0.0 < got["outlier"] == pytest.approx((0.95 - typical[17]) / 0.25, abs=0.05)
+
+
+def test_the_sample_is_the_same_rows_on_every_engine(any_store):
+    """The sample is the rows with the smallest MD5 of their key, in that order: a digest both engines
+    compute alike (their own hash() functions differ, and with them the posts scored)."""
+    import hashlib
+
+    from chorusline.signals.sample import account_sample
+
+    ids = [f"p{i}" for i in range(30)]
+    add_posts(any_store, [{"post_id": p, "account_id": "a", "ts": i, "text": f"text {p}"} for i, p in enumerate(ids)]
+              + [{"post_id": "q0", "account_id": "b", "ts": 0, "text": "text q0"}])
+    posts = any_store.table("posts")
+    got = account_sample(posts, "post_id", {"text": posts.text}, 7).to_pylist()
+    expected = sorted(ids, key=lambda p: hashlib.md5(p.encode()).hexdigest())[:7]
+    assert [r["text"] for r in got] == [f"text {p}" for p in expected] + ["text q0"]
+    assert [r["actor"] for r in got] == ["x:a"] * 7 + ["x:b"]

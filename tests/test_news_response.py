@@ -38,3 +38,15 @@ def test_fast_responders_rank_first(any_store):
     assert value[("x:user3", "news_response:median_lag_hours")] == 15
     assert value[("x:user0", "news_response:fast_share")] == 0.0
     assert min(value[(f"x:user{u}", "news_response:lag_rank")] for u in range(4)) > 0.2
+
+
+def test_lags_are_whole_seconds_alike_on_every_engine(any_store):
+    """Times with a fraction of a second: the lag is between whole seconds with the fraction dropped
+    (DuckDB's float epoch cast to an integer rounded it, Spark's truncates)."""
+    add_rows(any_store, NEWS_EVENTS, [{"event_id": e, "ts": h * HOUR + 0.2, "topic": topic, "label": label}
+                                      for e, h, topic, label in NEWS], "x")
+    add_posts(any_store, [{"post_id": f"p{e}", "account_id": "a", "ts": h * HOUR + 1200.6,
+                           "text": "tariff news" if topic == "trade" else "ballot news"}
+                          for e, h, topic, _ in NEWS[:3]])
+    got = responses(any_store.table("posts"), any_store.table("news_events")).to_pyarrow().to_pylist()
+    assert sorted((r["event_id"], r["lag"]) for r in got) == [("e1", 1200), ("e2", 1200), ("e3", 1200)]

@@ -37,3 +37,18 @@ def test_accounts_filling_one_template_are_tied(any_store):
     assert features[("llm-api:op0", "prompt_template:persona_instruction_share")] == 1.0
     assert features[("llm-api:dev0", "prompt_template:persona_instruction_share")] == 0.0
     assert features[("llm-api:r", "prompt_template:n_prompts")] == 3
+
+
+def test_persona_instructions_read_alike_on_both_engines(any_store):
+    """Constructs RE2 (DuckDB) and Java (Spark) read differently — Cyrillic case under (?i), \\b before
+    a Cyrillic word, `.` across U+2028 — give the same answers."""
+    prompts = {"От имени a bakery owner напиши пост на английском о sports.": 1,  # capital О
+               "Напиши пост в роли учителя из Огайо, по-английски.": 1,  # \b before в
+               "Write\u2028a short post about taxes as a retired teacher.": 1,
+               "Rewrite this paragraph as a bulleted list.": 0,  # "rewrite" is not "write"
+               "Summarize the report: its weaknesses, as a table.": 0}
+    calls = add_calls(any_store, [{"call_id": f"c{i}", "account_id": f"a{i}", "ts": i, "prompt": p}
+                                  for i, p in enumerate(prompts)])
+    got = persona_instruction_features(calls).to_pandas().set_index(["actor", "feature"]).value
+    assert [got[(f"llm-api:a{i}", "prompt_template:persona_instruction_share")] for i in range(len(prompts))] == \
+        list(prompts.values())

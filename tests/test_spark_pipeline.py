@@ -138,15 +138,17 @@ def test_every_export_and_action_on_spark(both_engines):
                  "g.graphml", "tables/campaigns.parquet"):
         made = tmp / "spark" / name
         assert made.exists() and (made.is_dir() or made.stat().st_size > 0), name
-    # the same accounts, campaigns and tiers; confidence within 0.005 (issue 17's tolerance) and the
-    # same signals named in the reasons: a few per-account features differ between the engines
-    # (approximate medians; language and persona-prompt shares of a few accounts), and with them the
-    # counts of ties and posts in the reasons, since consolidation put those accounts' part into the
-    # confirmed campaign
+    # the same rows, and reasons word for word but for the number of `provenance` ties; confidence
+    # within 0.005 (issue 17's tolerance; 0.0008 at most measured). The per-account features are equal
+    # on both engines (docs/SCALE.md); the provenance edges are not: their MinHash candidates come from
+    # each engine's own hash() of the word bigrams and their time windows from whole seconds that
+    # DuckDB rounds and Spark truncates (signals/near_duplicate.py), so a few call→post matches, and
+    # with them the member scores, differ
     def rows(engine):
         table = list(csv.DictReader(io.StringIO((tmp / engine / "enforce.csv").read_text())))
         return {(r["platform"], r["account_id"], r["campaign_id"], r["latest_tier"]):
-                (float(r["confidence"]), re.sub(r"\d+", "#", r["reasons"])) for r in table}
+                (float(r["confidence"]), re.sub(r"\bprovenance \(\d+\)", "provenance (#)", r["reasons"]))
+                for r in table}
     d, s = rows("duck"), rows("spark")
     assert d.keys() == s.keys() and d
     for key in d:
@@ -155,10 +157,9 @@ def test_every_export_and_action_on_spark(both_engines):
     bundle = lambda engine: json.loads((tmp / engine / "bundle.json").read_text())  # noqa: E731
     kinds = lambda b: sorted(o["type"] for o in b["objects"])  # noqa: E731
     assert kinds(bundle("spark")) == kinds(bundle("duck"))
-    # nine in ten accounts matched on both, their scores within 0.005: the confirmed campaign's
-    # features differ slightly between the engines (see the enforcement list above), which moves
-    # accounts in and out of the match at its edge
+    # nine in ten accounts matched on both, the scores of those within 1e-6: an account matched by
+    # `provenance` follows the provenance edges above, which move one account in or out at the top-N edge
     d, s = ({m["actor"]: m["score"] for m in engine["match"]} for engine in (duck, spark))
     assert d and len(d.keys() & s.keys()) >= 0.9 * max(len(d), len(s))
     for actor in d.keys() & s.keys():
-        assert s[actor] == pytest.approx(d[actor], abs=0.005), actor
+        assert s[actor] == pytest.approx(d[actor], abs=1e-6), actor

@@ -27,16 +27,22 @@ class NewsResponseParams:
     min_responses: int = 2  # fewer responses give no features
 
 
+def _seconds(ts: ibis.TimestampValue) -> ibis.IntegerValue:
+    """Whole UNIX seconds, the fraction dropped on both engines: DuckDB's epoch is a float that a cast
+    to int64 rounds (half the smoke posts a second up), Spark's unix_timestamp truncates."""
+    return ts.epoch_seconds().floor().cast("int64")
+
+
 def responses(posts: ibis.Table, news: ibis.Table, params: NewsResponseParams = NewsResponseParams()) -> ibis.Table:
     """actor, event_id, lag (seconds): each account's first post on an event's topic after it."""
     authored = posts.filter((posts.kind != "repost") & posts.text.notnull())
     p = authored.select(actor=authored.platform.concat(":", authored.account_id), post_id=authored.post_id,
-                        t=authored.ts.epoch_seconds().cast("int64"), text=authored.text)
+                        t=_seconds(authored.ts), text=authored.text)
     keywords = topic_keywords(news)
     on_topic = words(p, "text").join(keywords, "word")
     on_topic = on_topic.select("actor", "post_id", "t", "topic").distinct()
     events = news.filter(news.topic.notnull()).select(event_id=news.event_id, topic=news.topic,
-                                                      te=news.ts.epoch_seconds().cast("int64"))
+                                                      te=_seconds(news.ts))
     j = on_topic.join(events, [on_topic.topic == events.topic, on_topic.t >= events.te,
                                on_topic.t <= events.te + params.max_lag])
     j = j.select(actor=j.actor, post_id=j.post_id, event_id=j.event_id, lag=j.t - j.te)

@@ -28,14 +28,38 @@ import ibis
 _NON_LATIN = (r"[\x{0400}-\x{04FF}\x{0590}-\x{06FF}\x{0900}-\x{097F}\x{0E00}-\x{0E7F}\x{3040}-\x{30FF}"
               r"\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}\x{AC00}-\x{D7AF}]")
 _LATIN_RUN = r"[A-Za-z][A-Za-z0-9'’&./\- ]*[A-Za-z0-9]|[A-Za-z]"
+# The persona patterns run on RE2 (DuckDB) and java.util.regex (Spark), which read several constructs
+# differently, so they are written with none of them: `\b` (RE2: ASCII word boundary; Java 17: any
+# letter or digit, so "в роли" after a space matched on Spark only), `(?i)` on non-ASCII letters (RE2
+# folds Cyrillic case, Java without the u flag, which RE2 lacks, does not: "От имени" matched on DuckDB
+# only), `.` (Java also stops at \r, U+0085, U+2028, U+2029) and `\s` (Java adds \x0B). Instead:
+# explicit boundaries, case classes, [^\n] and the whitespace RE2 means by \s.
+_W = "A-Za-z0-9_"  # RE2's \w (and Java's)
+_START, _END = f"(^|[^{_W}])", f"([^{_W}]|$)"  # \b before / after an ASCII word, as RE2 reads it
+_S = r"[\t\n\f\r ]"
+_ANY = r"[^\n]"
+_WORD_START = r"(^|[^\p{L}\p{N}_])"  # the start of a word in any script
+
+
+def _cased(text: str) -> str:
+    """Each letter as [Uu]: case-insensitive the same way on both engines, Cyrillic included."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in text)
+
+
 # "write … as a …", "you are a …", "in the voice of", and their Chinese (以…的视角, 模仿…的口吻, 扮演),
 # Russian (от лица, в роли, как a …) and Spanish (como un/una, en la voz de) forms
 PERSONA_PATTERNS = (
-    r"(?i)\b(write|post|reply|respond|comment|tweet|speak|answer)\b.{0,60}\b(as|like)\s+(an?|the|one)\s",
-    r"(?i)\b(pretend|imagine)\s+(you are|you're|to be)\b", r"(?i)\byou are an?\s+\w+", r"(?i)\bin the voice of\b",
-    r"以.{1,60}的(视角|身份|口吻|语气)", r"模仿.{1,60}的(口吻|语气|风格)", r"扮演",
-    r"(?i)от (лица|имени)\s", r"(?i)\bв роли\s", r"(?i)(^|\s)как\s+an?\s",
-    r"(?i)\bcomo\s+(an?|un|una|si fueras)\s", r"(?i)\bhaci[eé]ndote pasar por\b", r"(?i)\ben la voz de\b",
+    # between the verb and "as": 1..60 characters, the first and the last not a word character (the
+    # two \b of `\b(write|…)\b.{0,60}\b(as|like)`)
+    rf"(?i){_START}(write|post|reply|respond|comment|tweet|speak|answer)[^{_W}\n]({_ANY}{{0,58}}[^{_W}\n])?"
+    rf"(as|like){_S}+(an?|the|one){_S}",
+    rf"(?i){_START}(pretend|imagine){_S}+(you are|you're|to be){_END}",
+    rf"(?i){_START}you are an?{_S}+[{_W}]", rf"(?i){_START}in the voice of{_END}",
+    rf"以{_ANY}{{1,60}}的(视角|身份|口吻|语气)", rf"模仿{_ANY}{{1,60}}的(口吻|语气|风格)", r"扮演",
+    rf"{_cased('от')} ({_cased('лица')}|{_cased('имени')}){_S}", rf"{_WORD_START}{_cased('в роли')}{_S}",
+    rf"(?i)(^|{_S}){_cased('как')}{_S}+an?{_S}",
+    rf"(?i){_START}como{_S}+(an?|un|una|si fueras){_S}", rf"(?i){_START}haci[eéÉ]ndote pasar por{_END}",
+    rf"(?i){_START}en la voz de{_END}",
 )
 
 
