@@ -26,7 +26,8 @@ redis-server on loopback (no persistence) and reports:
 3. memory: the watcher's RSS sampled through the paced run (and, with ``--memory-minutes``, a
    paced replay of the whole scenario for that long, detection on its schedule: peak and low RSS
    per minute, each detection run with its peak, the event time replayed). ``--memory-only`` runs
-   that replay alone (the one-hour run: ``--memory-only --memory-minutes 60 --memory-speed 1000``).
+   that replay alone (the one-hour run: ``--memory-only --memory-minutes 60 --memory-speed 1000``);
+   ``--detect-horizon 14d`` has each detection read only its last 14 days of event time.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from live_support import RedisServer, watchlist_store  # noqa: E402
 
 from chorusline.api import load_files, open_store, simulate  # noqa: E402
+from chorusline.cli import parse_duration  # noqa: E402
 from chorusline.live.broker import open_source  # noqa: E402
 from chorusline.live.replay import replay  # noqa: E402
 from chorusline.live.scenario import split_at_return  # noqa: E402
@@ -242,14 +244,17 @@ def latency_run(redis: RedisServer, case, before_db: Path, tmp: Path, speed: flo
             "published_per_second": published["summary"].as_dict()["events_per_second"] if published else None}
 
 
-def memory_run(redis: RedisServer, sim: Path, tmp: Path, minutes: float, speed: float) -> dict:
-    """A paced replay of the whole scenario for ``minutes``, detection on its schedule: RSS over time."""
+def memory_run(redis: RedisServer, sim: Path, tmp: Path, minutes: float, speed: float,
+               horizon: dt.timedelta | None = None) -> dict:
+    """A paced replay of the whole scenario for ``minutes``, detection on its schedule (reading the
+    last ``horizon`` of event time, or the whole store): RSS over time."""
     stream = "long"
     publisher = threading.Thread(target=lambda: replay(sim, redis.url(stream), speed=speed), daemon=True)
     redis.client.xgroup_create(stream, "chorusline", id="0", mkstream=True)
     store = open_store(str(tmp / "long.duckdb"), create=True)
     source = open_source(redis.url(stream), "chorusline", "bench")
-    watcher = Watcher(store, source, WatchOptions(batch=5000, detect_every=dt.timedelta(days=7)))
+    watcher = Watcher(store, source, WatchOptions(batch=5000, detect_every=dt.timedelta(days=7),
+                                                  detect_horizon=horizon))
     sampler = Sampler()
     detections = []  # each detection run: when (minutes into the run), how long, the stream's clock
     run_detect = watcher.detect
@@ -276,7 +281,7 @@ def memory_run(redis: RedisServer, sim: Path, tmp: Path, minutes: float, speed: 
     for d in detections:  # the peak RSS while each detection ran
         d["rss_mib_peak"] = round(max((rss for t, rss in samples if d["minute"] * 60 - 3 <= t <= d["minute"] * 60 + d["seconds"] + 3),
                                 default=0))
-    return {"minutes": minutes, "speed": speed, "events": summary.events, "detections": summary.detections,
+    return {"minutes": minutes, "speed": speed, "detect_horizon": str(horizon), "events": summary.events, "detections": summary.detections,
             "detect_seconds": round(summary.detect_seconds, 1), "event_time_first": str(first),
             "event_time_reached": str(watcher.watermark), "detection_runs": detections,
             "rss_mib_peak_per_minute": {m: round(v) for m, v in peaks.items()},
@@ -308,7 +313,10 @@ def main() -> None:
     parser.add_argument("--memory-speed", type=float, default=1000.0)
     parser.add_argument("--memory-only", action="store_true",
                         help="only the memory run (10 minutes unless --memory-minutes): skip throughput and latency")
+    parser.add_argument("--detect-horizon", default="off",
+                        help="memory run: each detection reads this much event time back (14d, 36h; off: all)")
     args = parser.parse_args()
+    horizon = parse_duration(args.detect_horizon, "--detect-horizon")
     with tempfile.TemporaryDirectory(prefix="chorusline-bench-watch-") as folder:
         tmp = Path(folder)
         redis = RedisServer(tmp)
@@ -317,8 +325,8 @@ def main() -> None:
             if args.memory_only:
                 args.memory_minutes = args.memory_minutes or 10.0
                 print(f"## {args.scenario}: memory over {args.memory_minutes} min at {args.memory_speed}×\n")
-                print(json.dumps(memory_run(redis, tmp / "sim", tmp, args.memory_minutes, args.memory_speed)),
-                      flush=True)
+                print(json.dumps(memory_run(redis, tmp / "sim", tmp, args.memory_minutes, args.memory_speed,
+                                            horizon)), flush=True)
                 return
             print(f"## {args.scenario}: throughput (events/s)\n")
             print("| run | events | seconds | events/s |\n| --- | --- | --- | --- |")
@@ -343,8 +351,8 @@ def main() -> None:
                           + json.dumps({k: round(v, 2) for k, v in sorted(hours.items())}), flush=True)
             if args.memory_minutes:
                 print(f"\n## {args.scenario}: memory over {args.memory_minutes} min at {args.memory_speed}×\n")
-                print(json.dumps(memory_run(redis, tmp / "sim", tmp, args.memory_minutes, args.memory_speed)),
-                      flush=True)
+                print(json.dumps(memory_run(redis, tmp / "sim", tmp, args.memory_minutes, args.memory_speed,
+                                            horizon)), flush=True)
         finally:
             redis.stop()
 

@@ -8,9 +8,11 @@ show progress bars on stderr when it is a terminal; output to a file or a pipe i
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -121,6 +123,20 @@ def show_table(title: str | None, columns: list[str], rows: list[list], right: s
 def _store_args(db: str, warehouse: str | None) -> str:
     """The store options as a runnable command line fragment."""
     return f"--db {shlex.quote(db)}" + (f" --warehouse {shlex.quote(str(warehouse))}" if warehouse else "")
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str, option: str) -> dt.timedelta | None:
+    """A duration option (30m, 12h, 7d; 0, off or none: None), or a clear error naming ``option``."""
+    if text.strip() in ("0", "off", "none"):
+        return None
+    found = _DURATION.match(text.strip())
+    if not found:
+        fail(f"{option} {text!r}: expected a duration such as 30m, 12h, 7d, or 0 for never")
+    return dt.timedelta(**{_UNITS[found.group(2)]: float(found.group(1))})
 
 
 def open_store(db: str, warehouse: str | None, create: bool = False):
@@ -422,6 +438,8 @@ def detect(
     config: ConfigOption = None,
     signals_out: SignalsOutOption = "signals",
     top: Annotated[int, typer.Option(metavar="N", help="campaigns to list")] = 20,
+    horizon: Annotated[str, typer.Option(metavar="DURATION", help="read only this much event time back from the "
+                                         "latest post or API call (14d, 36h; off: the whole store)")] = "off",
     warehouse: WarehouseOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -429,6 +447,7 @@ def detect(
     from chorusline.api import detect as run_detection
     from chorusline.campaigns.detect import ConfigError, NothingToDetect, load_config
     from chorusline.cli_progress import showing_progress
+    cut = parse_duration(horizon, "--horizon")
 
     try:
         settings = load_config(config)
@@ -438,7 +457,7 @@ def detect(
     store = open_store(db, warehouse)
     try:
         with showing_progress() as clock:
-            campaigns = run_detection(store, settings, signals_out)
+            campaigns = run_detection(store, settings, signals_out, horizon=cut)
     except NothingToDetect as exc:
         fail(f"{db}: {exc}")
     if as_json:

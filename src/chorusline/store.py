@@ -366,3 +366,45 @@ def remove_abandoned_stages(parent: str | None = None) -> list[Path]:
         os.close(lock)
         removed.append(folder)
     return removed
+
+
+# --- a store seen from its last stretch of event time ----------------------------------------------
+# the event tables a horizon cuts, by their time column (labels are not a detection input)
+HORIZON_TABLES = {"posts": "ts", "llm_calls": "ts", "news_events": "ts"}
+
+
+class HorizonStore(Store):
+    """The store as detection sees it over a horizon: ``table()`` gives the event tables cut to
+    ``since`` (posts, API calls and news events at or after it) and the accounts active then
+    (created at or after it, or with a post or call kept), so what a detection run reads, and holds
+    in memory, is bounded by the horizon, not by the store's length. Every other table, and every
+    write (through ``backend``, ``stage``, ``append_rows``), is the real store's."""
+
+    def __init__(self, store: Store, since):
+        # the same engine and staging folder, without a second sweep of abandoned stages
+        self.backend, self.spark, self.staging_dir = store.backend, store.spark, store.staging_dir
+        self.whole = store
+        self.since = since
+
+    @classmethod
+    def last(cls, store: Store, horizon, until=None) -> HorizonStore:
+        """The last ``horizon`` (a timedelta) of event time up to ``until`` (default: the latest
+        post or API call stored; an empty store is left whole)."""
+        if until is None:
+            times = [store.table(name).ts.max().to_pyarrow().as_py() for name in ("posts", "llm_calls")]
+            until = max((t for t in times if t is not None), default=None)
+        return cls(store, None if until is None else until - horizon)
+
+    def table(self, name: str) -> ibis.Table:
+        t = self.backend.table(name)
+        if self.since is None:
+            return t
+        since = ibis.literal(self.since)
+        if name in HORIZON_TABLES:
+            return t.filter(t[HORIZON_TABLES[name]] >= since)
+        if name == "accounts":
+            active = [self.table(n) for n in ("posts", "llm_calls")]
+            actors = active[0].select(_actor=active[0].platform.concat(":", active[0].account_id)).union(
+                active[1].select(_actor=active[1].platform.concat(":", active[1].account_id)))
+            return t.filter((t.created_at >= since) | t.platform.concat(":", t.account_id).isin(actors._actor))
+        return t

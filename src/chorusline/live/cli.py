@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from chorusline.cli import DbOption, JsonOption, app, emit_json, fail, open_store, show_table
+from chorusline.cli import DbOption, JsonOption, app, emit_json, fail, open_store, parse_duration, show_table
 from chorusline.engine import DEFAULT_DB
 from chorusline.live import DEFAULT_MATCH_THRESHOLD
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def _duration(text: str, option: str) -> dt.timedelta | None:
-    if text.strip() in ("0", "off", "none"):
-        return None
-    found = _DURATION.match(text.strip())
-    if not found:
-        fail(f"{option} {text!r}: expected a duration such as 30m, 12h, 7d, or 0 for never")
-    return dt.timedelta(**{_UNITS[found.group(2)]: float(found.group(1))})
 
 
 def _alerts_url(source_url, alerts_to: str | None):
@@ -70,6 +56,9 @@ def watch(
     detect_every: Annotated[str, typer.Option(metavar="DURATION", help="full detection each time the stream's "
                                               "event time crosses a multiple of this (7d, 12h; 0: only when idle)"
                                               )] = "7d",
+    detect_horizon: Annotated[str, typer.Option(metavar="DURATION", help="each full detection reads only this "
+                                                "much event time back from the stream's clock (14d, 36h; "
+                                                "off: the whole store)")] = "off",
     no_detect: Annotated[bool, typer.Option("--no-detect", help="never run the full detection (the watchlist "
                                             "match still runs)")] = False,
     no_window: Annotated[bool, typer.Option("--no-window", help="no sliding-window signals (co-action and "
@@ -92,7 +81,8 @@ def watch(
     from chorusline.live.broker import BrokerError, open_sink, open_source, parse_url
     from chorusline.live.watcher import WatchOptions, Watcher, stopping_on_signals
 
-    every = _duration(detect_every, "--detect-every")
+    every = parse_duration(detect_every, "--detect-every")
+    horizon = parse_duration(detect_horizon, "--detect-horizon")
     try:
         settings = load_config(config)
         url = parse_url(source)
@@ -107,6 +97,7 @@ def watch(
         fail(str(exc))
     options = WatchOptions(batch=batch, match_every=match_every, match_threshold=match_threshold,
                            detect_every=None if no_detect else every, detect_on_idle=not no_detect,
+                           detect_horizon=horizon,
                            window=not no_window, detect_after=None if no_detect else detect_after,
                            config=settings, webhook=webhook, until_idle=until_idle, idle_timeout=idle_timeout)
     watcher = Watcher(store, stream, options, sink, on_alert=lambda a: _print_alert(a, as_json))

@@ -12,8 +12,9 @@ redelivered batch add nothing twice. Then, on the data so far:
   signals (``live.window``: co-action of the new posts within the window, provenance of the new
   posts against recent outputs), whose ties of new accounts to a known campaign raise
   ``campaign_grew`` at once, and the watchlist match (``act.watchlist.match_accounts``);
-- the full detection (``api.detect``: signals, fusion, clustering, scoring, over the whole store)
-  each time the stream's event time crosses a multiple of ``detect_every``, when the window
+- the full detection (``api.detect``: signals, fusion, clustering, scoring, over the whole store,
+  or with ``detect_horizon`` over its last stretch of event time, so its memory is bounded by the
+  horizon rather than by the store's length) each time the stream's event time crosses a multiple of ``detect_every``, when the window
   signals found ``detect_after`` new co-action pairs and post links since the last run (enough
   changed), and when the stream has been idle ``IDLE_DETECT`` seconds (or is drained, with
   ``until_idle``) with new events since the last run.
@@ -56,6 +57,8 @@ class WatchOptions:
     match_threshold: float = DEFAULT_MATCH_THRESHOLD
     fingerprints: bool = True  # per micro-batch, the new accounts' fingerprints against the watchlist
     detect_every: dt.timedelta | None = dt.timedelta(days=7)  # event time between full detections
+    # event time a full detection reads back from the stream's clock (store.HorizonStore); None: all
+    detect_horizon: dt.timedelta | None = None
     window: bool = True  # the sliding-window signals (live.window) and the alerts they raise
     detect_after: int | None = None  # window changes (new pairs + links) that start a detection; None: never
     detect_on_idle: bool = True
@@ -251,8 +254,10 @@ class Watcher:
         started = time.monotonic()
         try:
             with self.engine_lock:
+                # the network table stays whole: the watchlist match and explain read it for
+                # accounts outside the horizon (its cost is the distinct addresses, not the events)
                 enrich_store(self.store)
-                detect(self.store, self.options.config)
+                detect(self._detection_store(), self.options.config)
         except NothingToDetect:
             return
         finally:
@@ -261,6 +266,16 @@ class Watcher:
         if self.watermark is not None:
             remember(self.store, "detected", self.watermark.isoformat())
             self.last_detected = self.watermark
+
+    def _detection_store(self):
+        """What a detection reads: the whole store, or its last ``detect_horizon`` of event time
+        up to the stream's clock (writes still go to the store)."""
+        from chorusline.store import HorizonStore
+
+        horizon = self.options.detect_horizon
+        if not horizon or self.watermark is None:
+            return self.store
+        return HorizonStore.last(self.store, horizon, until=self.watermark)
 
     def _raised(self, fresh: list[dict]) -> None:
         self.summary.alerts += len(fresh)
