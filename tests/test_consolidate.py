@@ -1,7 +1,7 @@
 """Consolidation on hand-built scored members and fused ties: reported campaigns tied by agreeing
 families merge (one family's weak tail, or an unreported cluster, never does), and suspicious
-accounts tied mostly into a reported campaign join it (ties to other suspects are neutral; the
-unsuspicious and the elsewhere-tied stay out)."""
+accounts tied mostly into a reported campaign join it — most of all their ties, or of those where
+families agree (ties to other suspects are neutral; the unsuspicious and the elsewhere-tied stay out)."""
 
 import math
 
@@ -70,9 +70,17 @@ def build(store):
     edges += [("x:s3", n, 0.5, 1) for n in a] + [("x:s3", f"x:o{k}", 1.0, 1) for k in range(2, 5)]  # mostly elsewhere
     # s4: 1.5 into campaign 0 and 3.0 to s5, another suspect (neutral); s5 is tied to s4 alone → joins next round
     edges += [("x:s4", n, 0.5, 1) for n in a] + [("x:s4", "x:s5", 3.0, 1)]
+    # s6: two-family ties into campaign 0 (1.5) under a weak one-family tail (10 × 0.3, chance text
+    # matches) → joins on the agreeing ties' share; s7: the same tail, its ties into campaign 0
+    # one-family → stays out; s8: two-family ties going mostly elsewhere → stays out
+    tail = lambda s: [(s, f"x:t{k}", 0.3, 1) for k in range(10)]  # noqa: E731
+    edges += [("x:s6", n, 0.5, 2) for n in a] + tail("x:s6")
+    edges += [("x:s7", n, 0.5, 1) for n in a] + tail("x:s7")
+    edges += [("x:s8", n, 0.5, 2) for n in a] + [("x:s8", f"x:o{k}", 1.0, 2) for k in range(2, 5)]
     suspicion = {n: r[3] for n, r in zip([r[0] for r in rows], rows)}
     suspicion.update({"llm-api:w": 0.45, "x:p": 0.45, "x:s1": 0.6, "x:s2": 0.1, "x:s3": 0.6, "x:s4": 0.6, "x:s5": 0.7, "x:o1": 0.0,
-                      "x:o2": 0.0, "x:o3": 0.0, "x:o4": 0.0})
+                      "x:o2": 0.0, "x:o3": 0.0, "x:o4": 0.0, "x:s6": 0.6, "x:s7": 0.6, "x:s8": 0.6,
+                      **{f"x:t{k}": 0.0 for k in range(10)}})
     store.backend.create_table("m", members_table(rows), overwrite=True)
     store.backend.create_table("f", fused_table(edges), overwrite=True)
     store.backend.create_table("ind", indicators_table(suspicion), overwrite=True)
@@ -97,13 +105,13 @@ def test_reported_campaigns_tied_by_agreeing_families_merge(any_store):
 def test_suspicious_accounts_tied_mostly_into_a_campaign_join_it(any_store):
     members, fused, indicators = build(any_store)
     got = {r["actor"]: r for r in consolidate(members, fused, indicators).to_pyarrow().to_pylist()}
-    for name in ("x:s1", "x:s4", "x:s5"):
+    for name in ("x:s1", "x:s4", "x:s5", "x:s6"):
         assert got[name]["flagged"] and got[name]["recruited"] and got[name]["campaign_id"] == 0, name
     # its score rests on its own suspicion: campaign score × tie × own
     s1 = got["x:s1"]
     assert abs(s1["member_score"] - s1["campaign_score"] * (1 - math.exp(-1.5)) * 0.6) < 1e-9
     assert s1["degree"] == 0 and s1["clock"] == 0.6
-    for name in ("x:s2", "x:s3", "x:o1"):
+    for name in ("x:s2", "x:s3", "x:o1", "x:s7", "x:s8"):
         assert name not in got, name
     # the pair joins as one, each scored like a core member: campaign score × tie × (0.2 + 0.8 × own)
     for name in ("llm-api:w", "x:p"):
@@ -117,4 +125,4 @@ def test_suspicious_accounts_tied_mostly_into_a_campaign_join_it(any_store):
     assert e0["flagged"] and e0["campaign_id"] == 0 and not e0["core"] and e0["part"] == -1 and e0["degree"] == 0
     assert abs(e0["tie"] - (1 - math.exp(-3.0))) < 1e-9
     assert not any(got[f"x:d{i}"]["flagged"] for i in range(3))
-    assert not any(r["recruited"] for n, r in got.items() if n not in ("x:s1", "x:s4", "x:s5", "llm-api:w", "x:p", "x:e0"))
+    assert not any(r["recruited"] for n, r in got.items() if n not in ("x:s1", "x:s4", "x:s5", "x:s6", "llm-api:w", "x:p", "x:e0"))

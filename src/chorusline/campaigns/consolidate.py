@@ -21,17 +21,19 @@ reported campaign and most of an account's ties, it is.
    figures are recomputed over all its core members; members keep the scores and flags they earned
    in their part (a member flagged under a part's lower line stays flagged).
 2. **Attach.** An account in no reported campaign whose ties of any strength into one reported
-   campaign's flagged members weigh at least ``min_strength`` and ``attach_share`` of its ties
-   joins that campaign (``recruited``) when campaign score × tie × own suspicion (a periphery
-   member's rule: many weak ties, no floor) reaches the flag line. Ties to other *suspects*
-   (accounts in no reported campaign, suspicious enough for some reported campaign to flag them)
-   count neither way: an operation's unclustered accounts are tied to each other as much as to its
-   core. Two accounts whose one strong tie is to each other (an API account and the one persona it
-   writes for: a group too small to be a cluster) are attached as one, their ties summed, and each
-   is scored like a core member (the ``own_weight`` floor: their strong tie is evidence). An account
-   nothing was measured on is never attached; a member of an unreported cluster that is attached
-   leaves its cluster's standing behind (`links.recruit_accounts`). ``rounds`` rounds, the later
-   ones counting the earlier ones' accounts as members; then merge again.
+   campaign's flagged members weigh at least ``min_strength`` and ``attach_share`` of its ties (of
+   all of them, or of those where ``merge_min_families`` families agree: an operation's writer can
+   hold hundreds of one-family chance ties that swamp a share of everything) joins that campaign
+   (``recruited``) when campaign score × tie × own suspicion (a periphery member's rule: many weak
+   ties, no floor) reaches the flag line. Ties to other *suspects* (accounts in no reported
+   campaign, suspicious enough for some reported campaign to flag them) count neither way: an
+   operation's unclustered accounts are tied to each other as much as to its core. Two accounts
+   whose one strong tie is to each other (an API account and the one persona it writes for: a group
+   too small to be a cluster) are attached as one, their ties summed, and each is scored like a core
+   member (the ``own_weight`` floor: their strong tie is evidence). An account nothing was measured
+   on is never attached; a member of an unreported cluster that is attached leaves its cluster's
+   standing behind (`links.recruit_accounts`). ``rounds`` rounds, the later ones counting the
+   earlier ones' accounts as members; then merge again.
 
 Everything but the union of campaign pairs (a few dozen rows) stays in the engine."""
 
@@ -184,12 +186,19 @@ def attach_suspicious(members: ibis.Table, fused: ibis.Table, indicators: ibis.T
         # ties to other suspects outside every reported campaign are neither for nor against: an
         # operation's unclustered accounts are tied to each other as much as to its reported core
         counted = outside.anti_join(suspects, "b_actor")
-        total = counted.group_by(unit=counted._unit).aggregate(_all=counted.weight.sum())
+        agree = counted.n_families >= params.merge_min_families
+        total = counted.group_by(unit=counted._unit).aggregate(_all=counted.weight.sum(),
+                                                               _all2=counted.weight.sum(where=agree).fill_null(0.0))
         into = outside.join(reported.select(b_actor="actor", campaign_id="campaign_id"), "b_actor")
-        per = into.group_by(unit=into._unit, campaign_id=into.campaign_id).aggregate(strength=into.weight.sum())
+        per = into.group_by(unit=into._unit, campaign_id=into.campaign_id).aggregate(
+            strength=into.weight.sum(), _strength2=into.weight.sum(where=into.n_families >= params.merge_min_families))
         rank = ibis.row_number().over(group_by=per.unit, order_by=[ibis.desc(per.strength), per.campaign_id])
         per = per.mutate(_rank=rank).filter(lambda t: t._rank == 0).join(total, "unit")
-        per = per.filter((per.strength >= params.min_strength) & (per.strength >= params.attach_share * per._all))
+        # most of all its ties, or of the ties where independent families agree (the weak single-family
+        # tail — chance text matches, shared big networks — can be most of an operation account's ties)
+        share = (per.strength >= params.attach_share * per._all) | (
+            (per._strength2.fill_null(0.0) > 0) & (per._strength2 >= params.attach_share * per._all2))
+        per = per.filter((per.strength >= params.min_strength) & share)
         # back to accounts: a unit's members, or the account itself
         lone = per.select(actor=per.unit, unit=per.unit).anti_join(units.select(actor="actor"), "actor")
         who = units.mutate(_paired=ibis.literal(True)).union(lone.mutate(_paired=ibis.literal(False)))
