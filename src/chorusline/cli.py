@@ -447,6 +447,7 @@ def detect(
     from chorusline.api import detect as run_detection
     from chorusline.campaigns.detect import ConfigError, NothingToDetect, load_config
     from chorusline.cli_progress import showing_progress
+
     cut = parse_duration(horizon, "--horizon")
 
     try:
