@@ -39,26 +39,26 @@ OLD_OP = {f"x:old{j}" for j in range(6)}
 NEW_OP = {f"x:new{j}" for j in range(6)}
 
 
-def test_the_view_cuts_the_event_tables_and_writes_to_the_store(duck_store):
+def test_the_view_cuts_the_event_tables_and_writes_to_the_store(any_store):
     from chorusline.schema import ACCOUNTS, NEWS_EVENTS
     from chorusline.store import HorizonStore
 
-    add_posts(duck_store, [{"post_id": "p-old", "account_id": "a", "ts": T0},
+    add_posts(any_store, [{"post_id": "p-old", "account_id": "a", "ts": T0},
                            {"post_id": "p-new", "account_id": "b", "ts": T0 + 30 * DAY}])
-    add_rows(duck_store, ACCOUNTS, [{"account_id": a, "created_at": T0 - DAY} for a in ("a", "b")]
+    add_rows(any_store, ACCOUNTS, [{"account_id": a, "created_at": T0 - DAY} for a in ("a", "b")]
              + [{"account_id": "c", "created_at": T0 + 29 * DAY}], "x")  # c: created in the horizon, silent
-    add_rows(duck_store, NEWS_EVENTS, [{"event_id": "e1", "ts": T0}, {"event_id": "e2", "ts": T0 + 29 * DAY}], "x")
-    view = HorizonStore.last(duck_store, dt.timedelta(days=14))
+    add_rows(any_store, NEWS_EVENTS, [{"event_id": "e1", "ts": T0}, {"event_id": "e2", "ts": T0 + 29 * DAY}], "x")
+    view = HorizonStore.last(any_store, dt.timedelta(days=14))
     assert view.since == dt.datetime.fromtimestamp(T0 + 16 * DAY, dt.UTC)  # the latest post less 14 days
     assert view.table("posts").post_id.to_pyarrow().to_pylist() == ["p-new"]
     assert sorted(view.table("accounts").account_id.to_pyarrow().to_pylist()) == ["b", "c"]
     assert view.table("news_events").event_id.to_pyarrow().to_pylist() == ["e2"]
-    assert view.count("posts") == 1 and duck_store.count("posts") == 2
+    assert view.count("posts") == 1 and any_store.count("posts") == 2
     # writes (staged loads, created tables) land in the real store
     add_posts(view, [{"post_id": "p-added", "account_id": "a", "ts": T0}])
-    assert duck_store.count("posts") == 3 and view.count("posts") == 1
+    assert any_store.count("posts") == 3 and view.count("posts") == 1
     # a horizon longer than the store keeps everything
-    assert HorizonStore.last(duck_store, dt.timedelta(days=60)).count("posts") == 3
+    assert HorizonStore.last(any_store, dt.timedelta(days=60)).count("posts") == 3
 
 
 def test_a_horizon_leaves_out_an_operation_that_ended_before_it(tmp_path):

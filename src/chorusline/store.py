@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import datetime as dt
 import itertools
 import json
 import os
@@ -376,9 +377,10 @@ HORIZON_TABLES = {"posts": "ts", "llm_calls": "ts", "news_events": "ts"}
 class HorizonStore(Store):
     """The store as detection sees it over a horizon: ``table()`` gives the event tables cut to
     ``since`` (posts, API calls and news events at or after it) and the accounts active then
-    (created at or after it, or with a post or call kept), so what a detection run reads, and holds
-    in memory, is bounded by the horizon, not by the store's length. Every other table, and every
-    write (through ``backend``, ``stage``, ``append_rows``), is the real store's."""
+    (created at or after it, or with a post or call kept), so what a detection run reads, and
+    holds in memory for its events, is bounded by the horizon, not by the store's length. Every
+    other table, and every write (through ``backend``, ``stage``, ``append_rows``), is the real
+    store's."""
 
     def __init__(self, store: Store, since):
         # the same engine and staging folder, without a second sweep of abandoned stages
@@ -392,6 +394,8 @@ class HorizonStore(Store):
         post or API call stored; an empty store is left whole)."""
         if until is None:
             times = [store.table(name).ts.max().to_pyarrow().as_py() for name in ("posts", "llm_calls")]
+            # Spark hands back naive UTC wall times (its session time zone is UTC), DuckDB aware ones
+            times = [t if t is None or t.tzinfo else t.replace(tzinfo=dt.UTC) for t in times]
             until = max((t for t in times if t is not None), default=None)
         return cls(store, None if until is None else until - horizon)
 

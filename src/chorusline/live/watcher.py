@@ -13,11 +13,11 @@ redelivered batch add nothing twice. Then, on the data so far:
   posts against recent outputs), whose ties of new accounts to a known campaign raise
   ``campaign_grew`` at once, and the watchlist match (``act.watchlist.match_accounts``);
 - the full detection (``api.detect``: signals, fusion, clustering, scoring, over the whole store,
-  or with ``detect_horizon`` over its last stretch of event time, so its memory is bounded by the
-  horizon rather than by the store's length) each time the stream's event time crosses a multiple of ``detect_every``, when the window
-  signals found ``detect_after`` new co-action pairs and post links since the last run (enough
-  changed), and when the stream has been idle ``IDLE_DETECT`` seconds (or is drained, with
-  ``until_idle``) with new events since the last run.
+  or with ``detect_horizon`` over its last stretch of event time, so what it reads is bounded by
+  the horizon rather than by the store's length) each time the stream's event time crosses a
+  multiple of ``detect_every``, when the window signals found ``detect_after`` new co-action pairs
+  and post links since the last run (enough changed), and when the stream has been idle
+  ``IDLE_DETECT`` seconds (or is drained, with ``until_idle``) with new events since the last run.
 Detection runs in the watcher's thread: while it runs, events wait in the broker (bounded memory).
 Alerts are stored first (``alerts`` table), then delivered from that outbox to the alerts stream
 (exactly once on Redis) and the webhook (at least once), so a crash between the two re-sends
