@@ -24,8 +24,9 @@ redis-server on loopback (no persistence) and reports:
    tying themselves to the returners and the confirmed campaign): how many, how many outside the
    operation, their latency and event time from first activity;
 3. memory: the watcher's RSS sampled through the paced run (and, with ``--memory-minutes``, a
-   paced replay of the whole scenario for that long, detection on its schedule: peak and low RSS
-   per minute, each detection run with its peak, the event time replayed). ``--memory-only`` runs
+   paced replay of the whole scenario for that long, detection on its schedule, in its child
+   process: peak and low RSS per minute of the watcher, and its peak with the child; each
+   detection run with both peaks; the event time replayed). ``--memory-only`` runs
    that replay alone (the one-hour run: ``--memory-only --memory-minutes 60 --memory-speed 1000``);
    ``--detect-horizon 14d`` has each detection read only its last 14 days of event time.
 """
@@ -55,18 +56,37 @@ from chorusline.live.scenario import split_at_return  # noqa: E402
 from chorusline.live.watcher import Watcher, WatchOptions  # noqa: E402
 
 
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def rss_mib(pid: int | str = "self") -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:  # it ended
+        return 0.0
+    return 0.0  # a zombie has no VmRSS
+
+
+def tree_rss_mib() -> float:
+    """This process's RSS and its children's (the watcher's detection runs in a child of its own)."""
+    me = str(Path("/proc/self").resolve().name)
+    total = rss_mib(me)
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            ppid = next(line.split()[1] for line in status.read_text().splitlines() if line.startswith("PPid:"))
+        except (OSError, StopIteration):
+            continue
+        if ppid == me:
+            total += rss_mib(status.parent.name)
+    return total
 
 
 class Sampler:
-    """RSS every half second in a thread, so a long detection run is sampled too."""
+    """RSS every half second in a thread, so a long detection run is sampled too: the watcher's
+    own (``samples``) and with its children, the detection's process (``tree``)."""
 
     def __init__(self):
         self.samples: list[tuple[float, float]] = []
+        self.tree: list[tuple[float, float]] = []
         self._stop = threading.Event()
         self._started = time.monotonic()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -74,7 +94,9 @@ class Sampler:
 
     def _run(self):
         while not self._stop.is_set():
-            self.samples.append((time.monotonic() - self._started, rss_mib()))
+            t = time.monotonic() - self._started
+            self.samples.append((t, rss_mib()))
+            self.tree.append((t, tree_rss_mib()))
             time.sleep(0.5)
 
     def stop(self) -> list[tuple[float, float]]:
@@ -273,19 +295,23 @@ def memory_run(redis: RedisServer, sim: Path, tmp: Path, minutes: float, speed: 
     first = min((v for v in (store.table(n).ts.min().to_pyarrow().as_py() for n in ("llm_calls", "posts")) if v),
                 default=None)
     store.backend.disconnect()
-    peaks, floors = {}, {}
-    for t, rss in samples:
-        minute = int(t // 60)
-        peaks[minute] = max(rss, peaks.get(minute, 0))
-        floors[minute] = min(rss, floors.get(minute, rss))
-    for d in detections:  # the peak RSS while each detection ran
-        d["rss_mib_peak"] = round(max((rss for t, rss in samples if d["minute"] * 60 - 3 <= t <= d["minute"] * 60 + d["seconds"] + 3),
-                                default=0))
+    def per_minute(series, pick):
+        out = {}
+        for t, rss in series:
+            minute = int(t // 60)
+            out[minute] = pick(rss, out.get(minute, rss))
+        return {m: round(v) for m, v in out.items()}
+
+    for d in detections:  # the peak RSS while each detection ran: the watcher's, and with the child
+        def during(series):
+            return round(max((rss for t, rss in series if d["minute"] * 60 - 3 <= t <= d["minute"] * 60 + d["seconds"] + 3),
+                             default=0))
+        d["rss_mib_peak"], d["rss_mib_peak_with_child"] = during(samples), during(sampler.tree)
     return {"minutes": minutes, "speed": speed, "detect_horizon": str(horizon), "events": summary.events, "detections": summary.detections,
             "detect_seconds": round(summary.detect_seconds, 1), "event_time_first": str(first),
             "event_time_reached": str(watcher.watermark), "detection_runs": detections,
-            "rss_mib_peak_per_minute": {m: round(v) for m, v in peaks.items()},
-            "rss_mib_low_per_minute": {m: round(v) for m, v in floors.items()}}
+            "rss_mib_peak_per_minute": per_minute(samples, max), "rss_mib_low_per_minute": per_minute(samples, min),
+            "rss_mib_peak_per_minute_with_child": per_minute(sampler.tree, max)}
 
 
 def _embed_known_texts(db: Path) -> None:

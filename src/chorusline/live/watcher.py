@@ -18,7 +18,9 @@ redelivered batch add nothing twice. Then, on the data so far:
   multiple of ``detect_every``, when the window signals found ``detect_after`` new co-action pairs
   and post links since the last run (enough changed), and when the stream has been idle
   ``IDLE_DETECT`` seconds (or is drained, with ``until_idle``) with new events since the last run.
-Detection runs in the watcher's thread: while it runs, events wait in the broker (bounded memory).
+Detection runs in a child process (``live.detection``; a DuckDB file store), started from the
+watcher's thread: while it runs, events wait in the broker, and what it allocates goes back to the
+system when it ends, so the watcher's memory does not grow with the runs.
 Alerts are stored first (``alerts`` table), then delivered from that outbox to the alerts stream
 (exactly once on Redis) and the webhook (at least once), so a crash between the two re-sends
 rather than loses. The watcher owns the store while it runs (DuckDB has one writer)."""
@@ -62,6 +64,9 @@ class WatchOptions:
     window: bool = True  # the sliding-window signals (live.window) and the alerts they raise
     detect_after: int | None = None  # window changes (new pairs + links) that start a detection; None: never
     detect_on_idle: bool = True
+    # a DuckDB file store's detection in a child process (live.detection): what it allocates goes
+    # back to the system when it ends; False: in the watcher's process
+    detect_in_child: bool = True
     config: object = None  # detection settings (a chorusline.toml path or DetectConfig)
     webhook: str | None = None
     until_idle: bool = False  # stop once the stream is drained (tests, benchmarks, demos)
@@ -244,20 +249,21 @@ class Watcher:
             self.detect()  # enough changed since the last detection
 
     def detect(self) -> None:
-        from chorusline.api import detect
         from chorusline.campaigns.detect import NothingToDetect
-        from chorusline.enrich.network import enrich_store
+        from chorusline.live.detection import database_file, detect_open_store
 
         self.detect_pending = False
         self.window_changes = 0
         self.summary.detections += 1
         started = time.monotonic()
+        horizon = self.options.detect_horizon
         try:
             with self.engine_lock:
-                # the network table stays whole: the watchlist match and explain read it for
-                # accounts outside the horizon (its cost is the distinct addresses, not the events)
-                enrich_store(self.store)
-                detect(self._detection_store(), self.options.config)
+                path = database_file(self.store) if self.options.detect_in_child else None
+                if path is None:
+                    detect_open_store(self.store, self.options.config, horizon, self.watermark)
+                else:
+                    self._detect_in_child(path, horizon)
         except NothingToDetect:
             return
         finally:
@@ -267,15 +273,19 @@ class Watcher:
             remember(self.store, "detected", self.watermark.isoformat())
             self.last_detected = self.watermark
 
-    def _detection_store(self):
-        """What a detection reads: the whole store, or its last ``detect_horizon`` of event time
-        up to the stream's clock (writes still go to the store)."""
-        from chorusline.store import HorizonStore
+    def _detect_in_child(self, path: str, horizon: dt.timedelta | None) -> None:
+        """Detection in a child process (``live.detection``): the watcher's connections are closed
+        for the run (DuckDB has one writing process) and reopened after, the matcher's included."""
+        from chorusline.engine import connect
+        from chorusline.live.detection import detect_in_child
 
-        horizon = self.options.detect_horizon
-        if not horizon or self.watermark is None:
-            return self.store
-        return HorizonStore.last(self.store, horizon, until=self.watermark)
+        released = self.matcher.store_released() if self.matcher is not None else contextlib.nullcontext()
+        with released:
+            self.store.backend.disconnect()
+            try:
+                detect_in_child(path, self.options.config, horizon, self.watermark)
+            finally:
+                self.store.backend = connect(path)
 
     def _raised(self, fresh: list[dict]) -> None:
         self.summary.alerts += len(fresh)
@@ -354,6 +364,7 @@ class Matcher:
         self._done: queue.Queue = queue.Queue()
         self._changed = threading.Condition()
         self._stop = False
+        self._paused = False  # the watcher's connection is closed for a detection in a child process
         if watcher.watchlisted:
             _load_text_model()
         self._thread = threading.Thread(target=self._run, name="matcher", daemon=True)
@@ -392,11 +403,10 @@ class Matcher:
         options = self.watcher.options
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: self._stop or (
-                    self._wanted and time.monotonic() - self._last >= options.match_every), timeout=0.2)
+                self._changed.wait_for(lambda: self._stop or self._due(), timeout=0.2)
                 if self._stop:
                     return
-                if not (self._wanted and time.monotonic() - self._last >= options.match_every):
+                if not self._due():
                     continue
                 arrivals, self._arrivals = self._arrivals, {}
                 rows, self._rows = self._rows, {}
@@ -423,6 +433,30 @@ class Matcher:
                 self._done.put(exc)
             with self._changed:
                 self._busy, self._last = False, time.monotonic()
+                self._changed.notify_all()
+
+    def _due(self) -> bool:
+        return (self._wanted and not self._paused
+                and time.monotonic() - self._last >= self.watcher.options.match_every)
+
+    @contextlib.contextmanager
+    def store_released(self) -> Iterator[None]:
+        """No match runs in the block and the matcher's connection is closed; after it, a new one
+        from the watcher's (reopened) connection."""
+        import ibis
+
+        from chorusline.store import Store
+
+        with self._changed:
+            self._paused = True
+            self._changed.wait_for(lambda: not self._busy)
+        self.store.backend.con.close()
+        try:
+            yield
+        finally:
+            self.store = Store(ibis.duckdb.from_connection(self.watcher.store.backend.con.cursor()))
+            with self._changed:
+                self._paused = False
                 self._changed.notify_all()
 
     def _update_window(self, rows: dict[str, list]):
