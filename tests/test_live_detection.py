@@ -33,6 +33,16 @@ def test_the_database_file_of_a_file_store_and_none_in_memory(tmp_path):
     assert database_file(Store.open(":memory:")) is None
 
 
+def test_what_the_detection_child_raises_is_raised_in_the_watcher(tmp_path):
+    from chorusline.campaigns.detect import NothingToDetect
+    from chorusline.live.detection import detect_in_child
+
+    path = tmp_path / "empty.duckdb"
+    Store.open(str(path)).backend.disconnect()
+    with pytest.raises(NothingToDetect):
+        detect_in_child(str(path), None, None, None)
+
+
 # A stream with two operations a week apart: the detection due when the clock crosses the week runs
 # mid-stream, and the second operation's posts are stored, and windowed, after it.
 WATCH = """
@@ -113,7 +123,7 @@ def alive(pid: int) -> bool:
 
 
 def worker(pid: int) -> bool:
-    """A pool worker (not multiprocessing's resource tracker)."""
+    """The detection process (not multiprocessing's resource tracker)."""
     try:
         return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes() and alive(pid)
     except OSError:

@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor
 
 
 def database_file(store) -> str | None:
@@ -34,10 +33,46 @@ def database_file(store) -> str | None:
 
 def detect_in_child(path: str, config, horizon: dt.timedelta | None, until: dt.datetime | None) -> None:
     """Enrich and detect the store at ``path`` in a fresh process; its exceptions are raised here
-    (``NothingToDetect`` included). The caller must have closed its own connections to ``path``."""
+    (``NothingToDetect`` included). The caller must have closed its own connections to ``path``.
+    The child runs this one detection and exits."""
     context = multiprocessing.get_context("spawn")  # no fork of a process holding threads and a database
-    with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_die_with_parent) as pool:
-        pool.submit(detect_store, path, config, horizon, until).result()
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(send, path, config, horizon, until), name="chorusline-detect")
+    child.start()
+    send.close()  # the child's end: only the child holds it now, so its death reads as EOF here
+    try:
+        outcome = receive.recv()
+    except EOFError:
+        outcome = ChildFailed(f"the detection process ended without a result (exit code {_ended(child)})")
+    finally:
+        receive.close()
+        child.join()
+    if isinstance(outcome, BaseException):
+        raise outcome
+
+
+class ChildFailed(RuntimeError):
+    """The detection process died (killed, out of memory) before it could report."""
+
+
+def _ended(child) -> int | None:
+    child.join(timeout=5)
+    return child.exitcode
+
+
+def _child(send, path: str, config, horizon, until) -> None:
+    _die_with_parent()
+    try:
+        detect_store(path, config, horizon, until)
+        outcome = None
+    except BaseException as exc:  # noqa: BLE001 - handed to the watcher, which raises it
+        outcome = exc
+    try:
+        send.send(outcome)
+    except Exception as exc:  # noqa: BLE001 - an exception that does not pickle: its text
+        send.send(ChildFailed(f"{type(outcome).__name__}: {outcome}"))
+        del exc
+    send.close()
 
 
 def detect_store(path: str, config, horizon: dt.timedelta | None, until: dt.datetime | None) -> None:
