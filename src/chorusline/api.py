@@ -75,13 +75,14 @@ def simulate(scenario: str = "smoke", out: str | os.PathLike = "sim-output", *, 
 
 
 def detect(store, config: Any = None, signals_out: str | os.PathLike | None = None, *,
-           horizon: Any = None) -> list[dict]:
+           horizon: Any = None, until: Any = None) -> list[dict]:
     """Signals → fused graph → clusters → scored campaigns, written into the store; returns the
     campaigns as :func:`list_campaigns` does. ``config``: a ``chorusline.toml`` path, a
     ``DetectConfig`` or None (the defaults); ``signals_out``: a folder for the per-signal Parquet
     files (None: a temporary one); ``horizon``: a ``datetime.timedelta`` to read only the posts,
     API calls and news events of that last stretch of event time, and the accounts active in it
-    (``store.HorizonStore``; None: the whole store)."""
+    (``store.HorizonStore``; None: the whole store), back from ``until`` (an aware datetime, e.g. a
+    stream's clock; None: the latest post or API call)."""
     from chorusline.campaigns.detect import DetectConfig, load_config
     from chorusline.campaigns.detect import detect as run_detection
     from chorusline.engine_files import location
@@ -89,7 +90,7 @@ def detect(store, config: Any = None, signals_out: str | os.PathLike | None = No
 
     settings = config if isinstance(config, DetectConfig) else load_config(config)
     if horizon is not None and not isinstance(store, HorizonStore):
-        store = HorizonStore.last(store, horizon)
+        store = HorizonStore.last(store, horizon, until=until)
     if signals_out is not None:
         run_detection(store, settings, location(signals_out))
     else:

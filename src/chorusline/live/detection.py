@@ -42,8 +42,9 @@ def detect_in_child(path: str, config, horizon: dt.timedelta | None, until: dt.d
     send.close()  # the child's end: only the child holds it now, so its death reads as EOF here
     try:
         outcome = receive.recv()
-    except EOFError:
-        outcome = ChildFailed(f"the detection process ended without a result (exit code {_ended(child)})")
+    except EOFError:  # it died before it could report: killed, out of memory
+        child.join()
+        outcome = ChildFailed(f"the detection process ended without a result (exit code {child.exitcode})")
     finally:
         receive.close()
         child.join()
@@ -55,11 +56,6 @@ class ChildFailed(RuntimeError):
     """The detection process died (killed, out of memory) before it could report."""
 
 
-def _ended(child) -> int | None:
-    child.join(timeout=5)
-    return child.exitcode
-
-
 def _child(send, path: str, config, horizon, until) -> None:
     _die_with_parent()
     try:
@@ -69,9 +65,8 @@ def _child(send, path: str, config, horizon, until) -> None:
         outcome = exc
     try:
         send.send(outcome)
-    except Exception as exc:  # noqa: BLE001 - an exception that does not pickle: its text
+    except Exception:  # noqa: BLE001 - an exception that does not pickle: its text
         send.send(ChildFailed(f"{type(outcome).__name__}: {outcome}"))
-        del exc
     send.close()
 
 
@@ -92,12 +87,9 @@ def detect_store(path: str, config, horizon: dt.timedelta | None, until: dt.date
 def detect_open_store(store, config, horizon: dt.timedelta | None, until: dt.datetime | None) -> None:
     from chorusline.api import detect
     from chorusline.enrich.network import enrich_store
-    from chorusline.store import HorizonStore
 
     enrich_store(store)
-    if horizon and until is not None:
-        store = HorizonStore.last(store, horizon, until=until)
-    detect(store, config)
+    detect(store, config, horizon=horizon or None, until=until)
 
 
 def _die_with_parent() -> None:
