@@ -1,7 +1,8 @@
 """Consolidation on hand-built scored members and fused ties: reported campaigns tied by agreeing
-families merge (one family's weak tail, or an unreported cluster, never does), and suspicious
-accounts tied mostly into a reported campaign join it — most of all their ties, or of those where
-families agree (ties to other suspects are neutral; the unsuspicious and the elsewhere-tied stay out)."""
+families, or by ties of any family far denser than chance, merge (one family's weak tail, or an
+unreported cluster, never does), and suspicious accounts tied mostly into a reported campaign join
+it — most of all their ties, or of those where families agree (ties to other suspects are neutral;
+the unsuspicious and the elsewhere-tied stay out)."""
 
 import math
 
@@ -126,3 +127,31 @@ def test_suspicious_accounts_tied_mostly_into_a_campaign_join_it(any_store):
     assert abs(e0["tie"] - (1 - math.exp(-3.0))) < 1e-9
     assert not any(got[f"x:d{i}"]["flagged"] for i in range(3))
     assert not any(r["recruited"] for n, r in got.items() if n not in ("x:s1", "x:s4", "x:s5", "x:s6", "llm-api:w", "x:p", "x:e0"))
+
+
+def dense_pair(store, tie: float):
+    """Campaigns 0 (a) and 1 (b), each a triangle, tied by nine one-family ties of ``tie`` each, and
+    each member with a chance tie of 0.2 to two accounts of the population."""
+    a, b = [f"x:a{i}" for i in range(3)], [f"x:b{i}" for i in range(3)]
+    rows = [(n, 0, True, 0.6) for n in a] + [(n, 1, True, 0.5) for n in b]
+    edges = triangle(a) + triangle(b) + [(x, y, tie, 1) for x in a for y in b]
+    edges += [(n, f"x:o{k}", 0.2, 1) for n in a + b for k in range(2)]
+    store.backend.create_table("m", members_table(rows), overwrite=True)
+    store.backend.create_table("f", fused_table(edges), overwrite=True)
+    return store.table("m"), store.table("f")
+
+
+def test_campaigns_tied_far_beyond_chance_merge_whatever_the_families(any_store):
+    """Nine one-family ties (3.6) between two three-member campaigns: a third of each one's leaving
+    weight (1.2 leaves each to the population) goes to three accounts. In a population of 1,000
+    that is ~200 times chance: one campaign. In a population of 12 it is what chance gives: two.
+    Nine ties of 0.3 (2.7, under ``merge_lift_strength``) never merge on density alone."""
+    def campaigns(tie, population):
+        members, fused = dense_pair(any_store, tie)
+        rows = merge_reported(members, fused, population=population).to_pyarrow().to_pylist()
+        return {r["actor"]: r["campaign_id"] for r in rows}
+
+    merged = campaigns(0.4, 1000)
+    assert set(merged.values()) == {0} and len(merged) == 6
+    assert set(campaigns(0.4, 12).values()) == {0, 1}
+    assert set(campaigns(0.3, 1000).values()) == {0, 1}

@@ -35,7 +35,13 @@ reported campaign and most of an account's ties, it is.
    standing behind (`links.recruit_accounts`). ``rounds`` rounds, the later ones counting the
    earlier ones' accounts as members; then merge again.
 
-Everything but the union of campaign pairs (a few dozen rows) stays in the engine."""
+Two reported campaigns whose ties of any family are ``merge_lift`` times denser than chance (each
+one's share of the other's leaving tie weight over the other's share of the population) merge too:
+an operation run by several teams, each clustered on its own, shares templates and outputs the
+population does not.
+
+Everything but the union of campaign pairs and the per-campaign sums (a few dozen rows) stays in
+the engine."""
 
 from __future__ import annotations
 
@@ -55,6 +61,14 @@ class ConsolidateParams:
     # families a tie between two campaigns must join to count towards merging them: one family's
     # weak tail (co-sharing the same trending posts) grows with the product of two campaigns' sizes
     merge_min_families: int = 2
+    # ...or any family, when the ties between them are this many times denser than chance: each
+    # one's share of the other's leaving tie weight over the other's share of the population (an
+    # operation's teams, each clustered on its own, share templates and outputs that the
+    # population does not; 0 switches the rule off)
+    merge_lift: float = 6.0
+    # the least tie weight between them for that rule, −ln(1 − 0.95): between small campaigns a
+    # tie or two is "dense" by chance
+    merge_lift_strength: float = 3.0
     # −ln(1 − 0.7): the least summed tie weight that merges two campaigns or attaches an account
     min_strength: float = 1.2
     attach_share: float = 0.5  # of all the account's tie weight
@@ -87,9 +101,42 @@ def _reported(members: ibis.Table) -> ibis.Table:
     return members.filter(members.flagged & (members.tier != NOT_REPORTED)).select("actor", "campaign_id")
 
 
+def _mergeable(between: list[dict], e: ibis.Table, reported: ibis.Table, population: int,
+               params: ConsolidateParams) -> list[dict]:
+    """The campaign pairs (lo, hi, w) that may merge: ties where families agree weighing
+    ``min_strength`` (``merge_reported`` then asks for ``merge_share`` of the smaller one's own),
+    or ties of any family far denser than chance (``merge_lift``; those pairs pass the share test
+    whatever their weight)."""
+    agreeing = [r for r in between if r["w"] and r["w"] >= params.min_strength]
+    if not params.merge_lift or population <= 0:
+        return agreeing
+    sizes = {r["campaign_id"]: r["n"] for r in
+             reported.group_by("campaign_id").aggregate(n=reported.count()).to_pyarrow().to_pylist()}
+    # each campaign's tie weight leaving its flagged members (to anyone outside them)
+    mine = reported.select(a_actor="actor", _c="campaign_id")
+    out = e.join(mine, "a_actor").left_join(reported.select(b_actor="actor", _cb="campaign_id"), "b_actor")
+    out = out.filter(out._cb.isnull() | (out._cb != out._c))
+    leaving = {r["_c"]: r["w"] for r in out.group_by("_c").aggregate(w=out.weight.sum()).to_pyarrow().to_pylist()}
+
+    def lift(c: int, other: int, w: float) -> float:
+        """The share of c's leaving ties that go to ``other``, over the share ``other``'s size
+        would draw if c's ties fell anywhere in the population."""
+        rest = population - sizes[c]
+        if not leaving.get(c) or rest <= 0:
+            return 0.0
+        return (w / leaving[c]) / (sizes[other] / rest)
+
+    dense = [dict(r, w=float("inf")) for r in between if r["w_all"] >= params.merge_lift_strength
+             and min(lift(r["lo"], r["hi"], r["w_all"]), lift(r["hi"], r["lo"], r["w_all"])) >= params.merge_lift]
+    keep = {(r["lo"], r["hi"]) for r in dense}
+    return dense + [r for r in agreeing if (r["lo"], r["hi"]) not in keep]
+
+
 def merge_reported(members: ibis.Table, fused: ibis.Table, score: ScoreParams = ScoreParams(),
-                   params: ConsolidateParams = ConsolidateParams(), scratch: str = "merge") -> ibis.Table:
-    """``members`` with the reported campaigns that are tied into one merged (see the module)."""
+                   params: ConsolidateParams = ConsolidateParams(), scratch: str = "merge",
+                   population: int = 0) -> ibis.Table:
+    """``members`` with the reported campaigns that are tied into one merged (see the module);
+    ``population``: the accounts ties could fall on (0: no lift rule)."""
     members = _kept(members, scratch)  # read four times below (each call its own scratch name: a
     # table cannot be rewritten from itself)
     reported = _reported(members)
@@ -101,8 +148,9 @@ def merge_reported(members: ibis.Table, fused: ibis.Table, score: ScoreParams = 
     tied = e.join(ra, "a_actor").join(rb, "b_actor")
     tied = tied.filter(tied.ca < tied.cb)  # each pair of campaigns once, each edge once
     agree = tied.n_families >= params.merge_min_families
-    between = tied.group_by(lo="ca", hi="cb").aggregate(w=tied.weight.sum(where=agree)).to_pyarrow().to_pylist()
-    between = [r for r in between if r["w"] and r["w"] >= params.min_strength]  # campaign pairs (few), not rows
+    between = tied.group_by(lo="ca", hi="cb").aggregate(w=tied.weight.sum(where=agree), w_all=tied.weight.sum())
+    between = between.filter(between.w_all >= params.min_strength).to_pyarrow().to_pylist()  # campaign pairs (few)
+    between = _mergeable(between, e, reported, population, params)
     if not between:
         return members
     everyone = members.filter(members.tier != NOT_REPORTED).select("actor", "campaign_id")
@@ -222,9 +270,10 @@ def consolidate(members: ibis.Table, fused: ibis.Table, indicators: ibis.Table, 
     """Merge, attach, merge again: an attached account can be the tie two parts lacked."""
     if not params.enabled:
         return members
-    members = merge_reported(members, fused, score, params, "merge0")
+    population = int(indicators.count().execute())
+    members = merge_reported(members, fused, score, params, "merge0", population)
     members = attach_suspicious(members, fused, indicators, score, params)
-    return merge_reported(members, fused, score, params, "merge1")
+    return merge_reported(members, fused, score, params, "merge1", population)
 
 
 __all__ = ["SCRATCH_PREFIX", "ConsolidateParams", "attach_suspicious", "consolidate", "merge_reported"]
