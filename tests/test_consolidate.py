@@ -129,29 +129,50 @@ def test_suspicious_accounts_tied_mostly_into_a_campaign_join_it(any_store):
     assert not any(r["recruited"] for n, r in got.items() if n not in ("x:s1", "x:s4", "x:s5", "x:s6", "llm-api:w", "x:p", "x:e0"))
 
 
-def dense_pair(store, tie: float):
-    """Campaigns 0 (a) and 1 (b), each a triangle, tied by nine one-family ties of ``tie`` each, and
-    each member with a chance tie of 0.2 to two accounts of the population."""
+
+def dense_pair(store, tie: float, a_chance: int = 2):
+    """Campaigns 0 (a) and 1 (b), each a triangle, tied by nine one-family ties of ``tie`` each;
+    each member of b, and of a, has 2 (``a_chance``) chance ties of 0.2 to the population."""
     a, b = [f"x:a{i}" for i in range(3)], [f"x:b{i}" for i in range(3)]
     rows = [(n, 0, True, 0.6) for n in a] + [(n, 1, True, 0.5) for n in b]
     edges = triangle(a) + triangle(b) + [(x, y, tie, 1) for x in a for y in b]
-    edges += [(n, f"x:o{k}", 0.2, 1) for n in a + b for k in range(2)]
+    edges += [(n, f"x:o{k}", 0.2, 1) for n in b for k in range(2)] + [(n, f"x:o{k}", 0.2, 1) for n in a
+                                                                       for k in range(a_chance)]
     store.backend.create_table("m", members_table(rows), overwrite=True)
     store.backend.create_table("f", fused_table(edges), overwrite=True)
     return store.table("m"), store.table("f")
 
 
 def test_campaigns_tied_far_beyond_chance_merge_whatever_the_families(any_store):
-    """Nine one-family ties (3.6) between two three-member campaigns: a third of each one's leaving
-    weight (1.2 leaves each to the population) goes to three accounts. In a population of 1,000
-    that is ~200 times chance: one campaign. In a population of 12 it is what chance gives: two.
-    Nine ties of 0.3 (2.7, under ``merge_lift_strength``) never merge on density alone."""
-    def campaigns(tie, population):
-        members, fused = dense_pair(any_store, tie)
+    """Nine one-family ties (3.6) between two three-member campaigns: three quarters of each one's
+    leaving weight (1.2 leaves each to the population) goes to three accounts. Lift = 0.75 over
+    3 / (population − 3): 6.25 in a population of 28 (one campaign), 5.5 in one of 25 (two; it
+    would be 6.25 over the whole population, not the rest of it). When a's ties leave mostly
+    elsewhere (30 chance ties each), b's side still says 6.25 and a's 3.4: two — both sides must
+    say so. Nine ties of 0.3 (2.7, under ``merge_lift_strength``) never merge on density alone."""
+    def campaigns(tie, population, a_chance=2):
+        members, fused = dense_pair(any_store, tie, a_chance)
         rows = merge_reported(members, fused, population=population).to_pyarrow().to_pylist()
         return {r["actor"]: r["campaign_id"] for r in rows}
 
-    merged = campaigns(0.4, 1000)
+    merged = campaigns(0.4, 28)
     assert set(merged.values()) == {0} and len(merged) == 6
-    assert set(campaigns(0.4, 12).values()) == {0, 1}
+    assert set(campaigns(0.4, 25).values()) == {0, 1}
+    assert set(campaigns(0.4, 28, a_chance=30).values()) == {0, 1}
     assert set(campaigns(0.3, 1000).values()) == {0, 1}
+
+
+def test_consolidate_counts_the_population_for_the_density_rule(any_store):
+    """Through ``consolidate``: the population is the accounts with features (here 26 given
+    indicators, lift 0.75 × 23 / 3 = 5.75: apart; with 300 more accounts measured: one campaign)."""
+    members, fused = dense_pair(any_store, 0.4)
+    base = {m: 0.6 for m in [f"x:a{i}" for i in range(3)] + [f"x:b{i}" for i in range(3)]}
+
+    def campaigns(extra: int):
+        suspicion = {**base, **{f"x:o{k}": 0.0 for k in range(extra + 20)}}
+        any_store.backend.create_table("ind", indicators_table(suspicion), overwrite=True)
+        rows = consolidate(members, fused, any_store.table("ind")).to_pyarrow().to_pylist()
+        return {r["campaign_id"] for r in rows if r["actor"].startswith(("x:a", "x:b"))}
+
+    assert campaigns(0) == {0, 1}
+    assert campaigns(300) == {0}

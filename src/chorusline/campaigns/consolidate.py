@@ -19,7 +19,12 @@ reported campaign and most of an account's ties, it is.
    agreeing families. Only reported campaigns merge, so a merge never carries a benign cluster into
    a report. The merged campaign takes the lowest id of its parts (the others disappear) and its
    figures are recomputed over all its core members; members keep the scores and flags they earned
-   in their part (a member flagged under a part's lower line stays flagged).
+   in their part (a member flagged under a part's lower line stays flagged). Two reported
+   campaigns of the same tier also merge, whatever the families, when their ties are far denser
+   than chance: for each of the two, the share of its own leaving tie weight that goes to the
+   other is at least ``merge_lift`` times the other's share of the rest of the population, on at
+   least ``merge_lift_strength`` of weight (an operation run by several teams, each clustered on
+   its own, shares templates and outputs the population does not).
 2. **Attach.** An account in no reported campaign whose ties of any strength into one reported
    campaign's flagged members weigh at least ``min_strength`` and ``attach_share`` of its ties (of
    all of them, or of those where ``merge_min_families`` families agree: an operation's writer can
@@ -34,11 +39,6 @@ reported campaign and most of an account's ties, it is.
    on is never attached; a member of an unreported cluster that is attached leaves its cluster's
    standing behind (`links.recruit_accounts`). ``rounds`` rounds, the later ones counting the
    earlier ones' accounts as members; then merge again.
-
-Two reported campaigns whose ties of any family are ``merge_lift`` times denser than chance (each
-one's share of the other's leaving tie weight over the other's share of the population) merge too:
-an operation run by several teams, each clustered on its own, shares templates and outputs the
-population does not.
 
 Everything but the union of campaign pairs and the per-campaign sums (a few dozen rows) stays in
 the engine."""
@@ -61,10 +61,10 @@ class ConsolidateParams:
     # families a tie between two campaigns must join to count towards merging them: one family's
     # weak tail (co-sharing the same trending posts) grows with the product of two campaigns' sizes
     merge_min_families: int = 2
-    # ...or any family, when the ties between them are this many times denser than chance: each
-    # one's share of the other's leaving tie weight over the other's share of the population (an
-    # operation's teams, each clustered on its own, share templates and outputs that the
-    # population does not; 0 switches the rule off)
+    # ...or any family, when the ties between them are this many times denser than chance: for
+    # each one, the share of its own leaving tie weight that goes to the other over the other's
+    # share of the rest of the population (an operation's teams, each clustered on its own, share
+    # templates and outputs that the population does not; 0 switches the rule off)
     merge_lift: float = 6.0
     # the least tie weight between them for that rule, −ln(1 − 0.95): between small campaigns a
     # tie or two is "dense" by chance
@@ -120,7 +120,7 @@ def _mergeable(between: list[dict], e: ibis.Table, reported: ibis.Table, populat
 
     def lift(c: int, other: int, w: float) -> float:
         """The share of c's leaving ties that go to ``other``, over the share ``other``'s size
-        would draw if c's ties fell anywhere in the population."""
+        would draw if c's ties fell anywhere in the rest of the population."""
         rest = population - sizes[c]
         if not leaving.get(c) or rest <= 0:
             return 0.0
@@ -149,7 +149,8 @@ def merge_reported(members: ibis.Table, fused: ibis.Table, score: ScoreParams = 
     tied = tied.filter(tied.ca < tied.cb)  # each pair of campaigns once, each edge once
     agree = tied.n_families >= params.merge_min_families
     between = tied.group_by(lo="ca", hi="cb").aggregate(w=tied.weight.sum(where=agree), w_all=tied.weight.sum())
-    between = between.filter(between.w_all >= params.min_strength).to_pyarrow().to_pylist()  # campaign pairs (few)
+    floor = min(params.min_strength, params.merge_lift_strength) if params.merge_lift else params.min_strength
+    between = between.filter(between.w_all >= floor).to_pyarrow().to_pylist()  # campaign pairs (few)
     between = _mergeable(between, e, reported, population, params)
     if not between:
         return members
@@ -270,7 +271,7 @@ def consolidate(members: ibis.Table, fused: ibis.Table, indicators: ibis.Table, 
     """Merge, attach, merge again: an attached account can be the tie two parts lacked."""
     if not params.enabled:
         return members
-    population = int(indicators.count().execute())
+    population = int(indicators.count().execute()) if params.merge_lift else 0  # the density rule's only use
     members = merge_reported(members, fused, score, params, "merge0", population)
     members = attach_suspicious(members, fused, indicators, score, params)
     return merge_reported(members, fused, score, params, "merge1", population)
