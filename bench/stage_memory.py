@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import threading
 import time
 
 from chorusline.api import detect, open_store
+from chorusline.engine import resident_bytes
 from chorusline.progress import reporting
 
 
 def resident_mib() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return resident_bytes() / 2**20
 
 
 class StagePeaks:
