@@ -11,6 +11,8 @@ only the first D days after the cut. Reported per D:
   not belong to any campaign (other campaign accounts ranked above it are not errors);
 - recall@N: the share of returning accounts in the top N of that ranking, N = the number of
   returning accounts (and N = 2× that);
+- the same MRR and recall@N with each returning account ranked among the benign accounts of its
+  own platform only (a provider reviews its API accounts, a platform its personas);
 - matched: the share of returning accounts with any match at all.
 The simulator's benign accounts all predate the cut, so ranking among new registrations only (how
 a watchlist is used in practice) would be trivially perfect here; the ranking is among all accounts."""
@@ -72,14 +74,30 @@ def evaluate(name: str, seed: int | None, days: list[int]) -> list[dict]:
             for d in days:
                 ranking = match_accounts(store, cut + dt.timedelta(days=d))
                 score = dict(zip(ranking["actor"].to_pylist(), ranking["score"].to_pylist()))
-                benign = np.array([score.get(a, 0.0) for a, c in campaign.items() if not c and a not in confirmed])
-                ranks = [1 + int((benign > score[a]).sum()) if a in score else len(benign) + 1 for a in returning]
+                benign = [a for a, c in campaign.items() if not c and a not in confirmed]
+                ranks = _ranks(returning, benign, score)
+                # the same, each account among the benign accounts of its own platform: a provider
+                # reviews API accounts, a platform its personas
+                own = [r for a in sorted(returning) for r in _ranks({a}, [b for b in benign if _platform(b) == _platform(a)],
+                                                                       score)]
                 n = len(returning)
                 out.append({"operation": operation, "days": d, "benign": len(benign), "returning": n,
                             "mrr": float(np.mean([1 / r for r in ranks])), "recall_at_n": sum(r <= n for r in ranks) / n,
                             "recall_at_2n": sum(r <= 2 * n for r in ranks) / n,
+                            "mrr_platform": float(np.mean([1 / r for r in own])),
+                            "recall_at_n_platform": sum(r <= n for r in own) / n,
                             "matched": sum(a in score for a in returning) / n})
         return out
+
+
+def _platform(actor: str) -> str:
+    return actor.split(":", 1)[0]
+
+
+def _ranks(accounts, benign: list[str], score: dict) -> list[int]:
+    """Each account's rank among ``benign`` (1 + the benign accounts scoring strictly higher)."""
+    values = np.array([score.get(a, 0.0) for a in benign])
+    return [1 + int((values > score[a]).sum()) if a in score else len(values) + 1 for a in sorted(accounts)]
 
 
 def _before_and_after(folder: Path, cut: dt.datetime, campaign: dict, tag: str) -> Store:
@@ -109,12 +127,13 @@ def main() -> None:
     parser.add_argument("--days", type=int, nargs="+", default=[1, 3, 7])
     args = parser.parse_args()
     print("| scenario | operation | days after return | returning accounts | ranked among (benign) | MRR | recall@N | "
-          "recall@2N | matched |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "recall@2N | MRR, own platform | recall@N, own platform | matched |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in args.scenario:
         for r in evaluate(name, args.seed, args.days):
             print(f"| {name} | {r['operation']} | {r['days']} | {r['returning']} | {r['benign']:,} | {r['mrr']:.3f} | "
-                  f"{r['recall_at_n']:.3f} | {r['recall_at_2n']:.3f} | {r['matched']:.3f} |", flush=True)
+                  f"{r['recall_at_n']:.3f} | {r['recall_at_2n']:.3f} | {r['mrr_platform']:.3f} | "
+                  f"{r['recall_at_n_platform']:.3f} | {r['matched']:.3f} |", flush=True)
 
 
 if __name__ == "__main__":

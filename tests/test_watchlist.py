@@ -58,3 +58,32 @@ def test_returning_operator_ranks_first(duck_store):
     assert set(ranking[0]["kinds"]) >= {"payment_fingerprint", "ip", "template"}
     assert all(r["actor"] not in ("llm-api:op1", "llm-api:op2") for r in ranking)
     assert ranking[0]["score"] > 5 * max(r["score"] for r in ranking[1:] if r["actor"] != "x:new")
+
+
+def test_personas_of_a_confirmed_writer_rank_by_evidence_beyond_chance(duck_store):
+    """The ban took the personas, not the API accounts: new personas post what a *confirmed* API
+    account writes, minutes after it writes it. Such a persona matches (kind provenance), and how
+    much it inherits depends on how far its copies are beyond chance: two copies in two posts rank
+    above one collision among thirty ordinary posts, which ranks with almost nothing."""
+    confirmed_operators(duck_store)
+    save_watchlist(duck_store)
+    outputs = [f"the harbor bridge plan {i} brings jobs and lower prices to every family in the county"
+               for i in range(40)]
+    add_calls(duck_store, [{"call_id": f"op1-late-{i}", "account_id": "op1", "ts": 30 * DAY + i * 3600,
+                            "ip": "203.0.113.5", "user_agent": SDK, "output": outputs[i],
+                            "prompt": TEMPLATE.format("a veteran from Florida", f"topic {i}")} for i in range(40)])
+    posts = [{"post_id": f"fresh-{i}", "account_id": "fresh", "ts": 30 * DAY + i * 3600 + 600, "text": outputs[i]}
+             for i in range(2)]
+    # an ordinary account: thirty posts of its own, one of which happens to say what an output said
+    posts += [{"post_id": f"chatty-{i}", "account_id": "chatty", "ts": 29 * DAY + i * 1800,
+               "text": f"my garden diary day {i}: tomatoes, basil and a stubborn lemon tree"} for i in range(29)]
+    posts += [{"post_id": "chatty-hit", "account_id": "chatty", "ts": 30 * DAY + 9 * 3600 + 900, "text": outputs[9]}]
+    # and a crowd of others, so that the population's chance rate is measured on something
+    posts += [{"post_id": f"crowd-{u}-{i}", "account_id": f"crowd{u}", "ts": 29 * DAY + u * 600 + i * 60,
+               "text": f"weekend plans {u} {i}: hiking, coffee, a book"} for u in range(60) for i in range(5)]
+    add_posts(duck_store, posts)
+    by_actor = {r["actor"]: r for r in match_accounts(duck_store).to_pylist()}
+    fresh, chatty = by_actor["x:fresh"], by_actor.get("x:chatty")
+    assert fresh["kinds"] == ["provenance"] and fresh["campaign_id"] == 0
+    assert "provenance=llm-api:op1" in fresh["evidence"]
+    assert chatty is None or chatty["score"] < fresh["score"] / 3

@@ -16,11 +16,12 @@ string weighs little, so ordinary customers of them do not rise to the top.
 `match` computes the same keys for every account that is not a confirmed member, from activity up
 to ``until`` (what is known on the day of the check), and scores each: per kind the best matching
 key's weight (style: the share of the watchlisted words the account used, times their mean
-weight), summed over kinds. A persona that posts the output of a matching API account (the
-campaigns' link rule, ``campaigns.links``) adds half of that account's score (verbatim; 0.3 for a
-close copy) (kind ``provenance``): that is how an
-operation's new personas are caught before they show a clock or a style of their own. The
-ranking, with the matched keys, is the output."""
+weight), summed over kinds. A persona that posts the output of a matching API account, or of one
+of the confirmed campaigns' own API accounts (the campaigns' link rule, ``campaigns.links``, within
+three times the usual lag) adds half of that account's score (verbatim; 0.3 for a close copy),
+scaled by how far its copies are beyond chance (kind ``provenance``): that is how an operation's
+new personas are caught before they show a clock or a style of their own. The ranking, with the
+matched keys, is the output."""
 
 from __future__ import annotations
 
@@ -125,18 +126,40 @@ def save_watchlist(store) -> int:
 
 
 VERBATIM_SHARE = 0.5  # of the API account's score, for posting its output word for word
+# a match counts up to this many times the campaign's usual lag (detection's link rule allows 10):
+# a copy follows its output within about the usual lag, a chance collision anywhere in the window,
+# so a tighter window keeps most copies and cuts the collisions that a new persona's one or two
+# posts must stand out from (campaign-c of multi-campaign, day 3: MRR among its platform's accounts
+# 0.30 at 10, 0.36 at 3)
+LAG_FACTOR = 3.0
 PARAPHRASE_SHARE = 0.3  # for posting something close to it (Jaccard >= 0.6, or the same meaning: cosine >= 0.75)
 
 
-def _linked_personas(store, parts: ibis.Table, members: ibis.Table, until: dt.datetime | None) -> ibis.Table:
-    """A persona posting the output of a matching API account inherits part of that account's score
-    (kind ``provenance``): a returning operation's new personas show little of their own in their
-    first days, but they post what its new API accounts write. The campaigns' own link rule decides
-    (``campaigns.links``: soon after the call, within the usual lag): a verbatim copy passes on
-    ``VERBATIM_SHARE`` of the score, a close one ``PARAPHRASE_SHARE``. Verbatim copies rank a new
-    persona early; close ones catch the many that paraphrase, later."""
-    api = parts.filter(parts.actor.startswith("llm-api:")).group_by(["actor", "campaign_id"]).aggregate(
+def _writers(parts: ibis.Table, keys: ibis.Table, watch: ibis.Table, members: ibis.Table) -> ibis.Table:
+    """actor, campaign_id, api_score: the API accounts whose output can make a persona match — the
+    matching ones outside the campaigns with their match score, and the confirmed campaigns' own API
+    accounts with the score their own fingerprints give them against their campaign's. An operation
+    that loses its personas in a ban but keeps some API accounts comes back with new personas
+    posting what those confirmed accounts write: the most direct evidence there is."""
+    outside = parts.filter(parts.actor.startswith("llm-api:")).group_by(["actor", "campaign_id"]).aggregate(
         api_score=parts.part.sum())
+    mine = keys.filter(keys.actor.startswith("llm-api:")).join(members, "actor")
+    mine = mine.select("actor", "kind", "key", _own=mine.campaign_id)
+    own = _fingerprint_parts(mine.drop("_own"), watch).join(
+        mine.select("actor", "_own").distinct(), "actor")
+    own = own.filter(own.campaign_id == own._own)
+    own = own.group_by(["actor", "campaign_id"]).aggregate(api_score=own.part.sum())
+    return outside.union(own, distinct=False)
+
+
+def _linked_personas(store, api: ibis.Table, members: ibis.Table, until: dt.datetime | None) -> ibis.Table:
+    """A persona posting the output of a writing API account (``_writers``) inherits part of that
+    account's score (kind ``provenance``): a returning operation's new personas show little of their
+    own in their first days, but they post what its API accounts write, new or confirmed. The
+    campaigns' own link rule decides (``campaigns.links``: soon after the call, within the usual
+    lag): a verbatim copy passes on ``VERBATIM_SHARE`` of the score, a close one
+    ``PARAPHRASE_SHARE``. Verbatim copies rank a new persona early; close ones catch the many that
+    paraphrase, later."""
     calls = _until(store.table("llm_calls"), until)
     posts = _until(store.table("posts"), until)
     posts = posts.mutate(actor=posts.platform.concat(":", posts.account_id)).anti_join(
@@ -148,17 +171,42 @@ def _linked_personas(store, parts: ibis.Table, members: ibis.Table, until: dt.da
     semantic = provenance_matches(store, written, posts)
     candidates = link_candidates(calls, posts, writers, semantic)  # matched once, read by both rules
     found = None
-    rules = ((LinkParams(min_jaccard=0.95, min_similarity=1.1), VERBATIM_SHARE),
-             (LinkParams(min_jaccard=0.6), PARAPHRASE_SHARE))
+    rules = ((LinkParams(min_jaccard=0.95, min_similarity=1.1, lag_factor=LAG_FACTOR), VERBATIM_SHARE),
+             (LinkParams(min_jaccard=0.6, lag_factor=LAG_FACTOR), PARAPHRASE_SHARE))
     for params, share in rules:
         links = links_from(candidates, params)
-        links = links.select("api_actor", "persona_actor", share=ibis.literal(share)).distinct()
+        links = links.select("api_actor", "persona_actor", "posts", share=ibis.literal(share), rule=ibis.literal(share))
         found = links if found is None else found.union(links, distinct=False)
     j = found.join(api, found.api_actor == api.actor)
-    return j.group_by(["persona_actor", "campaign_id"]).aggregate(
-        part=(j.api_score * j.share).max(), example=j.api_actor.max()).select(
+    per = j.group_by(["persona_actor", "campaign_id", "rule"]).aggregate(
+        part=(j.api_score * j.share).max(), carried=j.posts.sum(), example=j.api_actor.max())
+    per = _beyond_chance(per, posts)
+    per = per.mutate(part=per.part * per.beyond)
+    return per.group_by(["persona_actor", "campaign_id"]).aggregate(
+        part=per.part.max(), example=per.example.max()).select(
         actor="persona_actor", campaign_id="campaign_id", kind=ibis.literal("provenance"), part="part",
         example="example")
+
+
+def _beyond_chance(per: ibis.Table, posts: ibis.Table) -> ibis.Table:
+    """``per`` (persona_actor, campaign_id, rule, carried: its posts carrying the campaign's output by
+    that rule) with ``beyond``: how far that is beyond chance, in [0, 1]. A campaign's writers produce
+    thousands of short texts, and ordinary posts collide with some of them: a persona that wrote n
+    posts is expected to carry λ = n·r by chance, r being the rate at which everyone's posts carry
+    the campaign's output. Carrying k > λ has chance at most e^−D, D = k·ln(k/λ) − k + λ (the
+    Poisson tail's Chernoff bound); the evidence is full once D reaches ln(accounts), where one
+    account of the whole population would get there by chance."""
+    authored = posts.filter((posts.kind != "repost") & posts.text.notnull())
+    wrote = authored.group_by(persona_actor=authored.platform.concat(":", authored.account_id)).aggregate(
+        _wrote=authored.count())
+    everyone = wrote.aggregate(_posts=wrote._wrote.sum().cast("float64"), _accounts=wrote.count().cast("float64"))
+    per = per.join(wrote, "persona_actor")
+    rate = per.group_by(["campaign_id", "rule"]).aggregate(_carried_all=per.carried.sum().cast("float64"))
+    j = per.join(rate, ["campaign_id", "rule"]).cross_join(everyone)
+    k = j.carried.cast("float64")
+    lam = ibis.greatest(j._wrote.cast("float64") * j._carried_all / j._posts, 1e-9)
+    d = ibis.ifelse(k > lam, k * (k / lam).ln() - k + lam, 0.0)
+    return j.select(*per.columns, beyond=ibis.least(d / ibis.greatest(j._accounts, 2.0).ln(), 1.0))
 
 
 def _watchlist(store) -> ibis.Table:
@@ -207,7 +255,8 @@ def match_accounts(store, until: dt.datetime | None = None, top: int | None = No
     campaigns ranked by how well they match one campaign's fingerprints."""
     watch = _watchlist(store)
     members = confirmed_members(store)
-    keys = all_keys(store, until).anti_join(members.select("actor"), "actor")
+    everyone = reused(all_keys(store, until))
+    keys = everyone.anti_join(members.select("actor"), "actor")
     per_kind = _fingerprint_parts(keys, watch)
     # style: the share of the campaign's words the account's posts used
     posts = _until(store.table("posts"), until)
@@ -222,5 +271,6 @@ def match_accounts(store, until: dt.datetime | None = None, top: int | None = No
     sh = sh.select("actor", "campaign_id", kind=ibis.literal("style"),
                    part=sh.n.cast("float64") / sh.n_terms.cast("float64") * sh.mean_weight, example="example")
     parts = reused(per_kind.union(sh, distinct=False))
-    parts = parts.union(_linked_personas(store, parts, members, until), distinct=False)
+    writers = _writers(parts, everyone, watch, members)
+    parts = parts.union(_linked_personas(store, writers, members, until), distinct=False)
     return _ranked(parts, top)
