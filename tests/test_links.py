@@ -132,3 +132,33 @@ def test_writers_join_the_campaign_whose_personas_post_their_text(any_store):
     assert "llm-api:w2" not in by
     assert by["llm-api:w3"]["campaign_id"] == 1 and not by["llm-api:w3"]["recruited"]
     assert not by["x:q1"]["flagged"] and len(got) == 8
+
+
+def test_one_paraphrase_names_a_writer_only_for_a_persona_known_to_take_text_from_several(any_store):
+    """A link resting on one paraphrased post is mostly a template's look-alike, so it needs two
+    posts — unless its persona already takes text from two or more of the operation's API accounts
+    (a pool, or an account replaced after a ban): p does (op1, op2), so its one post from op3 links;
+    q has one writer, so its one post from op3 does not."""
+    import ibis
+
+    rows = []
+    def match(k, api, persona, lag=600):
+        rows.append({"call_id": f"c{k}", "post_id": f"{persona}-{k}", "api_actor": f"llm-api:{api}",
+                     "persona_actor": f"x:{persona}", "call_ts": T0 + k * 7200, "post_ts": T0 + k * 7200 + lag,
+                     "lag": lag, "jaccard": None, "similarity": 0.9, "api_campaign_id": 0, "campaign_id": 0,
+                     "_persona_flagged": True})
+    for k, api in ((0, "op1"), (1, "op1"), (2, "op1"), (3, "op2"), (4, "op2"), (5, "op3")):
+        match(k, api, "p")
+    for k, api in ((10, "op1"), (11, "op1"), (12, "op1"), (13, "op3")):
+        match(k, api, "q")
+    schema = {"call_id": "string", "post_id": "string", "api_actor": "string", "persona_actor": "string",
+              "call_ts": "int64", "post_ts": "int64", "lag": "int64", "jaccard": "float64", "similarity": "float64",
+              "api_campaign_id": "int64", "campaign_id": "int64", "_persona_flagged": "boolean"}
+    any_store.backend.create_table("cand", pa.Table.from_pylist(rows, ibis.schema(schema).to_pyarrow()), overwrite=True)
+    from chorusline.campaigns.links import LinkParams, links_from
+    got = lambda params: {(r["api_actor"], r["persona_actor"]): r["posts"]  # noqa: E731
+                          for r in links_from(any_store.table("cand"), params).to_pyarrow().to_pylist()}
+    links = got(LinkParams())
+    assert links == {("llm-api:op1", "x:p"): 3, ("llm-api:op2", "x:p"): 2, ("llm-api:op3", "x:p"): 1,
+                     ("llm-api:op1", "x:q"): 3}
+    assert ("llm-api:op3", "x:p") not in got(LinkParams(paraphrase_pool_writers=3))

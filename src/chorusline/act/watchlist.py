@@ -17,8 +17,8 @@ string weighs little, so ordinary customers of them do not rise to the top.
 to ``until`` (what is known on the day of the check), and scores each: per kind the best matching
 key's weight (style: the share of the watchlisted words the account used, times their mean
 weight), summed over kinds. A persona that posts the output of a matching API account, or of one
-of the confirmed campaigns' own API accounts (the campaigns' link rule, ``campaigns.links``, within
-three times the usual lag) adds half of that account's score (verbatim; 0.3 for a close copy),
+of the confirmed campaigns' own API accounts (the campaigns' link rule, ``campaigns.links``)
+adds half of that account's score (verbatim; 0.3 for a close copy),
 scaled by how far its copies are beyond chance (kind ``provenance``): that is how an operation's
 new personas are caught before they show a clock or a style of their own. The ranking, with the
 matched keys, is the output."""
@@ -126,12 +126,6 @@ def save_watchlist(store) -> int:
 
 
 VERBATIM_SHARE = 0.5  # of the API account's score, for posting its output word for word
-# a match counts up to this many times the campaign's usual lag (detection's link rule allows 10):
-# a copy follows its output within about the usual lag, a chance collision anywhere in the window,
-# so a tighter window keeps most copies and cuts the collisions that a new persona's one or two
-# posts must stand out from (campaign-c of multi-campaign, day 3: MRR among its platform's accounts
-# 0.30 at 10, 0.36 at 3)
-LAG_FACTOR = 3.0
 PARAPHRASE_SHARE = 0.3  # for posting something close to it (Jaccard >= 0.6, or the same meaning: cosine >= 0.75)
 
 
@@ -171,8 +165,8 @@ def _linked_personas(store, api: ibis.Table, members: ibis.Table, until: dt.date
     semantic = provenance_matches(store, written, posts)
     candidates = link_candidates(calls, posts, writers, semantic)  # matched once, read by both rules
     found = None
-    rules = ((LinkParams(min_jaccard=0.95, min_similarity=1.1, lag_factor=LAG_FACTOR), VERBATIM_SHARE),
-             (LinkParams(min_jaccard=0.6, lag_factor=LAG_FACTOR), PARAPHRASE_SHARE))
+    rules = ((LinkParams(min_jaccard=0.95, min_similarity=1.1), VERBATIM_SHARE),
+             (LinkParams(min_jaccard=0.6), PARAPHRASE_SHARE))
     for params, share in rules:
         links = links_from(candidates, params)
         links = links.select("api_actor", "persona_actor", "posts", share=ibis.literal(share), rule=ibis.literal(share))

@@ -39,9 +39,12 @@ class LinkParams:
     min_similarity: float = 0.75  # cosine of a paraphrase to its output (signals.semantic); 1.1 turns it off
     semantic_horizon: float = float(SemanticParams.max_lag)  # how far back signals.semantic looked
     paraphrase_min_posts: int = 2  # posts a link resting on paraphrases alone needs
+    # ... unless the persona already takes text from this many of the campaign's API accounts (a
+    # pool, or accounts replaced after a ban): then one paraphrased post names its writer well enough
+    paraphrase_pool_writers: int = 2
     paraphrase_window_share: float = 0.25  # a paraphrase's window is at most this share of semantic_horizon
     paraphrase_excess: float = 3.0  # Poisson sd by which a persona's timely paraphrases must exceed chance
-    lag_factor: float = 10.0  # a match counts up to this many times the campaign's median quickest lag
+    lag_factor: float = 3.0  # a match counts up to this many times the campaign's median quickest lag
     # an unflagged persona becomes a member when this many of its posts, and this share of what it
     # wrote, carry a campaign's output: one chance match among forty ordinary posts does not
     recruit_min_posts: int = 2
@@ -119,8 +122,13 @@ def links_from(candidates: ibis.Table, params: LinkParams = LinkParams()) -> ibi
         posts=j.count(), _verbatim=j._verbatim.any(), first_ts=j.post_ts.min(),
         last_ts=j.post_ts.max(), some=j.call_id.concat("~", j.post_id).collect().sort()[:10])
     # one paraphrase is no link on its own: a template's outputs on one subject all resemble it, and
-    # on the simulator a pair resting on one paraphrase is right 22 % of the time, on two 59 %
-    pair = pair.filter(pair._verbatim | (pair.posts >= params.paraphrase_min_posts))
+    # on the simulator a pair resting on one paraphrase is right 22 % of the time, on two 59 % —
+    # unless the persona is already known to take text from several of the operation's accounts
+    # (57 % right at strength 1.0, where a persona's account is replaced after a ban)
+    established = pair._verbatim | (pair.posts >= params.paraphrase_min_posts)
+    pair = pair.mutate(_established=established, _writers=established.cast("int64").sum().over(
+        group_by=pair.persona_actor))  # a column first: Spark refuses a window in a filter
+    pair = pair.filter(pair._established | (pair._writers >= params.paraphrase_pool_writers))
     evidence = ibis.literal('["').concat(pair.some.join('","'), '"]')
     return pair.select("campaign_id", "api_campaign_id", "api_actor", "persona_actor", "posts", "first_ts", "last_ts",
                        evidence=evidence)
