@@ -7,7 +7,8 @@ came soon enough after their call. On the simulator a verbatim match names the r
 the time, a partial one (a paraphrase matched to some other output of the same template) 20–30 %;
 and the wrong matches sit far out in time (median lag 26 h, against 15 min for the right ones),
 because a template's outputs recur for days. So the lag that counts as "soon" is learned from the
-data: the median lag of each post's quickest match, per campaign, times ``lag_factor``.
+data: the median lag of each post's quickest match, per campaign, times ``lag_factor`` (verbatim)
+or ``paraphrase_lag_factor``.
 Each post is then attributed to its best remaining call — a verbatim source first, else the most
 recent of its close ones (a paraphrase is about as close to every output of its template on that
 subject; the one just before it is the right one 88–90 % of the time on the simulator, the closest
@@ -44,7 +45,8 @@ class LinkParams:
     paraphrase_pool_writers: int = 2
     paraphrase_window_share: float = 0.25  # a paraphrase's window is at most this share of semantic_horizon
     paraphrase_excess: float = 3.0  # Poisson sd by which a persona's timely paraphrases must exceed chance
-    lag_factor: float = 3.0  # a match counts up to this many times the campaign's median quickest lag
+    lag_factor: float = 5.0  # a verbatim match counts up to this many times the campaign's median quickest lag
+    paraphrase_lag_factor: float = 3.0  # a paraphrase, matched by resemblance, must come sooner
     # an unflagged persona becomes a member when this many of its posts, and this share of what it
     # wrote, carry a campaign's output: one chance match among forty ordinary posts does not
     recruit_min_posts: int = 2
@@ -98,7 +100,8 @@ def links_from(candidates: ibis.Table, params: LinkParams = LinkParams()) -> ibi
     # semantic matches reach: the timing test needs the later band to estimate chance (a slow
     # campaign's window of 20 h left 4 h of it, and three topical posts of an organic account passed)
     window = ibis.ifelse(j._verbatim, j._usual * params.lag_factor,
-                         ibis.least(j._usual * params.lag_factor, params.semantic_horizon * params.paraphrase_window_share))
+                         ibis.least(j._usual * params.paraphrase_lag_factor,
+                                    params.semantic_horizon * params.paraphrase_window_share))
     j = j.mutate(_window=window)
     j = _timed_paraphrases(j, params)
     j = j.filter(j.lag <= j._window)
@@ -139,7 +142,7 @@ def _timed_paraphrases(j: ibis.Table, params: LinkParams) -> ibis.Table:
 
     A post that says what an output said can be a copy or a coincidence of topic; only a copy
     follows its output closely in time. So per (campaign, persona), the posts with a paraphrase
-    match inside the paraphrase window (``lag_factor`` × the campaign's usual lag, at most
+    match inside the paraphrase window (``paraphrase_lag_factor`` × the campaign's usual lag, at most
     ``paraphrase_window_share`` of the horizon) are compared with those matched only later, up to
     ``semantic_horizon``: a persona that writes on the campaign's subjects matches
     outputs at any lag, at about the same rate per hour, and its window count is what that rate
