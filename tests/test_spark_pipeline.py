@@ -157,9 +157,15 @@ def test_every_export_and_action_on_spark(both_engines):
     bundle = lambda engine: json.loads((tmp / engine / "bundle.json").read_text())  # noqa: E731
     kinds = lambda b: sorted(o["type"] for o in b["objects"])  # noqa: E731
     assert kinds(bundle("spark")) == kinds(bundle("duck"))
-    # nine in ten accounts matched on both, the scores of those within 1e-6: an account matched by
-    # `provenance` follows the provenance edges above, which move one account in or out at the top-N edge
-    d, s = ({m["actor"]: m["score"] for m in engine["match"]} for engine in (duck, spark))
+    # nine in ten accounts matched on both. An account matched by `provenance` follows the
+    # provenance edges above, which move one account in or out at the top-N edge, and its score is
+    # scaled by a chance rate counted over everyone's provenance matches (act/watchlist.py), which
+    # differ by a few between engines: within 10 % (2–5 % measured on smoke). Every other score
+    # within 1e-6
+    d, s = ({m["actor"]: m for m in engine["match"]} for engine in (duck, spark))
     assert d and len(d.keys() & s.keys()) >= 0.9 * max(len(d), len(s))
     for actor in d.keys() & s.keys():
-        assert s[actor] == pytest.approx(d[actor], abs=1e-6), actor
+        by_provenance = "provenance" in d[actor]["kinds"] or "provenance" in s[actor]["kinds"]
+        assert d[actor]["kinds"] == s[actor]["kinds"], actor
+        assert s[actor]["score"] == pytest.approx(d[actor]["score"], rel=0.1 if by_provenance else 0, abs=1e-6), actor
+    assert sum("provenance" not in m["kinds"] for m in d.values()) >= 5  # the exact part is not empty
