@@ -169,10 +169,10 @@ def _linked_personas(store, api: ibis.Table, members: ibis.Table, until: dt.date
              (LinkParams(min_jaccard=0.6), PARAPHRASE_SHARE))
     for params, share in rules:
         links = links_from(candidates, params)
-        links = links.select("api_actor", "persona_actor", "posts", share=ibis.literal(share), rule=ibis.literal(share))
+        links = links.select("api_actor", "persona_actor", "posts", share=ibis.literal(share))  # the share names the rule
         found = links if found is None else found.union(links, distinct=False)
     j = found.join(api, found.api_actor == api.actor)
-    per = j.group_by(["persona_actor", "campaign_id", "rule"]).aggregate(
+    per = j.group_by(["persona_actor", "campaign_id", "share"]).aggregate(
         part=(j.api_score * j.share).max(), carried=j.posts.sum(), example=j.api_actor.max())
     per = _beyond_chance(per, posts)
     per = per.mutate(part=per.part * per.beyond)
@@ -183,8 +183,8 @@ def _linked_personas(store, api: ibis.Table, members: ibis.Table, until: dt.date
 
 
 def _beyond_chance(per: ibis.Table, posts: ibis.Table) -> ibis.Table:
-    """``per`` (persona_actor, campaign_id, rule, carried: its posts carrying the campaign's output by
-    that rule) with ``beyond``: how far that is beyond chance, in [0, 1]. A campaign's writers produce
+    """``per`` (persona_actor, campaign_id, share: the link rule, carried: its posts carrying the
+    campaign's output by that rule) with ``beyond``: how far that is beyond chance, in [0, 1]. A campaign's writers produce
     thousands of short texts, and ordinary posts collide with some of them: a persona that wrote n
     posts is expected to carry λ = n·r by chance, r being the rate at which everyone's posts carry
     the campaign's output. Carrying k > λ has chance at most e^−D, D = k·ln(k/λ) − k + λ (the
@@ -195,8 +195,8 @@ def _beyond_chance(per: ibis.Table, posts: ibis.Table) -> ibis.Table:
         _wrote=authored.count())
     everyone = wrote.aggregate(_posts=wrote._wrote.sum().cast("float64"), _accounts=wrote.count().cast("float64"))
     per = per.join(wrote, "persona_actor")
-    rate = per.group_by(["campaign_id", "rule"]).aggregate(_carried_all=per.carried.sum().cast("float64"))
-    j = per.join(rate, ["campaign_id", "rule"]).cross_join(everyone)
+    rate = per.group_by(["campaign_id", "share"]).aggregate(_carried_all=per.carried.sum().cast("float64"))
+    j = per.join(rate, ["campaign_id", "share"]).cross_join(everyone)
     k = j.carried.cast("float64")
     lam = ibis.greatest(j._wrote.cast("float64") * j._carried_all / j._posts, 1e-9)
     d = ibis.ifelse(k > lam, k * (k / lam).ln() - k + lam, 0.0)
