@@ -31,7 +31,7 @@ import ibis
 import pyarrow as pa
 
 from chorusline.act.decisions import confirmed_members
-from chorusline.campaigns.links import LinkParams, link_candidates, links_from
+from chorusline.campaigns.links import LinkParams, link_candidates, link_windows, links_from, usual_lags
 from chorusline.engine import reused
 from chorusline.signals.circadian import CircadianParams, circadian_features
 from chorusline.signals.infrastructure import account_keys
@@ -156,25 +156,36 @@ def _linked_personas(store, api: ibis.Table, members: ibis.Table, until: dt.date
     paraphrase, later."""
     calls = _until(store.table("llm_calls"), until)
     posts = _until(store.table("posts"), until)
-    posts = posts.mutate(actor=posts.platform.concat(":", posts.account_id)).anti_join(
-        members.select("actor"), "actor").drop("actor")
     writers = api.select("actor", "campaign_id", flagged=ibis.literal(True))
     # paraphrases by meaning too (signals.semantic), of the matching API accounts' calls only
     written = calls.mutate(_a=calls.platform.concat(":", calls.account_id)).semi_join(
         writers, ibis._._a == writers.actor).drop("_a")
     semantic = provenance_matches(store, written, posts)
+    # the confirmed personas' posts are matched too: they teach each campaign its own usual lag
+    # (the outsiders' matches are mostly chance collisions hours later, which would stretch the
+    # window to them), and an output they posted first makes a later copy a copy of a copy
     candidates = link_candidates(calls, posts, writers, semantic)  # matched once, read by both rules
-    found = None
+    own = members.select(_p="actor", _c="campaign_id")
+    mine = candidates.semi_join(own, (candidates.persona_actor == own._p) & (candidates.campaign_id == own._c))
+    found = chances = None
     rules = ((LinkParams(min_jaccard=0.95, min_similarity=1.1), VERBATIM_SHARE),
              (LinkParams(min_jaccard=0.6), PARAPHRASE_SHARE))
     for params, share in rules:
-        links = links_from(candidates, params)
+        every, learned = usual_lags(candidates, params), usual_lags(mine, params)
+        usual = every.left_join(learned, "campaign_id").select(
+            "campaign_id", _usual=ibis.coalesce(learned._usual, every._usual))  # a campaign without personas: everyone's
+        links = links_from(candidates, params, usual).anti_join(own, ibis._.persona_actor == own._p)
         links = links.select("api_actor", "persona_actor", "posts", share=ibis.literal(share))  # the share names the rule
         found = links if found is None else found.union(links, distinct=False)
+        outsiders = candidates.anti_join(own, candidates.persona_actor == own._p)
+        chance = _chance_matches(outsiders, params, usual).mutate(share=ibis.literal(share))
+        chances = chance if chances is None else chances.union(chance, distinct=False)
+    posts = posts.mutate(actor=posts.platform.concat(":", posts.account_id)).anti_join(
+        members.select("actor"), "actor").drop("actor")
     j = found.join(api, found.api_actor == api.actor)
     per = j.group_by(["persona_actor", "campaign_id", "share"]).aggregate(
         part=(j.api_score * j.share).max(), carried=j.posts.sum(), example=j.api_actor.max())
-    per = _beyond_chance(per, posts)
+    per = _beyond_chance(per, posts, chances)
     per = per.mutate(part=per.part * per.beyond)
     return per.group_by(["persona_actor", "campaign_id"]).aggregate(
         part=per.part.max(), example=per.example.max()).select(
@@ -182,23 +193,46 @@ def _linked_personas(store, api: ibis.Table, members: ibis.Table, until: dt.date
         example="example")
 
 
-def _beyond_chance(per: ibis.Table, posts: ibis.Table) -> ibis.Table:
+def _chance_matches(candidates: ibis.Table, params: LinkParams, usual: ibis.Table) -> ibis.Table:
+    """campaign_id, _chance: how many of these posts a campaign's output reaches inside the link
+    window by chance. An ordinary post that happens to read like an output is as likely to follow
+    it by an hour as by twenty, while a copy follows within the window; so the posts matched only
+    later than the window, up to the horizon the matches reach, spread over the window's length,
+    estimate the chance ones inside it — without counting the copies being tested. Null where the
+    window leaves no later band to count."""
+    j = link_windows(candidates, params, usual)
+    quickest = j.group_by(["campaign_id", "post_id"]).aggregate(lag=j.lag.min(), window=j._window.max())
+    horizon = float(params.semantic_horizon)
+    later = (quickest.lag > quickest.window) & (quickest.lag <= horizon)
+    per = quickest.group_by("campaign_id").aggregate(_later=quickest.post_id.nunique(where=later),
+                                                      _window=quickest.window.max().cast("float64"))
+    band = horizon - per._window
+    # one more than counted: none seen in the later band is not proof that chance never matches
+    return per.select("campaign_id", _chance=ibis.ifelse(band >= per._window, (per._later + 1) * per._window / band,
+                                                          ibis.null("float64")))
+
+
+def _beyond_chance(per: ibis.Table, posts: ibis.Table, chances: ibis.Table) -> ibis.Table:
     """``per`` (persona_actor, campaign_id, share: the link rule, carried: its posts carrying the
     campaign's output by that rule) with ``beyond``: how far that is beyond chance, in [0, 1]. A campaign's writers produce
     thousands of short texts, and ordinary posts collide with some of them: a persona that wrote n
     posts is expected to carry λ = n·r by chance, r being the rate at which everyone's posts carry
-    the campaign's output. Carrying k > λ has chance at most e^−D, D = k·ln(k/λ) − k + λ (the
-    Poisson tail's Chernoff bound); the evidence is full once D reaches ln(accounts), where one
-    account of the whole population would get there by chance."""
+    the campaign's output by chance (``chances``: per campaign and rule, from `_chance_matches`;
+    where it has none, everyone's posts carrying it at all, which counts the copies too). Carrying
+    k > λ has chance at most e^−D, D = k·ln(k/λ) − k + λ (the Poisson tail's Chernoff bound); the
+    evidence is full once D reaches ln(accounts), where one account of the whole population would
+    get there by chance."""
     authored = posts.filter((posts.kind != "repost") & posts.text.notnull())
     wrote = authored.group_by(persona_actor=authored.platform.concat(":", authored.account_id)).aggregate(
         _wrote=authored.count())
     everyone = wrote.aggregate(_posts=wrote._wrote.sum().cast("float64"), _accounts=wrote.count().cast("float64"))
     per = per.join(wrote, "persona_actor")
     rate = per.group_by(["campaign_id", "share"]).aggregate(_carried_all=per.carried.sum().cast("float64"))
+    rate = rate.left_join(chances, ["campaign_id", "share"]).select(
+        "campaign_id", "share", _expected=ibis.coalesce(chances._chance, rate._carried_all))
     j = per.join(rate, ["campaign_id", "share"]).cross_join(everyone)
     k = j.carried.cast("float64")
-    lam = ibis.greatest(j._wrote.cast("float64") * j._carried_all / j._posts, 1e-9)
+    lam = ibis.greatest(j._wrote.cast("float64") * j._expected / j._posts, 1e-9)
     d = ibis.ifelse(k > lam, k * (k / lam).ln() - k + lam, 0.0)
     return j.select(*per.columns, beyond=ibis.least(d / ibis.greatest(j._accounts, 2.0).ln(), 1.0))
 

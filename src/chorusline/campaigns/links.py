@@ -86,23 +86,41 @@ def link_candidates(calls: ibis.Table, posts: ibis.Table, members: ibis.Table,
                            campaign_id=ibis.coalesce(j._own, j.api_campaign_id), _persona_flagged=j._own.notnull()))
 
 
-def links_from(candidates: ibis.Table, params: LinkParams = LinkParams()) -> ibis.Table:
-    """The link rule on ``link_candidates``: matches at ``min_jaccard`` or ``min_similarity`` or
-    closer, within ``lag_factor`` times the campaign's usual lag, each post to its best call."""
+def _close(candidates: ibis.Table, params: LinkParams) -> ibis.Table:
+    """The candidates close enough to count, with ``_verbatim``."""
     c = candidates
     verbatim = c.jaccard.fill_null(0.0) >= params.min_jaccard
-    j = c.filter(verbatim | (c.similarity.fill_null(0.0) >= params.min_similarity)).mutate(_verbatim=verbatim)
-    # each campaign's usual lag from generating to posting: the median of its posts' quickest match
+    return c.filter(verbatim | (c.similarity.fill_null(0.0) >= params.min_similarity)).mutate(_verbatim=verbatim)
+
+
+def usual_lags(candidates: ibis.Table, params: LinkParams = LinkParams()) -> ibis.Table:
+    """campaign_id, _usual: each campaign's usual lag from generating to posting, the median of its
+    posts' quickest close match (s)."""
+    j = _close(candidates, params)
     quickest = j.group_by(["campaign_id", "post_id"]).aggregate(lag=j.lag.min())
-    usual = quickest.group_by("campaign_id").aggregate(_usual=quickest.lag.median())
-    j = j.join(usual, "campaign_id")
+    return quickest.group_by("campaign_id").aggregate(_usual=quickest.lag.median())
+
+
+def link_windows(candidates: ibis.Table, params: LinkParams = LinkParams(), usual: ibis.Table | None = None) -> ibis.Table:
+    """The close candidates with ``_verbatim``, the campaign's ``_usual`` lag and each match's
+    ``_window``: how soon after its call a post must come to count."""
+    j = _close(candidates, params)
+    j = j.join(usual_lags(candidates, params) if usual is None else usual, "campaign_id")
     # a paraphrase's window is the campaign's, but never more than a quarter of how far back the
     # semantic matches reach: the timing test needs the later band to estimate chance (a slow
     # campaign's window of 20 h left 4 h of it, and three topical posts of an organic account passed)
     window = ibis.ifelse(j._verbatim, j._usual * params.lag_factor,
                          ibis.least(j._usual * params.paraphrase_lag_factor,
                                     params.semantic_horizon * params.paraphrase_window_share))
-    j = j.mutate(_window=window)
+    return j.mutate(_window=window)
+
+
+def links_from(candidates: ibis.Table, params: LinkParams = LinkParams(), usual: ibis.Table | None = None) -> ibis.Table:
+    """The link rule on ``link_candidates``: matches at ``min_jaccard`` or ``min_similarity`` or
+    closer, within ``lag_factor`` times the campaign's usual lag (``usual_lags`` of the candidates,
+    unless ``usual`` gives it: a campaign whose own posts are not among the candidates), each post
+    to its best call."""
+    j = link_windows(candidates, params, usual)
     j = _timed_paraphrases(j, params)
     j = j.filter(j.lag <= j._window)
     # a persona's operator is a candidate source for many of its posts, another account of the
