@@ -20,10 +20,8 @@ weight), summed over kinds. A persona that posts the output of a matching API ac
 of the confirmed campaigns' own API accounts (the campaigns' link rule, ``campaigns.links``)
 adds half of that account's score (verbatim; 0.3 for a close copy),
 scaled by how far its copies are beyond chance (kind ``provenance``): that is how an operation's
-new personas are caught before they show a clock or a style of their own. An account that reposts a
-confirmed campaign's posts far beyond the rate everyone does adds up to ``AMPLIFY_WEIGHT`` (kind
-``amplifies``): a returning persona that has written nothing yet. The ranking, with the matched keys,
-is the output."""
+new personas are caught before they show a clock or a style of their own. The ranking, with the
+matched keys, is the output."""
 
 from __future__ import annotations
 
@@ -129,7 +127,6 @@ def save_watchlist(store) -> int:
 
 VERBATIM_SHARE = 0.5  # of the API account's score, for posting its output word for word
 PARAPHRASE_SHARE = 0.3  # for posting something close to it (Jaccard >= 0.6, or the same meaning: cosine >= 0.75)
-AMPLIFY_WEIGHT = 0.5  # for reposting a confirmed campaign's posts far beyond chance: half a rare key
 
 
 def _writers(parts: ibis.Table, keys: ibis.Table, watch: ibis.Table, members: ibis.Table) -> ibis.Table:
@@ -221,8 +218,10 @@ def _beyond_chance(per: ibis.Table, posts: ibis.Table, chances: ibis.Table) -> i
     thousands of short texts, and ordinary posts collide with some of them: a persona that wrote n
     posts is expected to carry λ = n·r by chance, r being the rate at which everyone's posts carry
     the campaign's output by chance (``chances``: per campaign and rule, from `_chance_matches`;
-    where it has none, everyone's posts carrying it at all, which counts the copies too); how far
-    k is beyond λ is ``_tail_evidence``."""
+    where it has none, everyone's posts carrying it at all, which counts the copies too). Carrying
+    k > λ has chance at most e^−D, D = k·ln(k/λ) − k + λ (the Poisson tail's Chernoff bound); the
+    evidence is full once D reaches ln(accounts), where one account of the whole population would
+    get there by chance."""
     authored = posts.filter((posts.kind != "repost") & posts.text.notnull())
     wrote = authored.group_by(persona_actor=authored.platform.concat(":", authored.account_id)).aggregate(
         _wrote=authored.count())
@@ -232,43 +231,10 @@ def _beyond_chance(per: ibis.Table, posts: ibis.Table, chances: ibis.Table) -> i
     rate = rate.left_join(chances, ["campaign_id", "share"]).select(
         "campaign_id", "share", _expected=ibis.coalesce(chances._chance, rate._carried_all))
     j = per.join(rate, ["campaign_id", "share"]).cross_join(everyone)
-    return j.select(*per.columns, beyond=_tail_evidence(j.carried.cast("float64"),
-                                                        j._wrote.cast("float64") * j._expected / j._posts, j._accounts))
-
-
-def _amplifiers(store, members: ibis.Table, until: dt.datetime | None) -> ibis.Table:
-    """actor, campaign_id, kind ``amplifies``, part, example: accounts that repost a confirmed
-    campaign's posts beyond the rate everyone reposts them. A returning operation's personas that
-    have written nothing yet still boost the posts of the operation's surviving personas; an
-    ordinary account reposts them too, now and then, among everything else it reposts. An account
-    with n reposts, k of them a campaign's, is expected to carry λ = n·r of them, r being the share
-    of everyone's reposts that are the campaign's; the evidence is the same Poisson-tail measure as
-    provenance's (``_tail_evidence``), times ``AMPLIFY_WEIGHT``."""
-    posts = _until(store.table("posts"), until)
-    reposts = posts.filter((posts.kind == "repost") & posts.target_account_id.notnull())
-    reposts = reposts.select(actor=reposts.platform.concat(":", reposts.account_id),
-                             target=reposts.platform.concat(":", reposts.target_account_id))
-    reposts = reposts.anti_join(members.select("actor"), "actor")
-    authors = members.select(target="actor", campaign_id="campaign_id")
-    hits = reposts.join(authors, "target")
-    per = hits.group_by(["actor", "campaign_id"]).aggregate(k=hits.count(), example=hits.target.max())
-    made = reposts.group_by("actor").aggregate(n=reposts.count())
-    everyone = made.aggregate(_reposts=made.n.sum().cast("float64"), _accounts=made.count().cast("float64"))
-    share = per.group_by("campaign_id").aggregate(_k_all=per.k.sum().cast("float64"))
-    j = per.join(made, "actor").join(share, "campaign_id").cross_join(everyone)
-    evidence = _tail_evidence(j.k.cast("float64"), j.n.cast("float64") * j._k_all / j._reposts, j._accounts)
-    found = j.select("actor", "campaign_id", kind=ibis.literal("amplifies"), part=evidence * AMPLIFY_WEIGHT,
-                     example="example")
-    return found.filter(found.part > 0)
-
-
-def _tail_evidence(k: ibis.Value, expected: ibis.Value, accounts: ibis.Value) -> ibis.Value:
-    """How far k events are beyond λ = ``expected`` by chance, in [0, 1]: k > λ has chance at most
-    e^−D, D = k·ln(k/λ) − k + λ (the Poisson tail's Chernoff bound); full once D reaches
-    ln(accounts), where one account of the whole population would get there by chance."""
-    lam = ibis.greatest(expected, 1e-9)
+    k = j.carried.cast("float64")
+    lam = ibis.greatest(j._wrote.cast("float64") * j._expected / j._posts, 1e-9)
     d = ibis.ifelse(k > lam, k * (k / lam).ln() - k + lam, 0.0)
-    return ibis.least(d / ibis.greatest(accounts, 2.0).ln(), 1.0)
+    return j.select(*per.columns, beyond=ibis.least(d / ibis.greatest(j._accounts, 2.0).ln(), 1.0))
 
 
 def _watchlist(store) -> ibis.Table:
@@ -335,5 +301,4 @@ def match_accounts(store, until: dt.datetime | None = None, top: int | None = No
     parts = reused(per_kind.union(sh, distinct=False))
     writers = _writers(parts, everyone, watch, members)
     parts = parts.union(_linked_personas(store, writers, members, until), distinct=False)
-    parts = parts.union(_amplifiers(store, members, until), distinct=False)
     return _ranked(parts, top)
