@@ -96,14 +96,23 @@ def detect(store, config: DetectConfig = DetectConfig(), signals_dir: Path | str
     return store.table("campaigns").order_by([ibis.desc("score"), "campaign_id"])
 
 
+INDICATORS_SCRATCH, SCORED_SCRATCH = "scoring_indicators", "scored_clusters"  # dropped once campaigns are made
+
+
 def score_campaigns(store, config: DetectConfig = DetectConfig()) -> None:
     """clusters → ``campaign_members`` (scored, then the API accounts that write for flagged personas,
     the reported campaigns that are one operation merged and the accounts tied mostly to one
     attached (`campaigns.consolidate`), and the personas the links recruit),
     ``campaign_links`` and ``campaigns``."""
     backend = store.backend
-    scored = score_members(store.table("clusters"), store.table("account_features"), config.score)
-    indicators = account_indicators(store.table("account_features"), config.score.suspicion)
+    # the indicators and the scored clusters are stored before the steps that read them: one query
+    # carrying all of them is over 100,000 characters of SQL, which Spark plans for a minute on smoke
+    backend.create_table(INDICATORS_SCRATCH, account_indicators(store.table("account_features"), config.score.suspicion),
+                         overwrite=True)
+    indicators = store.table(INDICATORS_SCRATCH)
+    backend.create_table(SCORED_SCRATCH, score_members(store.table("clusters"), store.table("account_features"),
+                                                       config.score, indicators), overwrite=True)
+    scored = store.table(SCORED_SCRATCH)
     if WRITERS_TABLE in backend.list_tables():  # API accounts writing for flagged personas join them first
         scored = recruit_writers(scored, store.table(WRITERS_TABLE), indicators, config.links)
     scored = consolidate(scored, store.table("fused_edges"), indicators, config.score, config.consolidate)
@@ -119,7 +128,7 @@ def score_campaigns(store, config: DetectConfig = DetectConfig()) -> None:
     backend.create_table("campaign_members", members, overwrite=True)
     backend.create_table("campaign_links", member_links(store.table("candidate_links"),
                                                         store.table("campaign_members")), overwrite=True)
-    for scratch in ("cluster_members", "candidate_links"):
+    for scratch in ("cluster_members", "candidate_links", INDICATORS_SCRATCH, SCORED_SCRATCH):
         backend.drop_table(scratch)
     for scratch in backend.list_tables():
         if scratch.startswith(CONSOLIDATE_SCRATCH):

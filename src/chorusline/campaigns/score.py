@@ -66,20 +66,31 @@ class ScoreParams:
     suspicion: SuspicionParams = SuspicionParams()
 
 
-def _signature(per: ibis.Table, params: ScoreParams) -> tuple[ibis.FloatingValue, ibis.StringValue]:
-    """A campaign's signature: the weaker of its two strongest traits (each indicator's mean over
-    the core members measured on it, counted only when measured on ``signature_share`` of the core),
-    and their names. An operation shares its traits — one clock, one registration burst, one supply
+def _traits(core: ibis.Table, params: ScoreParams) -> dict[str, ibis.FloatingValue]:
+    """Per indicator, as aggregates of ``core`` grouped by campaign: its mean over the core members
+    measured on it, counted only when measured on ``signature_share`` of the core (and the core has
+    ``signature_min_core`` members), else 0."""
+    enough = core.count() >= params.signature_min_core
+    return {f"_t_{n}": ibis.ifelse(enough & (core[n].count() >= params.signature_share * core.count()),
+                                   core[n].mean().fill_null(0.0), 0.0) for n in INDICATORS}
+
+
+def _signature(per: ibis.Table) -> tuple[ibis.FloatingValue, ibis.StringValue]:
+    """A campaign's signature: the weaker of its two strongest traits (``_traits``, columns of
+    ``per``), and their names. An operation shares its traits — one clock, one registration burst, one supply
     of text — which the mean of every member's mean dilutes with the indicators each member does not
     show. A benign group shares one trait of its own kind (syndication answers news fast, a
     copywriting batch job asks for personas, a lab keeps office hours); two is what an operation
     shows and a crowd's scattered oddities average away."""
-    enough = per._core >= params.signature_min_core
-    trait = {n: ibis.ifelse(enough & (per[f"_n_{n}"] >= params.signature_share * per._core),
-                            per[f"_mean_{n}"].fill_null(0.0), 0.0) for n in INDICATORS}
-    top_two = ibis.greatest(*(trait[a] + trait[b] for a, b in itertools.combinations(INDICATORS, 2)))
-    second = top_two - ibis.greatest(*trait.values())
-    named = [ibis.ifelse((v > 0) & (v >= second - 1e-9), ibis.literal(f"{n} ").concat(v.round(2).cast("string")), "")
+    # The traits are columns of the aggregate, not expressions: Ibis inlines expressions into one
+    # SELECT, and the traits nested in every use of the second highest made Spark's generated code
+    # outgrow the JVM's 64 KB (and the query took a minute to plan on smoke).
+    trait = {n: per[f"_t_{n}"] for n in INDICATORS}
+    # the second highest: the highest of the pairs' lower
+    second = ibis.greatest(*(ibis.least(trait[a], trait[b]) for a, b in itertools.combinations(INDICATORS, 2)))
+    # a trait is named when at most one other is strictly higher (the top two, and any tied with them)
+    higher = {n: sum((trait[o] > v).cast("int64") for o in INDICATORS if o != n) for n, v in trait.items()}
+    named = [ibis.ifelse((v > 0) & (higher[n] <= 1), ibis.literal(f"{n} ").concat(v.round(2).cast("string")), "")
              for n, v in trait.items()]
     names = ibis.literal(", ").join(named).re_replace(r"(, )+", ", ").re_replace(r"^, |, $", "")
     return ibis.greatest(second, 0.0), names
@@ -96,12 +107,12 @@ def campaign_figures(core: ibis.Table, key: str, params: ScoreParams, signature_
         inauthenticity=core.suspicion.mean(where=core.measured),
         sustained=(core.active_days >= params.min_active_days).cast("float64").max(), _core=core.count(),
         **({"_gate": core[signature_where].min()} if signature_where else {}),
-        **{f"_mean_{n}": core[n].mean() for n in INDICATORS}, **{f"_n_{n}": core[n].count() for n in INDICATORS})
-    signature, names = _signature(per, params)
+        **_traits(core, params))
+    signature, names = _signature(per)
     if signature_where:
         signature, names = ibis.ifelse(per._gate, signature, 0.0), ibis.ifelse(per._gate, names, "")
     per = per.mutate(inauthenticity=per.inauthenticity.fill_null(0.0), signature=signature, signature_of=names)
-    per = per.drop(*[f"_{w}_{n}" for w in ("mean", "n") for n in INDICATORS], *(["_gate"] if signature_where else []))
+    per = per.drop(*[f"_t_{n}" for n in INDICATORS], *(["_gate"] if signature_where else []))
     measured = per.coverage >= params.min_coverage
     score = ibis.ifelse(measured, per.coordination * ibis.greatest(per.inauthenticity, per.signature),
                         per.coordination * per.sustained)
@@ -117,15 +128,19 @@ def member_basis(t: ibis.Table, params: ScoreParams) -> ibis.FloatingValue:
     return ibis.ifelse(t.coverage >= params.min_coverage, t.coordination * t.inauthenticity, t.campaign_score)
 
 
-def score_members(members: ibis.Table, features: ibis.Table, params: ScoreParams = ScoreParams()) -> ibis.Table:
+def score_members(members: ibis.Table, features: ibis.Table, params: ScoreParams = ScoreParams(),
+                  indicators: ibis.Table | None = None) -> ibis.Table:
     """members (actor, cluster, degree, strength, core, active_days, part) → campaign_members with
     scores, indicators, the campaign's figures and tier.
 
     Operations, not clusters: a cluster that is not reported as a whole is looked at knot by knot
     (``part``, from ``graph/cluster.py``); a knot of ``min_part_size`` core members or more that
     would be reported on its own becomes its own campaign. A tight cell absorbed into a loud benign
-    cluster is not averaged away by the hundreds of authentic accounts around it."""
-    ind = account_indicators(features, params.suspicion)
+    cluster is not averaged away by the hundreds of authentic accounts around it.
+
+    ``indicators``: ``account_indicators(features, params.suspicion)`` already computed (and stored),
+    so that the query does not carry it again."""
+    ind = account_indicators(features, params.suspicion) if indicators is None else indicators
     m = members.left_join(ind, "actor").select(members, *[ind[n] for n in INDICATORS], suspicion=ind.suspicion,
                                                measured=ind.measured)
     m = m.mutate(suspicion=m.suspicion.fill_null(0.0), measured=m.measured.fill_null(False),
