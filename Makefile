@@ -45,11 +45,15 @@ demo: $(STAMP)
 demo-live: $(STAMP)
 	$(BIN)/python -m chorusline.live.demo
 
+# two workers, a module to a worker, in the order tests/conftest.py gives (the slowest modules first):
+# the Spark and subprocess tests wait much of the time, and the other worker's tests fit in those waits
+XDIST := -n 2 --dist loadscope --no-loadscope-reorder
+
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(XDIST)
 
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -m "not spark"
+	$(BIN)/pytest -q $(XDIST) -m "not spark"
 
 test-spark: $(STAMP)
 	$(BIN)/pytest -q -m spark

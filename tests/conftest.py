@@ -132,3 +132,16 @@ def smoke_run(tmp_path_factory):
     out = run(app, ["detect", "--db", db, "--signals-out", str(tmp / "signals")])
     assert out.exit_code == 0, out.output
     return tmp, db, out.output
+
+
+# `make test` runs the suite on two workers (pytest-xdist, `--dist loadscope`: a module stays on one
+# worker, so its module fixtures are built once). The modules that take minutes start first, so the
+# suite does not end on one of them running alone while the other worker idles.
+SLOW_FIRST = ("test_spark_pipeline.py", "test_readme_walkthrough.py", "test_campaigns.py", "test_detect_horizon.py",
+              "test_live_detection.py", "test_live_redis.py", "test_consolidate.py", "test_web_browser.py",
+              "test_cli.py", "test_live_kafka.py", "test_fuse.py", "test_sweep.py", "test_live_agreement.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))  # stable: the rest keep their order
