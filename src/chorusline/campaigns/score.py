@@ -88,8 +88,9 @@ def _signature(per: ibis.Table) -> tuple[ibis.FloatingValue, ibis.StringValue]:
     trait = {n: per[f"_t_{n}"] for n in INDICATORS}
     # the second highest: the highest of the pairs' lower
     second = ibis.greatest(*(ibis.least(trait[a], trait[b]) for a, b in itertools.combinations(INDICATORS, 2)))
-    # a trait is named when at most one other is strictly higher (the top two, and any tied with them)
-    higher = {n: sum((trait[o] > v).cast("int64") for o in INDICATORS if o != n) for n, v in trait.items()}
+    # a trait is named when at most one other is higher (the top two, and any tied with them: two
+    # means of equal shares can differ in their last bit, hence the tolerance)
+    higher = {n: sum((trait[o] > v + 1e-9).cast("int64") for o in INDICATORS if o != n) for n, v in trait.items()}
     named = [ibis.ifelse((v > 0) & (higher[n] <= 1), ibis.literal(f"{n} ").concat(v.round(2).cast("string")), "")
              for n, v in trait.items()]
     names = ibis.literal(", ").join(named).re_replace(r"(, )+", ", ").re_replace(r"^, |, $", "")
