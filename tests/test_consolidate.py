@@ -130,6 +130,30 @@ def test_suspicious_accounts_tied_mostly_into_a_campaign_join_it(any_store):
 
 
 
+def test_an_account_tied_into_an_operation_reported_in_fragments_joins_the_strongest(any_store):
+    """An operation reported as fragments that did not merge shares its unclustered accounts' ties
+    out among them: f's 0.6 into campaign 0 and 0.8 into campaign 2 are each short of
+    ``min_strength`` (1.2), and together 1.4 of its 1.7 → f joins campaign 2, the one it is most tied
+    to, its tie the sum of both. g: the same ties, unsuspicious → out; h: the same ties and 3.0
+    elsewhere → out."""
+    a, c = [f"x:a{i}" for i in range(3)], [f"x:c{i}" for i in range(3)]
+    rows = [(n, 0, True, 0.6) for n in a] + [(n, 2, True, 0.6) for n in c]
+    edges = triangle(a) + triangle(c)
+    for s in ("x:f", "x:g", "x:h"):
+        edges += [(s, a[0], 0.6, 1), (s, c[0], 0.4, 1), (s, c[1], 0.4, 1), (s, "x:o1", 0.3, 1)]
+    edges += [("x:h", f"x:o{k}", 1.0, 1) for k in range(2, 5)]
+    suspicion = {n: 0.6 for n in a + c} | {"x:f": 0.6, "x:g": 0.1, "x:h": 0.6} | {f"x:o{k}": 0.0 for k in range(1, 5)}
+    any_store.backend.create_table("m", members_table(rows), overwrite=True)
+    any_store.backend.create_table("f", fused_table(edges), overwrite=True)
+    any_store.backend.create_table("ind", indicators_table(suspicion), overwrite=True)
+    got = {r["actor"]: r for r in consolidate(any_store.table("m"), any_store.table("f"),
+                                              any_store.table("ind")).to_pyarrow().to_pylist()}
+    f = got["x:f"]
+    assert f["flagged"] and f["recruited"] and f["campaign_id"] == 2
+    assert abs(f["member_score"] - f["campaign_score"] * (1 - math.exp(-1.4)) * 0.6) < 1e-9
+    assert "x:g" not in got and "x:h" not in got
+
+
 def dense_pair(store, tie: float, a_chance: int = 2):
     """Campaigns 0 (a) and 1 (b), each a triangle, tied by nine one-family ties of ``tie`` each;
     each member of b, and of a, has 2 (``a_chance``) chance ties of 0.2 to the population."""

@@ -25,12 +25,13 @@ reported campaign and most of an account's ties, it is.
    other is at least ``merge_lift`` times the other's share of the rest of the population, on at
    least ``merge_lift_strength`` of weight (an operation run by several teams, each clustered on
    its own, shares templates and outputs the population does not).
-2. **Attach.** An account in no reported campaign whose ties of any strength into one reported
-   campaign's flagged members weigh at least ``min_strength`` and ``attach_share`` of its ties (of
+2. **Attach.** An account in no reported campaign whose ties of any strength into reported
+   campaigns' flagged members weigh at least ``min_strength`` and ``attach_share`` of its ties (of
    all of them, or of those where ``merge_min_families`` families agree: an operation's writer can
-   hold hundreds of one-family chance ties that swamp a share of everything) joins that campaign
-   (``recruited``) when campaign score × tie × own suspicion (a periphery member's rule: many weak
-   ties, no floor) reaches the flag line. Ties to other *suspects* (accounts in no reported
+   hold hundreds of one-family chance ties that swamp a share of everything) joins the campaign it
+   is most tied to (``recruited``), its tie the sum over all of them (an operation reported as
+   fragments that did not merge shares its accounts' ties out among them), when campaign score ×
+   tie × own suspicion (a periphery member's rule: many weak ties, no floor) reaches the flag line. Ties to other *suspects* (accounts in no reported
    campaign, suspicious enough for some reported campaign to flag them) count neither way: an
    operation's unclustered accounts are tied to each other as much as to its core. Two accounts
    whose one strong tie is to each other (an API account and the one persona it writes for: a group
@@ -241,25 +242,29 @@ def attach_suspicious(members: ibis.Table, fused: ibis.Table, indicators: ibis.T
         into = outside.join(reported.select(b_actor="actor", campaign_id="campaign_id"), "b_actor")
         per = into.group_by(unit=into._unit, campaign_id=into.campaign_id).aggregate(
             strength=into.weight.sum(), _strength2=into.weight.sum(where=into.n_families >= params.merge_min_families))
+        # the unit joins the campaign it is most tied to; whether it joins at all is read from its ties
+        # into every reported campaign together: an operation reported as fragments that did not merge
+        # (stars of an API account and its personas) shares its accounts' ties out among them
+        whole = per.group_by("unit").aggregate(_into=per.strength.sum(), _into2=per._strength2.sum().fill_null(0.0))
         rank = ibis.row_number().over(group_by=per.unit, order_by=[ibis.desc(per.strength), per.campaign_id])
-        per = per.mutate(_rank=rank).filter(lambda t: t._rank == 0).join(total, "unit")
+        per = per.mutate(_rank=rank).filter(lambda t: t._rank == 0).join(total, "unit").join(whole, "unit")
         # most of all its ties, or of the ties where independent families agree (the weak single-family
         # tail — chance text matches, shared big networks — can be most of an operation account's ties)
-        share = (per.strength >= params.attach_share * per._all) | (
-            (per._strength2.fill_null(0.0) > 0) & (per._strength2 >= params.attach_share * per._all2))
-        per = per.filter((per.strength >= params.min_strength) & share)
+        share = (per._into >= params.attach_share * per._all) | (
+            (per._into2 > 0) & (per._into2 >= params.attach_share * per._all2))
+        per = per.filter((per._into >= params.min_strength) & share)
         # back to accounts: a unit's members, or the account itself
         lone = per.select(actor=per.unit, unit=per.unit).anti_join(units.select(actor="actor"), "actor")
         who = units.mutate(_paired=ibis.literal(True)).union(lone.mutate(_paired=ibis.literal(False)))
         per = per.join(who, "unit").join(scores, "campaign_id").join(indicators.filter(indicators.measured), "actor")
-        tie = 1.0 - (-per.strength).exp()
+        tie = 1.0 - (-per._into).exp()
         # a member of a strongly tied pair is a core of its own (the core's floor); a lone account's
         # many weak ties are not, so its own suspicion carries it alone
         paired = per._paired
         own = ibis.ifelse(paired, 1.0 - score.own_weight + score.own_weight * per.suspicion, per.suspicion)
         line = ibis.least(ibis.literal(score.flag_threshold), per._score * score.flag_fraction)
         per = per.filter(per._score * tie * own >= line)
-        new = _kept(per.select("actor", "campaign_id", posts=per.strength, own=own), f"new{round_}")
+        new = _kept(per.select("actor", "campaign_id", posts=per._into, own=own), f"new{round_}")
         if new.count().execute() == 0:
             break
         members = recruit_accounts(members, new, indicators)
