@@ -29,10 +29,13 @@ reported campaign and most of an account's ties, it is.
    campaigns' flagged members weigh at least ``min_strength`` and ``attach_share`` of its ties (of
    all of them, or of those where ``merge_min_families`` families agree: an operation's writer can
    hold hundreds of one-family chance ties that swamp a share of everything) joins the campaign it
-   is most tied to (``recruited``), its tie the sum over all of them (an operation reported as
-   fragments that did not merge shares its accounts' ties out among them), when campaign score ×
-   tie × own suspicion (a periphery member's rule: many weak ties, no floor) reaches the flag line. Ties to other *suspects* (accounts in no reported
-   campaign, suspicious enough for some reported campaign to flag them) count neither way: an
+   is most tied to (``recruited``), its tie those ties and its ties into the other reported
+   campaigns where ``merge_min_families`` families agree (an operation reported as fragments that
+   did not merge shares its accounts' ties out among them; one family's ties into several
+   campaigns — the trending posts operations amplify — are everyone's), when campaign score × tie
+   × own suspicion (a periphery member's rule: many weak ties, no floor) reaches the flag line.
+   Ties to other *suspects* (accounts in no reported campaign, suspicious enough for some
+   reported campaign to flag them) count neither way: an
    operation's unclustered accounts are tied to each other as much as to its core. Two accounts
    whose one strong tie is to each other (an API account and the one persona it writes for: a group
    too small to be a cluster) are attached as one, their ties summed, and each is scored like a core
@@ -242,12 +245,15 @@ def attach_suspicious(members: ibis.Table, fused: ibis.Table, indicators: ibis.T
         into = outside.join(reported.select(b_actor="actor", campaign_id="campaign_id"), "b_actor")
         per = into.group_by(unit=into._unit, campaign_id=into.campaign_id).aggregate(
             strength=into.weight.sum(), _strength2=into.weight.sum(where=into.n_families >= params.merge_min_families))
-        # the unit joins the campaign it is most tied to; whether it joins at all is read from its ties
-        # into every reported campaign together: an operation reported as fragments that did not merge
-        # (stars of an API account and its personas) shares its accounts' ties out among them
-        whole = per.group_by("unit").aggregate(_into=per.strength.sum(), _into2=per._strength2.sum().fill_null(0.0))
+        # the unit joins the campaign it is most tied to, counting its ties into the other reported
+        # campaigns where families agree: an operation reported as fragments that did not merge (stars
+        # of an API account and its personas) shares its accounts' ties out among them; one family's
+        # ties into several campaigns (the trending posts operations amplify) are everyone's
+        per = per.mutate(_strength2=per._strength2.fill_null(0.0))
+        whole = per.group_by("unit").aggregate(_into2=per._strength2.sum())
         rank = ibis.row_number().over(group_by=per.unit, order_by=[ibis.desc(per.strength), per.campaign_id])
         per = per.mutate(_rank=rank).filter(lambda t: t._rank == 0).join(total, "unit").join(whole, "unit")
+        per = per.mutate(_into=per.strength + per._into2 - per._strength2)
         # most of all its ties, or of the ties where independent families agree (the weak single-family
         # tail — chance text matches, shared big networks — can be most of an operation account's ties)
         share = (per._into >= params.attach_share * per._all) | (
