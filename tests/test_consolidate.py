@@ -1,8 +1,8 @@
 """Consolidation on hand-built scored members and fused ties: reported campaigns tied by agreeing
 families, or by ties of any family far denser than chance, merge (one family's weak tail, or an
-unreported cluster, never does), and suspicious accounts tied mostly into a reported campaign join
-it — most of all their ties, or of those where families agree (ties to other suspects are neutral;
-the unsuspicious and the elsewhere-tied stay out)."""
+unreported cluster, never does), and suspicious accounts tied mostly into reported campaigns join
+the one they are most tied to — most of all their ties, or of those where families agree (ties to
+other suspects are neutral; the unsuspicious and the elsewhere-tied stay out)."""
 
 import math
 
@@ -130,7 +130,7 @@ def test_suspicious_accounts_tied_mostly_into_a_campaign_join_it(any_store):
 
 
 
-def test_an_account_tied_into_an_operation_reported_in_fragments_joins_the_strongest(any_store):
+def test_an_account_tied_into_an_operation_in_fragments_joins_the_one_it_is_most_tied_to(any_store):
     """An operation reported as fragments that did not merge shares its unclustered accounts' ties
     out among them: f's 0.8 into campaign 2 is short of ``min_strength`` (1.2); with its 0.6 into
     campaign 0, where two families agree, it is 1.4 of its 1.7 → f joins campaign 2, the one it is
@@ -153,6 +153,7 @@ def test_an_account_tied_into_an_operation_reported_in_fragments_joins_the_stron
                                               any_store.table("ind")).to_pyarrow().to_pylist()}
     f = got["x:f"]
     assert f["flagged"] and f["recruited"] and f["campaign_id"] == 2
+    assert abs(f["tie"] - (1 - math.exp(-1.4))) < 1e-9
     assert abs(f["member_score"] - f["campaign_score"] * (1 - math.exp(-1.4)) * 0.6) < 1e-9
     assert not {"x:g", "x:h", "x:k"} & set(got)
 

@@ -1,5 +1,6 @@
 """Operations, not fragments: after scoring, reported campaigns that are one operation are joined,
-and suspicious accounts tied mostly to one reported campaign are brought into it.
+and suspicious accounts tied mostly into reported campaigns are brought into the one they are
+most tied to.
 
 Clustering sees only strong ties (``ClusterParams.min_probability``). An operation whose API
 accounts each write for one or two personas is, in that graph, a scatter of small stars (an API
@@ -7,8 +8,8 @@ account and its personas): each star is reported on its own, and the accounts th
 together are in no cluster. Their ties are many but each is weak: shared egress, payment and
 prompt templates, two families agreeing at P ≈ 0.5. On the random-scenario sweep such an
 account had 40 or more ties, 85 % of its tie weight going into the operation, and not one tie
-over the strong-graph line. The weak tail is no evidence one tie at a time; summed over one
-reported campaign and most of an account's ties, it is.
+over the strong-graph line. The weak tail is no evidence one tie at a time; summed over the
+reported part and most of an account's ties, it is.
 
 1. **Merge.** Two reported campaigns of the same tier whose flagged members' ties to each other
    weigh at least ``merge_share`` of the smaller one's ties inside itself (all its members') and at
@@ -25,15 +26,16 @@ reported campaign and most of an account's ties, it is.
    other is at least ``merge_lift`` times the other's share of the rest of the population, on at
    least ``merge_lift_strength`` of weight (an operation run by several teams, each clustered on
    its own, shares templates and outputs the population does not).
-2. **Attach.** An account in no reported campaign whose ties of any strength into reported
-   campaigns' flagged members weigh at least ``min_strength`` and ``attach_share`` of its ties (of
-   all of them, or of those where ``merge_min_families`` families agree: an operation's writer can
-   hold hundreds of one-family chance ties that swamp a share of everything) joins the campaign it
-   is most tied to (``recruited``), its tie those ties and its ties into the other reported
-   campaigns where ``merge_min_families`` families agree (an operation reported as fragments that
-   did not merge shares its accounts' ties out among them; one family's ties into several
-   campaigns — the trending posts operations amplify — are everyone's), when campaign score × tie
+2. **Attach.** An account in no reported campaign joins the reported campaign it is most tied to
+   (``recruited``) when its *ties* — into that campaign's flagged members, of any family, plus
+   its ties into the other reported campaigns where ``merge_min_families`` families agree —
+   weigh at least ``min_strength`` and ``attach_share`` of all its ties (or its agreeing ties
+   into reported campaigns make that share of its agreeing ties: an operation's writer can hold
+   hundreds of one-family chance ties that swamp a share of everything), and campaign score × tie
    × own suspicion (a periphery member's rule: many weak ties, no floor) reaches the flag line.
+   An operation reported as fragments that did not merge shares its accounts' ties out among
+   them, hence the other campaigns' agreeing ties; one family's ties into several campaigns —
+   the trending posts operations amplify — are everyone's, hence agreeing only.
    Ties to other *suspects* (accounts in no reported campaign, suspicious enough for some
    reported campaign to flag them) count neither way: an
    operation's unclustered accounts are tied to each other as much as to its core. Two accounts
@@ -210,8 +212,9 @@ def _pairs(fused: ibis.Table, settled: ibis.Table, params: ConsolidateParams) ->
 
 def attach_suspicious(members: ibis.Table, fused: ibis.Table, indicators: ibis.Table,
                       score: ScoreParams = ScoreParams(), params: ConsolidateParams = ConsolidateParams()) -> ibis.Table:
-    """``members`` with the accounts whose ties go mostly into one reported campaign, and whose own
-    suspicion carries them over the flag line, flagged in it (``recruited``; see the module)."""
+    """``members`` with the accounts whose ties go mostly into reported campaigns, and whose own
+    suspicion carries them over the flag line, flagged in the one they are most tied to
+    (``recruited``; see the module)."""
     for round_ in range(params.rounds):
         members = _kept(members, f"attach{round_}")  # each round reads the last one's result several times
         reported = _reported(members)
@@ -250,9 +253,10 @@ def attach_suspicious(members: ibis.Table, fused: ibis.Table, indicators: ibis.T
         # of an API account and its personas) shares its accounts' ties out among them; one family's
         # ties into several campaigns (the trending posts operations amplify) are everyone's
         per = per.mutate(_strength2=per._strength2.fill_null(0.0))
-        whole = per.group_by("unit").aggregate(_into2=per._strength2.sum())
         rank = ibis.row_number().over(group_by=per.unit, order_by=[ibis.desc(per.strength), per.campaign_id])
-        per = per.mutate(_rank=rank).filter(lambda t: t._rank == 0).join(total, "unit").join(whole, "unit")
+        # a window, not a second aggregate joined back: Spark would run the ties' pipeline again
+        per = per.mutate(_rank=rank, _into2=per._strength2.sum().over(group_by=per.unit))
+        per = per.filter(per._rank == 0).join(total, "unit")
         per = per.mutate(_into=per.strength + per._into2 - per._strength2)
         # most of all its ties, or of the ties where independent families agree (the weak single-family
         # tail — chance text matches, shared big networks — can be most of an operation account's ties)

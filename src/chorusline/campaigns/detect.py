@@ -101,7 +101,7 @@ INDICATORS_SCRATCH, SCORED_SCRATCH = "scoring_indicators", "scored_clusters"  # 
 
 def score_campaigns(store, config: DetectConfig = DetectConfig()) -> None:
     """clusters → ``campaign_members`` (scored, then the API accounts that write for flagged personas,
-    the reported campaigns that are one operation merged and the accounts tied mostly to one
+    the reported campaigns that are one operation merged and the accounts tied mostly into them
     attached (`campaigns.consolidate`), and the personas the links recruit),
     ``campaign_links`` and ``campaigns``."""
     backend = store.backend
