@@ -129,7 +129,6 @@ def test_suspicious_accounts_tied_mostly_into_a_campaign_join_it(any_store):
     assert not any(r["recruited"] for n, r in got.items() if n not in ("x:s1", "x:s4", "x:s5", "x:s6", "llm-api:w", "x:p", "x:e0"))
 
 
-
 def test_an_account_tied_into_an_operation_in_fragments_joins_the_one_it_is_most_tied_to(any_store):
     """An operation reported as fragments that did not merge shares its unclustered accounts' ties
     out among them: f's 0.8 into campaign 2 is short of ``min_strength`` (1.2); with its 0.6 into

@@ -27,24 +27,24 @@ reported part and most of an account's ties, it is.
    least ``merge_lift_strength`` of weight (an operation run by several teams, each clustered on
    its own, shares templates and outputs the population does not).
 2. **Attach.** An account in no reported campaign joins the reported campaign it is most tied to
-   (``recruited``) when its *ties* — into that campaign's flagged members, of any family, plus
-   its ties into the other reported campaigns where ``merge_min_families`` families agree —
-   weigh at least ``min_strength`` and ``attach_share`` of all its ties (or its agreeing ties
-   into reported campaigns make that share of its agreeing ties: an operation's writer can hold
-   hundreds of one-family chance ties that swamp a share of everything), and campaign score × tie
-   × own suspicion (a periphery member's rule: many weak ties, no floor) reaches the flag line.
-   An operation reported as fragments that did not merge shares its accounts' ties out among
-   them, hence the other campaigns' agreeing ties; one family's ties into several campaigns —
-   the trending posts operations amplify — are everyone's, hence agreeing only.
-   Ties to other *suspects* (accounts in no reported campaign, suspicious enough for some
-   reported campaign to flag them) count neither way: an
-   operation's unclustered accounts are tied to each other as much as to its core. Two accounts
-   whose one strong tie is to each other (an API account and the one persona it writes for: a group
-   too small to be a cluster) are attached as one, their ties summed, and each is scored like a core
-   member (the ``own_weight`` floor: their strong tie is evidence). An account nothing was measured
-   on is never attached; a member of an unreported cluster that is attached leaves its cluster's
-   standing behind (`links.recruit_accounts`). ``rounds`` rounds, the later ones counting the
-   earlier ones' accounts as members; then merge again.
+   (``recruited``) when its *ties* — into that campaign's flagged members, of any family, plus its
+   ties into the other reported campaigns where ``merge_min_families`` families agree — weigh at
+   least ``min_strength`` and ``attach_share`` of all its ties (or its agreeing ties into reported
+   campaigns make that share of its agreeing ties: an operation's writer can hold hundreds of
+   one-family chance ties that swamp a share of everything), and campaign score × tie × own
+   suspicion (a periphery member's rule: many weak ties, no floor) reaches the flag line. An
+   operation reported as fragments that did not merge shares its accounts' ties out among them,
+   hence the other campaigns' agreeing ties; one family's ties into several campaigns — the
+   trending posts operations amplify — are everyone's, hence agreeing only. Ties to other
+   *suspects* (accounts in no reported campaign, suspicious enough for some reported campaign to
+   flag them) count neither way: an operation's unclustered accounts are tied to each other as much
+   as to its core. Two accounts whose one strong tie is to each other (an API account and the one
+   persona it writes for: a group too small to be a cluster) are attached as one, their ties
+   summed, and each is scored like a core member (the ``own_weight`` floor: their strong tie is
+   evidence). An account nothing was measured on is never attached; a member of an unreported
+   cluster that is attached leaves its cluster's standing behind (`links.recruit_accounts`).
+   ``rounds`` rounds, the later ones counting the earlier ones' accounts as members; then merge
+   again.
 
 Everything but the union of campaign pairs and the per-campaign sums (a few dozen rows) stays in
 the engine."""
