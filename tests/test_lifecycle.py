@@ -1,6 +1,6 @@
 """lifecycle: a persona that talks food for two weeks and then only elections has a pivot on the
-day it turned; an account that mixes topics every day has none to speak of; a dormant account's
-long silence is measured."""
+day it turned; an account that mixes topics every day has none to speak of, nor one whose steady
+mix opened with a few neutral posts by chance; a dormant account's long silence is measured."""
 
 from chorusline.schema import ACCOUNTS
 from chorusline.signals.lifecycle import lifecycle_features
@@ -18,6 +18,10 @@ def test_pivot_day_and_dormancy(any_store):
                "text": POLITICAL if d % 2 else NEUTRAL} for d in range(30)]
     posts += [{"post_id": f"r{d}", "account_id": "persona", "ts": (100 + d) * DAY + 60, "kind": "repost",
                "text": POLITICAL} for d in range(5)]  # reposts are not the persona's own voice
+    # five neutral posts, then a steady half-and-half mix: the largest raw rise is 0.52 (day 5), 2.1
+    # standard errors, what a steady mix shows by chance over 25 candidate days
+    posts += [{"post_id": f"c{d}", "account_id": "chance", "ts": (100 + d) * DAY + 600,
+               "text": POLITICAL if d >= 5 and d % 2 else NEUTRAL} for d in range(30)]
     posts += [{"post_id": f"s{d}", "account_id": "sleeper", "ts": (200 + d) * DAY, "text": NEUTRAL} for d in range(6)]
     add_posts(any_store, posts)
     add_rows(any_store, ACCOUNTS, [{"account_id": "sleeper", "created_at": 20 * DAY}], "x")
@@ -28,7 +32,10 @@ def test_pivot_day_and_dormancy(any_store):
     assert value[("x:persona", "lifecycle:political_before")] == 0.0
     evidence = next(r["evidence"] for r in got if r["actor"] == "x:persona" and r["feature"] == "lifecycle:pivot_gain")
     assert evidence == '["pivot 1970-04-25"]'  # day 114
-    assert value[("x:mixed", "lifecycle:pivot_gain")] < 0.35
+    assert value[("x:persona", "lifecycle:pivot_z")] > 5
+    assert value[("x:mixed", "lifecycle:pivot_gain")] == 0.0  # a steady mix: no pivot
+    assert value[("x:chance", "lifecycle:pivot_z")] < 3
+    assert value[("x:chance", "lifecycle:pivot_gain")] == 0.0
     assert value[("x:mixed", "lifecycle:political_share")] == 0.5
     assert value[("x:sleeper", "lifecycle:dormancy_days")] == 179  # created day 20, first post day 200
     assert value[("x:persona", "lifecycle:dormancy_days")] == 0

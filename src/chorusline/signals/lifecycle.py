@@ -4,10 +4,15 @@ Influence personas first build credibility with neutral posts (sports, food, tra
 pivot to politics; bought or recycled accounts lie dormant, then wake up. Per account, from its
 authored posts (``topics.political`` marks each), in the engine: daily counts, cumulative sums
 over days, and for every candidate day d the political share of the posts before d against the
-share from d on (at least ``min_side`` posts on each side). The day with the largest rise is the
-pivot.
+share from d on (at least ``min_side`` posts on each side). The pivot is the day whose rise is
+least likely a steady mix's chance: the largest z, the rise over its standard error under one
+share for all the account's posts. The largest raw rise is not evidence: over a few dozen posts
+and as many candidate days, a steady mix shows rises of 0.3–0.6 by chance (news feeds, fans and
+ordinary users alike); a rise counts only at ``min_z`` standard errors or more (the scan over
+every candidate day makes 2 too lenient).
 
-Features: ``lifecycle:pivot_gain`` (share after − share before, −1..1; near 0 for a steady mix),
+Features: ``lifecycle:pivot_gain`` (share after − share before at the pivot, 0..1; 0 where the
+rise stays under ``min_z``), ``lifecycle:pivot_z`` (its z),
 ``lifecycle:political_before``, ``lifecycle:political_after``, ``lifecycle:days_to_pivot`` (from
 the first post), ``lifecycle:political_share`` (all posts), ``lifecycle:dormancy_days`` (the longest
 silence between creation or a post and the next post). Evidence: the pivot day."""
@@ -27,6 +32,7 @@ DAY = 86_400
 class LifecycleParams:
     min_side: int = 5  # posts needed on each side of a pivot
     min_posts: int = 5  # fewer posts give no lifecycle features
+    min_z: float = 3.0  # a rise this many standard errors over a steady mix is a pivot (the day scan included)
 
 
 def lifecycle_features(posts: ibis.Table, accounts: ibis.Table | None = None,
@@ -47,12 +53,17 @@ def lifecycle_features(posts: ibis.Table, accounts: ibis.Table | None = None,
     ok = d.filter((d.pre_n >= params.min_side) & (d.post_n >= params.min_side))
     ok = ok.mutate(before_share=ok.pre_pol.cast("float64") / ok.pre_n.cast("float64"),
                    after_share=ok.post_pol.cast("float64") / ok.post_n.cast("float64"))
+    share = ok.tot_pol.cast("float64") / ok.tot_n.cast("float64")
+    se = (share * (1.0 - share) * (1.0 / ok.pre_n.cast("float64") + 1.0 / ok.post_n.cast("float64"))).sqrt()
     ok = ok.mutate(gain=ok.after_share - ok.before_share)
-    best = ibis.row_number().over(group_by=ok.actor, order_by=[ibis.desc(ok.gain), ok.day])
+    # all posts political or none: no rise is possible, z 0
+    ok = ok.mutate(z=ibis.ifelse(se > 0, ok.gain / ibis.ifelse(se > 0, se, 1.0), 0.0))
+    best = ibis.row_number().over(group_by=ok.actor, order_by=[ibis.desc(ok.z), ibis.desc(ok.gain), ok.day])
     pivot = ok.mutate(_rank=best).filter(lambda t: t._rank == 0)
     evidence = ibis.literal('["pivot ').concat(
         (pivot.day * DAY).as_timestamp("s").strftime("%Y-%m-%d"), '"]')
-    pivot = pivot.select("actor", gain="gain", before_share="before_share", after_share="after_share",
+    pivot = pivot.select("actor", gain=ibis.ifelse(pivot.z >= params.min_z, ibis.greatest(pivot.gain, 0.0), 0.0),
+                         z="z", before_share="before_share", after_share="after_share",
                          to_pivot=(pivot.day - pivot.first_day).cast("float64"), evidence=evidence)
 
     # silences: between consecutive active days, and from creation to the first post
@@ -71,6 +82,7 @@ def lifecycle_features(posts: ibis.Table, accounts: ibis.Table | None = None,
                             evidence=ibis.literal("[]") if evidence is None else evidence)
 
     parts = [feature(pivot, "pivot_gain", pivot.gain, pivot.evidence),
+             feature(pivot, "pivot_z", pivot.z, pivot.evidence),
              feature(pivot, "political_before", pivot.before_share, pivot.evidence),
              feature(pivot, "political_after", pivot.after_share, pivot.evidence),
              feature(pivot, "days_to_pivot", pivot.to_pivot, pivot.evidence),
