@@ -62,7 +62,7 @@ def lifecycle_features(posts: ibis.Table, accounts: ibis.Table | None = None,
     pivot = ok.mutate(_rank=best).filter(lambda t: t._rank == 0)
     evidence = ibis.literal('["pivot ').concat(
         (pivot.day * DAY).as_timestamp("s").strftime("%Y-%m-%d"), '"]')
-    pivot = pivot.select("actor", gain=ibis.ifelse(pivot.z >= params.min_z, ibis.greatest(pivot.gain, 0.0), 0.0),
+    pivot = pivot.select("actor", gain=ibis.ifelse(pivot.z >= params.min_z, pivot.gain, 0.0),  # z ≥ min_z > 0: a rise
                          z="z", before_share="before_share", after_share="after_share",
                          to_pivot=(pivot.day - pivot.first_day).cast("float64"), evidence=evidence)
 
